@@ -1,0 +1,54 @@
+#include <fstream>
+#include <sstream>
+
+#include "apps/cli/commands.h"
+#include "common/error.h"
+
+namespace fare::cli {
+
+void add_model_options(CLI::App& cmd, ModelArgs& args) {
+  cmd.add_option("-m,--model", args.path, "Hugging Face model directory or .gguf file")->required();
+  cmd.add_option("-t,--threads", args.threads, "Worker threads (default: all CPUs available)")->check(CLI::NonNegativeNumber);
+  cmd.add_option("-c,--ctx", args.ctx, "Context length (default: the model's, at most 32768)")->check(CLI::NonNegativeNumber);
+}
+
+std::unique_ptr<Engine> open_engine(const ModelArgs& args) {
+  EngineOptions o;
+  o.n_threads = args.threads;
+  o.n_ctx = args.ctx;
+  return Engine::open(args.path, o);
+}
+
+std::vector<int32_t> parse_id_list(const std::string& text) {
+  std::vector<int32_t> ids;
+  std::stringstream ss(text);
+  std::string item;
+  int index = 0;
+  while (std::getline(ss, item, ',')) {
+    const auto b = item.find_first_not_of(" \t\n"), e = item.find_last_not_of(" \t\n");
+    if (b == std::string::npos) fail("token list: element ", index, " is empty");
+    const std::string s = item.substr(b, e - b + 1);
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(s, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != s.size() || v < 0 || v > INT32_MAX) fail("token list: element ", index, " '", s, "' is not a token id");
+    ids.push_back(static_cast<int32_t>(v));
+    ++index;
+  }
+  if (ids.empty()) fail("token list is empty");
+  return ids;
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, ": cannot open");
+  std::ostringstream os;
+  os << in.rdbuf();
+  return os.str();
+}
+
+}  // namespace fare::cli

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine, builds fare, and runs it once on an example.
+#   scripts/setup.sh [MODEL]   MODEL: a Hugging Face directory or .gguf file (default: the
+#                              small random-weight test model from ../shared/fixtures)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential cmake ninja-build pkg-config git xz-utils
+          nlohmann-json3-dev libpcre2-dev libutf8proc-dev libcli11-dev liblzma-dev libgtest-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
+fi
+
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$(nproc)"
+
+if [ "${FARE_SETUP_NO_EXAMPLE:-0}" = 1 ]; then exit 0; fi
+model="${1:-}"
+if [ -z "$model" ]; then
+  model="../shared/fixtures/tiny-qwen3/hf-bf16"
+  echo
+  echo "setup: no model given; running the test model $model"
+  echo "setup: it has MEANINGLESS RANDOM WEIGHTS: the text below is gibberish by design."
+fi
+cat > build/release/example-messages.json <<'JSON'
+[{"role": "system", "content": "You are a helpful assistant."},
+ {"role": "user", "content": "Which is larger, 9.11 or 9.9? Answer briefly."}]
+JSON
+echo
+build/release/apps/cli/fare generate -m "$model" --messages build/release/example-messages.json --no-think --max-tokens 32

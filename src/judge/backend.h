@@ -1,0 +1,65 @@
+// What the judge needs from a model, and nothing more: chat messages in, one completion out.
+// Transport-neutral on purpose: the local engine, a scripted replay for tests and (later) an
+// OpenAI-compatible HTTP server all implement this.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fare::judge {
+
+struct Message {
+  std::string role;  // system, user, assistant
+  std::string content;
+};
+
+struct GenerationSettings {
+  double temperature = 0.0;  // 0: greedy
+  double top_p = 1.0;        // 1: off
+  int top_k = 0;             // 0: off
+  int max_tokens = 4096;
+  uint64_t seed = 0;  // the judge adds the sample index, so samples differ and reruns repeat
+};
+
+struct JudgeRequest {
+  std::vector<Message> messages;
+  std::optional<bool> think;  // Qwen3 enable_thinking; unset: the chat template's default
+  GenerationSettings generation;
+  int top_logprobs = 0;  // > 0: ask for the K most likely tokens at every generated step
+};
+
+struct TokenAlternative {
+  std::string text;
+  double logprob = 0;  // natural log, temperature 1
+};
+
+// One generated token. Concatenating every step's `text` gives the completion's text, which is
+// how a character offset in the text is mapped back to the step that produced it.
+struct TokenStep {
+  std::string text;
+  double logprob = 0;
+  std::vector<TokenAlternative> top;  // most likely first; empty unless top_logprobs > 0
+};
+
+struct JudgeCompletion {
+  std::string text;
+  int prompt_tokens = 0;
+  int completion_tokens = 0;
+  double seconds = 0;
+  std::string finish_reason;     // "eos", "stop", "length"
+  std::vector<TokenStep> steps;  // empty when the backend gives no log-probabilities
+};
+
+class JudgeBackend {
+ public:
+  virtual ~JudgeBackend() = default;
+  // Must be safe to call from several threads at once. Bad requests (a prompt longer than the
+  // context, say) throw fare::Error; the evaluator records those as invalid judgments.
+  virtual JudgeCompletion complete(const JudgeRequest& req) = 0;
+  virtual std::string model_id() const = 0;
+  virtual bool supports_logprobs() const { return false; }
+};
+
+}  // namespace fare::judge

@@ -1,0 +1,343 @@
+// Loading a Model from a Hugging Face directory or a GGUF file. Every tensor is declared once
+// with the shape the config implies, and looked up by name with dtype and shape checked.
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/error.h"
+#include "common/half.h"
+#include "io/gguf.h"
+#include "io/safetensors.h"
+#include "model/model.h"
+
+namespace fare {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+json read_json(const fs::path& p) {
+  std::ifstream in(p);
+  if (!in) fail(p.string(), ": cannot open");
+  try {
+    return json::parse(in);
+  } catch (const json::parse_error& e) {
+    fail(p.string(), ": not valid JSON: ", e.what());
+  }
+}
+
+bool is_matrix_type(DType t) {
+  switch (t) {
+    case DType::F32: case DType::F16: case DType::BF16: case DType::F8_E4M3:
+    case DType::Q8_0: case DType::Q4_0: case DType::Q4_K: case DType::Q5_K: case DType::Q6_K:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Where tensors come from, and how the loader names them.
+struct TensorSource {
+  std::map<std::string, const TensorInfo*> by_name;
+  std::string describe;  // for "not found in ..." messages
+  bool hf_names = true;
+
+  const TensorInfo* find(const std::string& name) const {
+    auto it = by_name.find(name);
+    return it == by_name.end() ? nullptr : it->second;
+  }
+  const TensorInfo& get(const std::string& name) const {
+    const TensorInfo* t = find(name);
+    if (!t) fail(describe, ": missing tensor '", name, "'");
+    return *t;
+  }
+};
+
+enum class Part { AttnNorm, Q, K, V, O, QNorm, KNorm, FfnNorm, Gate, Up, Down };
+
+std::string tensor_name(bool hf, int layer, Part p) {
+  static const std::map<Part, std::pair<const char*, const char*>> kNames = {
+      {Part::AttnNorm, {"input_layernorm", "attn_norm"}},
+      {Part::Q, {"self_attn.q_proj", "attn_q"}},
+      {Part::K, {"self_attn.k_proj", "attn_k"}},
+      {Part::V, {"self_attn.v_proj", "attn_v"}},
+      {Part::O, {"self_attn.o_proj", "attn_output"}},
+      {Part::QNorm, {"self_attn.q_norm", "attn_q_norm"}},
+      {Part::KNorm, {"self_attn.k_norm", "attn_k_norm"}},
+      {Part::FfnNorm, {"post_attention_layernorm", "ffn_norm"}},
+      {Part::Gate, {"mlp.gate_proj", "ffn_gate"}},
+      {Part::Up, {"mlp.up_proj", "ffn_up"}},
+      {Part::Down, {"mlp.down_proj", "ffn_down"}},
+  };
+  const auto& n = kNames.at(p);
+  return hf ? cat("model.layers.", layer, ".", n.first, ".weight") : cat("blk.", layer, ".", n.second, ".weight");
+}
+
+}  // namespace
+
+class ModelLoader {
+ public:
+  explicit ModelLoader(Model& m) : m_(m) {}
+
+  void load(const std::string& path) {
+    m_.path = path;
+    if (fs::is_directory(path)) load_hf(path);
+    else if (path.size() >= 5 && path.substr(path.size() - 5) == ".gguf") load_gguf(path);
+    else if (!fs::exists(path)) fail(path, ": no such file or directory");
+    else fail(path, ": not a Hugging Face model directory or a .gguf file");
+  }
+
+ private:
+  Model& m_;
+  TensorSource src_;
+
+  void load_hf(const fs::path& dir) {
+    m_.format = "safetensors";
+    m_.config = config_from_hf_json((dir / "config.json").string());
+    check_quantization_config(dir / "config.json");
+    open_safetensors(dir);
+    load_weights();
+    load_hf_tokenizer_and_chat(dir);
+    load_hf_eos(dir);
+  }
+
+  void load_gguf(const std::string& path) {
+    m_.format = "gguf";
+    m_.gguf_ = std::make_unique<GgufFile>(path);
+    const GgufFile& g = *m_.gguf_;
+    m_.config = config_from_gguf(g);
+    src_.describe = path;
+    src_.hf_names = false;
+    for (const auto& [name, t] : g.tensors()) src_.by_name[name] = &t;
+    load_weights();
+    m_.tokenizer.emplace(load_gguf_tokenizer(g));
+    if (g.has("tokenizer.chat_template")) set_chat_template(g.get_string("tokenizer.chat_template"));
+    else m_.chat_template_error = path + ": no tokenizer.chat_template in the GGUF metadata";
+    load_gguf_eos(g);
+  }
+
+  void check_quantization_config(const fs::path& config_path) {
+    const json j = read_json(config_path);
+    if (!j.contains("quantization_config") || j["quantization_config"].is_null()) return;
+    const json& q = j["quantization_config"];
+    const auto method = q.value("quant_method", std::string());
+    if (method != "fp8")
+      fail(config_path.string(), ": quantization_config.quant_method '", method, "' is not supported (only Qwen's block FP8)");
+    if (q.contains("weight_block_size") && q["weight_block_size"] != json::array({kFp8Block, kFp8Block}))
+      fail(config_path.string(), ": weight_block_size ", q["weight_block_size"].dump(), " is not supported, expected [128, 128]");
+  }
+
+  void open_safetensors(const fs::path& dir) {
+    std::vector<std::string> shards;
+    const fs::path index = dir / "model.safetensors.index.json";
+    if (fs::exists(dir / "model.safetensors")) {
+      shards.push_back("model.safetensors");
+    } else if (fs::exists(index)) {
+      const json j = read_json(index);
+      if (!j.contains("weight_map") || !j["weight_map"].is_object())
+        fail(index.string(), ": missing object 'weight_map'");
+      std::set<std::string> files;
+      for (const auto& [name, file] : j["weight_map"].items()) {
+        if (!file.is_string()) fail(index.string(), ": weight_map['", name, "'] is not a file name");
+        files.insert(file.get<std::string>());
+      }
+      shards.assign(files.begin(), files.end());
+    } else {
+      fail(dir.string(), ": no model.safetensors or model.safetensors.index.json");
+    }
+    src_.describe = (dir / shards.front()).string() + (shards.size() > 1 ? cat(" (and ", shards.size() - 1, " more shards)") : "");
+    for (const auto& s : shards) {
+      if (s.find('/') != std::string::npos || s.find("..") != std::string::npos)
+        fail(index.string(), ": shard name '", s, "' is not a plain file name");
+      m_.st_files_.push_back(std::make_unique<SafetensorsFile>((dir / s).string()));
+      for (const auto& [name, t] : m_.st_files_.back()->tensors()) {
+        if (src_.by_name.count(name)) fail(t.file, ": tensor '", name, "' also appears in ", src_.by_name[name]->file);
+        src_.by_name[name] = &t;
+      }
+    }
+  }
+
+  std::vector<float> vec(const std::string& name, int64_t n) {
+    const TensorInfo& t = src_.get(name);
+    if (t.shape != std::vector<int64_t>{n})
+      fail(t.file, ": tensor '", name, "': expected shape [", n, "], found ", shape_str(t.shape));
+    if (t.dtype != DType::F32 && t.dtype != DType::F16 && t.dtype != DType::BF16)
+      fail(t.file, ": tensor '", name, "': dtype ", fare::name(t.dtype), " is not supported for a norm vector (F32, F16, BF16)");
+    std::vector<float> out(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+      if (t.dtype == DType::F32) std::memcpy(&out[i], t.data + 4 * i, 4);
+      else {
+        uint16_t h;
+        std::memcpy(&h, t.data + 2 * i, 2);
+        out[i] = t.dtype == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
+      }
+    }
+    m_.weight_bytes += t.nbytes;
+    return out;
+  }
+
+  WeightMatrix matrix(const std::string& name, int64_t rows, int64_t cols) {
+    const TensorInfo& t = src_.get(name);
+    if (t.shape != std::vector<int64_t>{rows, cols})
+      fail(t.file, ": tensor '", name, "': expected shape [", rows, ", ", cols, "], found ", shape_str(t.shape));
+    if (!is_matrix_type(t.dtype))
+      fail(t.file, ": tensor '", name, "': dtype ", fare::name(t.dtype), " is not supported for a weight matrix");
+    const auto& tr = traits(t.dtype);
+    if (cols % tr.block_elems != 0)
+      fail(t.file, ": tensor '", name, "': ", cols, " columns is not a multiple of the ", tr.name, " block size ", tr.block_elems);
+    WeightMatrix w;
+    w.type = t.dtype;
+    w.rows = rows;
+    w.cols = cols;
+    w.data = t.data;
+    w.row_stride = row_bytes(t.dtype, cols);
+    FARE_CHECK(w.row_stride * static_cast<size_t>(rows) == t.nbytes, name);
+    if (t.dtype == DType::F8_E4M3) attach_fp8_scale(name, w);
+    m_.dtype_counts[std::string(tr.name)]++;
+    m_.weight_bytes += t.nbytes;
+    return w;
+  }
+
+  void attach_fp8_scale(const std::string& name, WeightMatrix& w) {
+    const std::string sname = name + "_scale_inv";
+    const TensorInfo* s = src_.find(sname);
+    if (!s) fail(src_.describe, ": FP8 tensor '", name, "' has no block scale '", sname, "'");
+    const int64_t br = (w.rows + kFp8Block - 1) / kFp8Block, bc = (w.cols + kFp8Block - 1) / kFp8Block;
+    if (s->shape != std::vector<int64_t>{br, bc})
+      fail(s->file, ": tensor '", sname, "': expected shape [", br, ", ", bc, "] for 128x128 blocks of ", name, ", found ",
+           shape_str(s->shape));
+    if (s->dtype != DType::F32 && s->dtype != DType::BF16)
+      fail(s->file, ": tensor '", sname, "': dtype ", fare::name(s->dtype), ", expected F32 or BF16");
+    auto scales = std::make_unique<std::vector<float>>(static_cast<size_t>(br * bc));
+    for (int64_t i = 0; i < br * bc; ++i) {
+      if (s->dtype == DType::F32) std::memcpy(&(*scales)[i], s->data + 4 * i, 4);
+      else {
+        uint16_t h;
+        std::memcpy(&h, s->data + 2 * i, 2);
+        (*scales)[i] = bf16_to_f32(h);
+      }
+    }
+    w.block_scale = scales->data();
+    w.scale_cols = bc;
+    m_.owned_.push_back(std::move(scales));
+  }
+
+  void load_weights() {
+    const Config& c = m_.config;
+    const bool hf = src_.hf_names;
+    m_.tok_embd = matrix(hf ? "model.embed_tokens.weight" : "token_embd.weight", c.n_vocab, c.n_embd);
+    if (m_.tok_embd.type == DType::F8_E4M3) fail(src_.describe, ": an FP8 token embedding is not supported");
+    m_.layers.resize(static_cast<size_t>(c.n_layer));
+    for (int i = 0; i < c.n_layer; ++i) {
+      LayerWeights& l = m_.layers[static_cast<size_t>(i)];
+      auto name = [&](Part p) { return tensor_name(hf, i, p); };
+      l.attn_norm = vec(name(Part::AttnNorm), c.n_embd);
+      l.wq = matrix(name(Part::Q), c.q_dim(), c.n_embd);
+      l.wk = matrix(name(Part::K), c.kv_dim(), c.n_embd);
+      l.wv = matrix(name(Part::V), c.kv_dim(), c.n_embd);
+      l.wo = matrix(name(Part::O), c.n_embd, c.q_dim());
+      l.q_norm = vec(name(Part::QNorm), c.head_dim);
+      l.k_norm = vec(name(Part::KNorm), c.head_dim);
+      l.ffn_norm = vec(name(Part::FfnNorm), c.n_embd);
+      l.w_gate = matrix(name(Part::Gate), c.n_ff, c.n_embd);
+      l.w_up = matrix(name(Part::Up), c.n_ff, c.n_embd);
+      l.w_down = matrix(name(Part::Down), c.n_embd, c.n_ff);
+    }
+    m_.output_norm = vec(hf ? "model.norm.weight" : "output_norm.weight", c.n_embd);
+    const char* out_name = hf ? "lm_head.weight" : "output.weight";
+    if (c.tie_embeddings) {
+      m_.output = m_.tok_embd;
+    } else {
+      m_.output = matrix(out_name, c.n_vocab, c.n_embd);
+    }
+  }
+
+  void set_chat_template(const std::string& source) {
+    try {
+      m_.chat_template.emplace(source);
+    } catch (const Error& e) {
+      m_.chat_template_error = e.what();
+    }
+  }
+
+  void load_hf_tokenizer_and_chat(const fs::path& dir) {
+    const fs::path tj = dir / "tokenizer.json";
+    if (!fs::exists(tj)) fail(dir.string(), ": no tokenizer.json");
+    m_.tokenizer.emplace(load_hf_tokenizer(tj.string()));
+    // Newer releases keep the template in its own file; older ones inside tokenizer_config.json.
+    const fs::path jinja = dir / "chat_template.jinja";
+    const fs::path tc = dir / "tokenizer_config.json";
+    if (fs::exists(jinja)) {
+      std::ifstream in(jinja, std::ios::binary);
+      set_chat_template(std::string(std::istreambuf_iterator<char>(in), {}));
+    } else if (fs::exists(tc)) {
+      const json j = read_json(tc);
+      const json* t = j.contains("chat_template") ? &j["chat_template"] : nullptr;
+      if (t && t->is_string()) set_chat_template(t->get<std::string>());
+      else if (t && t->is_array()) {
+        for (const auto& e : *t)
+          if (e.value("name", "") == "default" && e.contains("template")) set_chat_template(e["template"].get<std::string>());
+      }
+      if (!m_.chat_template && m_.chat_template_error.empty())
+        m_.chat_template_error = tc.string() + ": no chat_template";
+    } else {
+      m_.chat_template_error = dir.string() + ": no tokenizer_config.json or chat_template.jinja";
+    }
+  }
+
+  void add_eos(const json& v, const std::string& where) {
+    if (v.is_number_integer()) m_.eos_ids.push_back(v.get<int32_t>());
+    else if (v.is_array()) {
+      for (const auto& e : v) {
+        if (!e.is_number_integer()) fail(where, ": eos_token_id entry ", e.dump(), " is not an integer");
+        m_.eos_ids.push_back(e.get<int32_t>());
+      }
+    } else if (!v.is_null()) {
+      fail(where, ": eos_token_id ", v.dump(), " is not an integer or a list of integers");
+    }
+  }
+
+  void load_hf_eos(const fs::path& dir) {
+    // generation_config.json is what generate() uses in Hugging Face; config.json is the fallback.
+    for (const fs::path& p : {dir / "generation_config.json", dir / "config.json"}) {
+      if (!fs::exists(p)) continue;
+      const json j = read_json(p);
+      if (j.contains("eos_token_id")) add_eos(j["eos_token_id"], p.string());
+      if (!m_.eos_ids.empty()) break;
+    }
+    if (m_.eos_ids.empty() && m_.tokenizer->spec().eos) m_.eos_ids.push_back(*m_.tokenizer->spec().eos);
+    finish_eos();
+  }
+
+  void load_gguf_eos(const GgufFile& g) {
+    for (const char* key : {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"})
+      if (g.has(key)) m_.eos_ids.push_back(static_cast<int32_t>(g.get_int(key)));
+    // GGUF has one eos id; Qwen's generation config also stops at <|endoftext|>, which GGUF
+    // files mark only as a control token. Stop there too, as llama.cpp does.
+    if (auto id = m_.tokenizer->find("<|endoftext|>"); id && m_.tokenizer->is_special(*id)) m_.eos_ids.push_back(*id);
+    finish_eos();
+  }
+
+  void finish_eos() {
+    std::sort(m_.eos_ids.begin(), m_.eos_ids.end());
+    m_.eos_ids.erase(std::unique(m_.eos_ids.begin(), m_.eos_ids.end()), m_.eos_ids.end());
+    for (int32_t id : m_.eos_ids)
+      if (id < 0 || id >= m_.config.n_vocab)
+        fail(m_.path, ": end-of-generation id ", id, " is outside the vocabulary [0, ", m_.config.n_vocab, ")");
+    if (m_.tokenizer->n_vocab() > m_.config.n_vocab)
+      fail(m_.path, ": tokenizer has ", m_.tokenizer->n_vocab(), " tokens but the embedding only ", m_.config.n_vocab, " rows");
+  }
+};
+
+Model::Model() = default;
+Model::~Model() = default;
+
+std::shared_ptr<const Model> Model::load(const std::string& path) {
+  std::shared_ptr<Model> m(new Model());
+  ModelLoader(*m).load(path);
+  return m;
+}
+
+}  // namespace fare

@@ -1,0 +1,65 @@
+// The read-only model: config, weights (used in place from memory-mapped files), tokenizer
+// and chat template. Shared by every Session; nothing here changes after load.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/config.h"
+#include "ops/matmul.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer.h"
+
+namespace fare {
+
+class SafetensorsFile;
+class GgufFile;
+
+struct LayerWeights {
+  std::vector<float> attn_norm;  // [n_embd]
+  WeightMatrix wq;               // [q_dim, n_embd]
+  WeightMatrix wk;               // [kv_dim, n_embd]
+  WeightMatrix wv;               // [kv_dim, n_embd]
+  WeightMatrix wo;               // [n_embd, q_dim]
+  std::vector<float> q_norm;     // [head_dim], shared by all query heads
+  std::vector<float> k_norm;     // [head_dim], shared by all key heads
+  std::vector<float> ffn_norm;   // [n_embd]
+  WeightMatrix w_gate;           // [n_ff, n_embd]
+  WeightMatrix w_up;             // [n_ff, n_embd]
+  WeightMatrix w_down;           // [n_embd, n_ff]
+};
+
+class Model {
+ public:
+  // A Hugging Face directory (config.json, safetensors, tokenizer.json) or a .gguf file.
+  static std::shared_ptr<const Model> load(const std::string& path);
+  ~Model();
+
+  Config config;
+  std::vector<LayerWeights> layers;
+  WeightMatrix tok_embd;            // [n_vocab, n_embd]
+  std::vector<float> output_norm;   // [n_embd]
+  WeightMatrix output;              // [n_vocab, n_embd]; the embedding itself when tied
+
+  std::optional<Tokenizer> tokenizer;
+  std::optional<ChatTemplate> chat_template;  // absent when the files have none we can render
+  std::string chat_template_error;            // why it is absent
+  std::vector<int32_t> eos_ids;               // end-of-generation ids, from the model's files
+
+  std::string path;
+  std::string format;  // "safetensors" or "gguf"
+  std::map<std::string, int> dtype_counts;  // weight type -> number of matrices, for `fare info`
+  size_t weight_bytes = 0;                  // bytes of all weights as stored
+
+ private:
+  friend class ModelLoader;
+  Model();
+  std::vector<std::unique_ptr<SafetensorsFile>> st_files_;
+  std::unique_ptr<GgufFile> gguf_;
+  std::vector<std::unique_ptr<std::vector<float>>> owned_;  // FP8 block scales
+};
+
+}  // namespace fare

@@ -1,0 +1,60 @@
+// Mutable per-sequence state over a shared read-only Model: KV cache, position and scratch.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "model/kv_cache.h"
+#include "model/model.h"
+
+namespace fare {
+
+class ThreadPool;
+
+// Receives the logits of output `index` (0-based among the requested outputs).
+using LogitsSink = std::function<void(int64_t index, const float* logits)>;
+// Sees named intermediates: layer (-1 outside blocks), name, [n_tokens][width] floats.
+using ActivationObserver = std::function<void(int layer, const char* name, const float* data, int64_t n_tokens, int64_t width)>;
+
+// Scratch for one micro-batch of tokens; sized once per session.
+struct Activations {
+  explicit Activations(const Config& c, int64_t n_tokens);
+  int64_t capacity;
+  std::vector<float> x, xb, q, k, v, att, gate, up, rope;  // rope: [n_tokens][head_dim]
+  std::vector<float> logits;                               // [n_tokens][n_vocab]
+};
+
+class Session {
+ public:
+  Session(std::shared_ptr<const Model> model, int n_ctx, ThreadPool& pool, int max_batch = 256);
+
+  const Model& model() const { return *model_; }
+  int pos() const { return pos_; }
+  int n_ctx() const { return cache_.n_ctx(); }
+
+  // Runs `tokens` at positions pos() .. pos() + n - 1. all_logits: sink gets every position;
+  // otherwise only the last. Throws fare::Error when the context would overflow or an id is
+  // outside the vocabulary.
+  void forward(std::span<const int32_t> tokens, bool all_logits, const LogitsSink& sink);
+  // Forgets every position >= pos.
+  void truncate(int pos);
+  void set_observer(ActivationObserver obs) { observer_ = std::move(obs); }
+
+ private:
+  std::shared_ptr<const Model> model_;
+  ThreadPool& pool_;
+  KvCache cache_;
+  Activations act_;
+  int pos_ = 0;
+  ActivationObserver observer_;
+};
+
+// One micro-batch through the Qwen3 network (model/qwen3.cpp). n_out rows of logits are
+// written for the last n_out tokens of the batch.
+void qwen3_forward(const Model& m, KvCache& cache, Activations& a, std::span<const int32_t> tokens, int pos0,
+                   int64_t n_out, ThreadPool& pool, const ActivationObserver& observe);
+
+}  // namespace fare

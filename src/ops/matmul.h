@@ -1,0 +1,37 @@
+// Matrix products against stored weights. The plain kernel here dequantizes each weight row
+// and takes float dot products: it is the oracle every faster kernel is tested against.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "common/dtype.h"
+
+namespace fare {
+
+class ThreadPool;
+
+// A [rows, cols] weight matrix as stored: row r starts at data + r * row_stride.
+struct WeightMatrix {
+  DType type = DType::F32;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  const uint8_t* data = nullptr;
+  size_t row_stride = 0;
+  // F8_E4M3 only: scale of each 128x128 block, [ceil(rows/128), ceil(cols/128)] row-major.
+  const float* block_scale = nullptr;
+  int64_t scale_cols = 0;
+};
+
+inline constexpr int64_t kFp8Block = 128;
+
+// Decodes row r of w into dst[0..cols), with block scales applied.
+void dequantize_matrix_row(const WeightMatrix& w, int64_t r, float* dst);
+
+// y[t * w.rows + r] = sum_c W[r, c] * x[t * w.cols + c] for t in [0, n_tokens).
+void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool);
+
+// Plain float dot product with independent partial sums (vectorizes without -ffast-math).
+float dot_f32(const float* a, const float* b, int64_t n);
+
+}  // namespace fare

@@ -1,0 +1,47 @@
+// The model's chat template rendered natively, byte for byte as Hugging Face
+// apply_chat_template(messages, add_generation_prompt=True) renders it.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fare {
+
+struct ChatMessage {
+  std::string role;  // system, user, assistant, tool
+  std::string content;
+  std::optional<std::string> reasoning_content;
+  std::string tool_calls_json;  // JSON array as text, empty when none
+};
+
+struct ChatOptions {
+  bool add_generation_prompt = true;
+  std::optional<bool> enable_thinking;  // unset: the template's default
+  std::string tools_json;               // JSON array as text, empty when none
+};
+
+class ChatTemplate {
+ public:
+  // `source` is the Jinja text from tokenizer_config.json or GGUF tokenizer.chat_template.
+  // Throws fare::Error when the template is of a family this renderer does not implement.
+  explicit ChatTemplate(std::string source);
+  std::string render(const std::vector<ChatMessage>& messages, const ChatOptions& opts) const;
+  const std::string& source() const { return source_; }
+  const std::string& family() const { return family_; }  // e.g. "qwen3"
+
+ private:
+  std::string source_;
+  std::string family_;
+};
+
+// Messages from a JSON array of {"role", "content", optional "reasoning_content", optional
+// "tool_calls"}; throws fare::Error naming the index and the field. A null content is taken as
+// empty (an assistant turn with only tool calls).
+std::vector<ChatMessage> chat_messages_from_json(const nlohmann::json& arr);
+// The same, keeping the key order of tool-call arguments (nlohmann::json sorts keys, and the
+// template prints arguments in their original order).
+std::vector<ChatMessage> chat_messages_from_json(const nlohmann::ordered_json& arr);
+
+}  // namespace fare

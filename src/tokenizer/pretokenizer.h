@@ -1,0 +1,36 @@
+// Pre-tokenisation: Hugging Face's Split pre-tokenizer with "Isolated" behaviour, i.e. the text
+// is cut into the regex's matches and the (possibly empty) gaps between them, which BPE then
+// encodes one by one. The pattern is compiled with PCRE2 in Unicode mode (\p{L}, \s, ...).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct pcre2_real_code_8;
+
+namespace fare {
+
+// Qwen2/Qwen3's split pattern (tokenizer.json stores it too; GGUF files only name it "qwen2").
+inline constexpr std::string_view kQwen2SplitPattern =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+
+class SplitPretokenizer {
+ public:
+  // Throws fare::Error naming the position of a syntax error in `pattern`.
+  explicit SplitPretokenizer(std::string_view pattern);
+  ~SplitPretokenizer();
+  SplitPretokenizer(SplitPretokenizer&& other) noexcept;
+  SplitPretokenizer& operator=(SplitPretokenizer&& other) noexcept;
+  SplitPretokenizer(const SplitPretokenizer&) = delete;
+  SplitPretokenizer& operator=(const SplitPretokenizer&) = delete;
+
+  // Appends the non-empty pieces of `text` in order; their concatenation is `text`. Invalid
+  // UTF-8 never matches the pattern, so it ends up in gap pieces of its own. Thread-safe.
+  void split(std::string_view text, std::vector<std::string_view>& pieces) const;
+
+ private:
+  pcre2_real_code_8* code_ = nullptr;
+};
+
+}  // namespace fare

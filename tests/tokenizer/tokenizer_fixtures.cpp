@@ -1,0 +1,58 @@
+#include "tokenizer/tokenizer_fixtures.h"
+
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "tokenizer/byte_symbols.h"
+
+namespace fare::test {
+
+std::string fixture(const std::string& relative) { return std::string(FARE_FIXTURES_DIR) + "/" + relative; }
+
+std::vector<nlohmann::ordered_json> read_jsonl(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw std::runtime_error("cannot open " + path);
+  std::vector<nlohmann::ordered_json> lines;
+  for (std::string line; std::getline(f, line);) {
+    if (!line.empty()) lines.push_back(nlohmann::ordered_json::parse(line));
+  }
+  return lines;
+}
+
+const Tokenizer& qwen3_tokenizer() {
+  static const Tokenizer tok(load_hf_tokenizer(fixture("tokenizer/tokenizer.json")));
+  return tok;
+}
+
+const Tokenizer& micro_tokenizer() {
+  static const Tokenizer tok(load_hf_tokenizer(fixture("micro-qwen3/tokenizer/tokenizer.json")));
+  return tok;
+}
+
+std::vector<int32_t> ids_of(const nlohmann::ordered_json& arr) { return arr.get<std::vector<int32_t>>(); }
+
+TokenizerSpec byte_level_spec(const std::vector<std::pair<std::string, std::string>>& merges,
+                              const std::vector<AddedToken>& added) {
+  TokenizerSpec spec;
+  for (int b = 0; b < 256; ++b) spec.tokens.push_back(byte_symbols::encode(std::string(1, static_cast<char>(b))));
+  for (const auto& [a, b] : merges) {
+    spec.merges.emplace_back(byte_symbols::encode(a), byte_symbols::encode(b));
+    spec.tokens.push_back(byte_symbols::encode(a + b));
+  }
+  for (AddedToken t : added) {
+    t.id = static_cast<int32_t>(spec.tokens.size());
+    spec.tokens.push_back(t.content);
+    spec.added.push_back(t);
+  }
+  return spec;
+}
+
+std::string scratch_dir(const std::string& name) {
+  const auto dir = std::filesystem::path(FARE_BINARY_DIR) / "test_scratch" / "tokenizer" / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+}  // namespace fare::test

@@ -1,0 +1,27 @@
+// Shared fixture access for the tokenizer tests: the real Qwen3 tokenizer (loaded once, it is
+// 11 MB) and the JSON-lines golden files.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tokenizer/tokenizer.h"
+
+namespace fare::test {
+
+std::string fixture(const std::string& relative);  // FARE_FIXTURES_DIR/relative
+std::vector<nlohmann::ordered_json> read_jsonl(const std::string& path);
+const Tokenizer& qwen3_tokenizer();  // fixtures/tokenizer/tokenizer.json
+const Tokenizer& micro_tokenizer();  // fixtures/micro-qwen3/tokenizer/tokenizer.json
+std::vector<int32_t> ids_of(const nlohmann::ordered_json& arr);
+
+// A small tokenizer built in memory: the 256 byte symbols (ids 0-255, in byte order), the
+// merges given, then the added tokens (ids from 256 + n_merges on).
+TokenizerSpec byte_level_spec(const std::vector<std::pair<std::string, std::string>>& merges,
+                              const std::vector<AddedToken>& added);
+
+// A fresh empty directory under the build tree for files a test writes.
+std::string scratch_dir(const std::string& name);
+
+}  // namespace fare::test
