@@ -11,7 +11,7 @@ namespace fare::cli {
 
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 struct GenerateArgs {
   ModelArgs model;
@@ -65,6 +65,7 @@ void run(GenerateArgs& a) {
   const double tg = res.decode_seconds > 0 ? static_cast<double>(res.tokens.size()) / res.decode_seconds : 0;
   if (!a.as_json) {
     std::printf("\n");
+    std::fflush(stdout);
     std::fprintf(stderr, "[%d prompt tokens, %.1f tok/s; %zu generated, %.1f tok/s; finish: %s]\n", res.n_prompt, pp,
                  res.tokens.size(), tg, res.finish_reason.c_str());
     return;

@@ -8,7 +8,7 @@ namespace fare::cli {
 
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 struct InfoArgs {
   ModelArgs model;

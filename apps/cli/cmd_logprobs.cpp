@@ -9,7 +9,7 @@ namespace fare::cli {
 
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 struct LogprobsArgs {
   ModelArgs model;

@@ -39,13 +39,13 @@ class ByteReader {
   }
 
   // A u64 length followed by that many bytes; `max_len` bounds lengths that are absurd even
-  // when the file is large enough.
+  // where the file could hold them.
   std::string read_string(uint64_t max_len) {
     const uint64_t n = read<uint64_t>();
-    if (n > max_len) error("string length ", n, " exceeds the limit of ", max_len, " bytes (corrupt length?)");
     if (n > remaining())
       error("string length ", n, " at byte ", pos_ - 8, " runs past the end of the file (", size_,
             " bytes; truncated?)");
+    if (n > max_len) error("string length ", n, " exceeds the limit of ", max_len, " bytes (corrupt length?)");
     std::string s(reinterpret_cast<const char*>(data_ + pos_), static_cast<size_t>(n));
     pos_ += static_cast<size_t>(n);
     return s;

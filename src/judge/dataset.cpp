@@ -116,7 +116,7 @@ const std::vector<DatasetInfo>& dataset_infos() {
   return kInfos;
 }
 
-LoadResult load_dataset(const std::string& path, const LoadOptions& opts) {
+static LoadResult load_one(const std::string& path, const LoadOptions& opts) {
   std::vector<Record> records = read_records(path);
   const DatasetAdapter& adapter = opts.dataset.empty() ? detect(path, records) : find_adapter(opts.dataset);
   LoadResult result;
@@ -147,12 +147,14 @@ LoadResult load_dataset(const std::string& path, const LoadOptions& opts) {
   return result;
 }
 
+LoadResult load_dataset(const std::string& path, const LoadOptions& opts) { return load_datasets({path}, opts); }
+
 LoadResult load_datasets(const std::vector<std::string>& paths, const LoadOptions& opts) {
   if (paths.empty()) fail("no input file given");
   LoadResult all;
   std::map<std::string, std::string> seen;  // id -> file
   for (size_t k = 0; k < paths.size(); ++k) {
-    LoadResult r = load_dataset(paths[k], opts);
+    LoadResult r = load_one(paths[k], opts);
     if (k == 0) {
       all.dataset = r.dataset;
       all.task = r.task;

@@ -152,6 +152,8 @@ std::string render_tool(const std::vector<ChatMessage>& messages, size_t i) {
 }
 
 std::string render_qwen3(const std::vector<ChatMessage>& messages, const ChatOptions& opts) {
+  // The template reads messages[0]; Hugging Face fails on an empty list too.
+  if (messages.empty()) fail("chat template: there are no messages to render");
   const ordered_json tools = opts.tools_json.empty() ? ordered_json::array() : parse_json_array(opts.tools_json, "tools");
   std::string out;
   if (!tools.empty()) {

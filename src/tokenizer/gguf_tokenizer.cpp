@@ -73,7 +73,9 @@ TokenizerSpec load_gguf_tokenizer(const GgufFile& gguf) {
   const std::vector<std::string>& merges = gguf.get_string_array("tokenizer.ggml.merges");
   spec.merges.reserve(merges.size());
   for (size_t i = 0; i < merges.size(); ++i) {
-    spec.merges.push_back(split_merge_text(merges[i], cat(gguf.path(), ": tokenizer.ggml.merges[", i, "]")));
+    auto pair = split_merge_text(merges[i]);
+    if (!pair) fail(gguf.path(), ": tokenizer.ggml.merges[", i, "]: ", kMergeTextExpected, ", got '", merges[i], "'");
+    spec.merges.push_back(std::move(*pair));
   }
   read_token_types(gguf, spec);
   // Qwen's tokenizer.json has an NFC normaliser; GGUF has no key for it, so "qwen2" implies it.

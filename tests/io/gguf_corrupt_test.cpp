@@ -85,7 +85,9 @@ TEST(GgufCorrupt, TruncatedAtEachSection) {
   // Mid key/value: the counts still fit, the tokenizer's token array does not.
   expect_bad("mid_kv.gguf", cut(5000), {"metadata key 'tokenizer.ggml.tokens'", "array of 4224 STRING", "truncated file?"});
   const size_t data_start = fx.data_start();
-  expect_bad("mid_tensor_info.gguf", cut(data_start - 40), {"tensor 'output_norm.weight'", "truncated"});
+  // The last tensor info (output_norm.weight, 50 bytes) ends 5 bytes before the data.
+  expect_bad("mid_tensor_name.gguf", cut(data_start - 40), {"tensor info #23", "string length 18", "truncated?"});
+  expect_bad("mid_tensor_info.gguf", cut(data_start - 15), {"tensor 'output_norm.weight'", "truncated"});
   expect_bad("mid_data.gguf", cut(fx.bytes.size() - 1), {"runs past the end of the file", "truncated?"});
   expect_bad("no_data.gguf", cut(data_start - 1), {"data section starts at byte", "past the end of the file"});
 }
@@ -125,7 +127,9 @@ TEST(GgufCorrupt, HugeCounts) {
 TEST(GgufCorrupt, HugeStringLength) {
   Fixture fx;
   poke<uint64_t>(fx.bytes, 24, uint64_t{1} << 40);  // the first key's length
-  expect_bad("huge_key.gguf", fx.bytes, {"metadata key/value #0", "string length 1099511627776 exceeds the limit"});
+  expect_bad("huge_key.gguf", fx.bytes, {"metadata key/value #0", "string length 1099511627776 at byte 24 runs past the end"});
+  poke<uint64_t>(fx.bytes, 24, 100000);  // fits in the file, but no key is that long
+  expect_bad("long_key.gguf", fx.bytes, {"metadata key/value #0", "string length 100000 exceeds the limit of 65535"});
   fx = Fixture();
   poke<uint64_t>(fx.bytes, 56, std::numeric_limits<uint64_t>::max());  // the first value's length
   expect_bad("huge_string.gguf", fx.bytes, {"metadata key 'general.architecture'", "runs past the end of the file"});

@@ -375,6 +375,20 @@ int k4_scale(const uint8_t* s, int j, bool min) {
 // unrounded scale see it multiplied by |q|. Bounds below allow 2^-10 per unit of |q|.
 constexpr double kHalfRel = 0x1p-10;
 
+// The stored quant of value e (0..255) of a K-quant block, as the fixture README lays it out.
+int k_quant(DType t, const uint8_t* x, int e) {
+  const int j = e / 32, l = e % 32;
+  if (t == DType::Q4_K || t == DType::Q5_K) {
+    const uint8_t* qs = x + (t == DType::Q4_K ? 16 : 48);
+    int q = j % 2 ? qs[32 * (j / 2) + l] >> 4 : qs[32 * (j / 2) + l] & 15;
+    if (t == DType::Q5_K && ((x[16 + l] >> j) & 1)) q += 16;
+    return q;
+  }
+  const int n = e / 128, g = (e % 128) / 32;  // Q6_K
+  const uint8_t low = x[64 * n + (g % 2 ? 32 : 0) + l];
+  return (g < 2 ? low & 15 : low >> 4) | ((x[128 + 32 * n + l] >> (2 * g)) & 3) << 4;
+}
+
 // Largest |w - v| the quantizer can leave at value e of a block starting at `x`.
 double error_bound(DType t, const uint8_t* x, int e) {
   switch (t) {
@@ -389,20 +403,28 @@ double error_bound(DType t, const uint8_t* x, int e) {
     }
     case DType::Q4_K:
     case DType::Q5_K: {
-      // A min/max quantizer: sub-block j covers [-dmin*m, -dmin*m + 15*d*sc] (31 for Q5_K). The
-      // value is within half a step of the grid, and the 6-bit rounding of the scale and the
-      // min moves the grid ends by up to half a unit of d and dmin each.
-      const int j = e / 32, qmax = t == DType::Q4_K ? 15 : 31;
+      // The fixture's min/max quantizer picks the nearest point of the decoded grid
+      // -dmin*m + d*sc*q: half a step inside. At the grid ends (q = 0 or qmax) the value may lie
+      // beyond the end, which the 6-bit rounding of m and sc moves by up to half a unit of dmin
+      // and qmax halves of d, plus the f16 rounding of d and dmin.
+      const int j = e / 32, q = k_quant(t, x, e), qmax = t == DType::Q4_K ? 15 : 31;
       const double d = std::fabs(half_at(x)), dmin = std::fabs(half_at(x + 2));
       const double step = d * k4_scale(x + 4, j, false);
-      return 0.5 * step + qmax * (step * kHalfRel) + 0.5 * (d * qmax + dmin) + dmin * 64 * kHalfRel;
+      if (q != 0 && q != qmax) return 0.5 * step;
+      return 0.5 * step + 0.5 * dmin + 0.5 * qmax * d + kHalfRel * (63 * dmin + qmax * step);
     }
     case DType::Q6_K: {
-      // Value = d*scale*(q-32), q in 0..63: half a step, plus the scale's 8-bit rounding
-      // (half a unit of d, times |q-32| <= 32) and d's f16 rounding.
+      // value = d*sc*(q-32), with q nearest on the decoded grid: half a step inside. The
+      // sub-block extreme maps to q = 0 (-32 steps); sc = round(scale/d) misses the exact scale
+      // by up to 0.5 d plus d's f16 rounding times |sc| <= 127 (under 0.6 d), so that end moves by
+      // up to 32 * 0.6 d < 20 d. A value of the opposite sign as large as the extreme clamps at
+      // q = 63 (+31 steps): up to one full step more.
+      const int q = k_quant(t, x, e);
       const double d = std::fabs(half_at(x + 208));
       const double step = d * std::abs(static_cast<int8_t>(x[192 + e / 16]));
-      return 0.5 * step + 32 * (0.5 * d + step * kHalfRel);
+      if (q == 63) return step + 20 * d;
+      if (q == 0) return 0.5 * step + 20 * d;
+      return 0.5 * step;
     }
     default:
       return 0;  // plain types must be exact
@@ -423,8 +445,8 @@ Compared compare_tensor(const TensorInfo& g, const std::vector<float>& ref) {
     const uint8_t* block = g.data + (i / tr.block_elems) * tr.block_bytes;
     const double bound = error_bound(g.dtype, block, static_cast<int>(i % tr.block_elems));
     const double err = std::fabs(static_cast<double>(got[i]) - ref[i]);
-    // A small absolute slack covers the float32 rounding of the decode itself.
-    if (!(err <= bound + 1e-7 * std::fabs(ref[i]))) {
+    // The slack covers the float32 rounding of the decode itself (2^-24 relative).
+    if (!(err <= bound + 1e-6 * (std::fabs(ref[i]) + bound))) {
       ADD_FAILURE() << g.name << " value " << i << ": decoded " << got[i] << ", reference " << ref[i] << ", error "
                     << err << " > bound " << bound;
       return c;

@@ -1,0 +1,228 @@
+#include "judge/eval.h"
+
+#include <chrono>
+#include <ctime>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common/error.h"
+#include "judge/judge.h"
+#include "judge/progress.h"
+#include "judge/report.h"
+#include "judge/results_file.h"
+
+namespace fare::judge {
+
+using ojson = nlohmann::ordered_json;
+
+namespace {
+
+using OnDone = std::function<void(Judgment&&)>;
+
+// Runs jobs on `parallel` threads; on_done is called under one lock, so it may write and count.
+// The first exception that is not a judged-as-invalid fare::Error stops every worker and is rethrown.
+void run_jobs(JudgeBackend& backend, const JudgeConfig& config, const std::vector<Job>& jobs, int parallel,
+              const std::atomic<bool>* stop, const OnDone& on_done) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::exception_ptr error;
+  std::mutex mu;
+  auto worker = [&] {
+    while (!failed && !(stop && stop->load())) {
+      size_t k = next++;
+      if (k >= jobs.size()) return;
+      try {
+        Judgment j = run_job(backend, config, jobs[k]);
+        std::lock_guard<std::mutex> lock(mu);
+        on_done(std::move(j));
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!error) error = std::current_exception();
+        failed = true;
+      }
+    }
+  };
+  int n_threads = std::max(1, std::min<int>(parallel, static_cast<int>(jobs.size())));
+  if (n_threads == 1) {
+    worker();
+  } else {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < n_threads; ++t) threads.emplace_back(worker);
+    for (std::thread& t : threads) t.join();
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+std::string now_iso8601() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+void write_summary(const std::string& path, const ojson& summary) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) fail(tmp, ": cannot write the summary");
+    out << summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    if (!out) fail(tmp, ": write failed");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) fail(path, ": cannot replace the summary: ", ec.message());
+}
+
+void check_items(const std::vector<Item>& items, const JudgeConfig& config) {
+  std::unordered_set<std::string> ids;
+  for (const Item& item : items) {
+    if (item.task != config.task)
+      fail("item ", item.id, " is a ", task_name(item.task), " item, the evaluation is for task ",
+           task_name(config.task));
+    check_item_complete(item);
+    if (!ids.insert(item.id).second) fail("item id '", item.id, "' occurs twice; ids must be unique");
+  }
+}
+
+void check_existing(const ExistingResults& existing, const JudgeBackend& backend, const JudgeConfig& config,
+                    const std::string& path) {
+  std::string model = backend.model_id();
+  for (const Judgment& j : existing.judgments) {
+    if (j.model_id != model)
+      fail(path, " holds judgments by model '", j.model_id, "', this run uses '", model,
+           "'; use another --output to keep them apart");
+    if (j.task != config.task)
+      fail(path, " holds ", task_name(j.task), " judgments, this run is for task ", task_name(config.task));
+  }
+}
+
+}  // namespace
+
+std::vector<Item> select_items(std::vector<Item> items, std::optional<size_t> limit,
+                               std::optional<uint64_t> shuffle_seed) {
+  if (shuffle_seed) {
+    // Written out rather than std::shuffle, whose draws are library-specific: the same seed must
+    // pick the same items everywhere.
+    std::mt19937_64 rng(*shuffle_seed);
+    for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[rng() % i]);
+  }
+  if (limit && *limit < items.size()) items.resize(*limit);
+  return items;
+}
+
+std::string summary_path_for(const std::string& output_path) {
+  std::filesystem::path p(output_path);
+  std::string stem = p.extension() == ".jsonl" || p.extension() == ".json" ? p.stem().string() : p.filename().string();
+  return (p.parent_path() / (stem + ".summary.json")).string();
+}
+
+std::vector<ItemOutcome> outcomes_for(const std::vector<Item>& items, const std::vector<const Judgment*>& judgments) {
+  std::unordered_map<std::string, std::vector<const Judgment*>> by_item;
+  for (const Judgment* j : judgments) by_item[j->item_id].push_back(j);
+  std::vector<ItemOutcome> out;
+  for (const Item& item : items) {
+    ItemOutcome o{item.id, item.label, item.subset, item.difficulty, std::nullopt, std::nullopt};
+    auto it = by_item.find(item.id);
+    if (it != by_item.end()) {
+      for (const Decision& d : decide_orders(it->second)) (d.order == Order::kAsGiven ? o.as_given : o.swapped) = d;
+    }
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+EvalReport run_eval(JudgeBackend& backend, const JudgeConfig& config, const std::vector<Item>& items,
+                    const EvalOptions& opts) {
+  FARE_CHECK(!opts.output_path.empty(), "run_eval needs an output path");
+  EvalReport report;
+  std::vector<Item> chosen = select_items(items, opts.limit, opts.shuffle_seed);
+  check_items(chosen, config);
+  report.n_items = chosen.size();
+
+  ExistingResults existing = open_results(opts.output_path);
+  if (existing.repaired && opts.log) *opts.log << "note: " << opts.output_path << ": " << existing.repair_note << "\n";
+  check_existing(existing, backend, config, opts.output_path);
+  std::unordered_map<std::string, const Judgment*> done;
+  size_t duplicates = 0;
+  for (const Judgment& j : existing.judgments) duplicates += !done.emplace(j.key, &j).second;
+  if (duplicates && opts.log)
+    *opts.log << "note: " << opts.output_path << " repeats " << duplicates << " keys; the first of each counts\n";
+
+  std::vector<Job> planned, pending;
+  std::vector<std::string> planned_keys;
+  const std::string hash = config.tpl.hash();
+  for (const Item& item : chosen) {
+    for (const Job& job : jobs_for_item(item, config)) {
+      std::string key = judgment_key(item.id, config.task, job.order, job.sample, hash);
+      planned.push_back(job);
+      planned_keys.push_back(key);
+      if (!done.count(key)) pending.push_back(job);
+    }
+  }
+  report.n_jobs = planned.size();
+  report.n_resumed = planned.size() - pending.size();
+  if (opts.log && report.n_resumed)
+    *opts.log << "resuming: " << report.n_resumed << " of " << report.n_jobs << " judgments already in "
+              << opts.output_path << "\n";
+
+  std::vector<Judgment> fresh;
+  fresh.reserve(pending.size());
+  {
+    ResultsWriter writer(opts.output_path);
+    Progress progress(opts.log, opts.tty, pending.size(), opts.progress_interval_s);
+    run_jobs(backend, config, pending, opts.parallel, opts.stop, [&](Judgment&& j) {
+      writer.append(j);
+      progress.advance(j.completion_tokens, !j.valid);
+      fresh.push_back(std::move(j));
+    });
+    if (!pending.empty()) progress.finish();
+  }
+  report.n_run = fresh.size();
+  report.complete = report.n_resumed + report.n_run == report.n_jobs;
+
+  std::unordered_map<std::string, const Judgment*> by_key = done;
+  for (const Judgment& j : fresh) by_key.emplace(j.key, &j);
+  std::vector<const Judgment*> mine;
+  for (const std::string& key : planned_keys)
+    if (auto it = by_key.find(key); it != by_key.end()) mine.push_back(it->second);
+
+  std::vector<ItemOutcome> outcomes = outcomes_for(chosen, mine);
+  for (const ItemOutcome& o : outcomes) {
+    for (const auto* d : {&o.as_given, &o.swapped}) {
+      if (!*d) continue;
+      report.n_decisions_invalid += !(*d)->valid;
+      report.n_ties_broken += (*d)->tie_broken;
+    }
+  }
+  report.metrics = compute_metrics(config.task, outcomes, config.swap);
+  report.counts = count_judgments(mine);
+
+  ojson summary = {{"complete", report.complete},
+                   {"model_id", backend.model_id()},
+                   {"task", task_name(config.task)}};
+  for (const auto& [k, v] : opts.extra.items()) summary[k] = v;
+  summary["output"] = opts.output_path;
+  summary["items"] = report.n_items;
+  summary["judgments_planned"] = report.n_jobs;
+  summary["judgments_resumed"] = report.n_resumed;
+  summary["judgments_run"] = report.n_run;
+  summary["config"] = config_to_json(config);
+  summary["metrics"] = metrics_to_json(report.metrics);
+  summary["judgments"] = counts_to_json(report.counts);
+  summary["decisions"] = {{"invalid", report.n_decisions_invalid}, {"ties_broken", report.n_ties_broken}};
+  summary["finished_at"] = now_iso8601();
+  report.summary_path = summary_path_for(opts.output_path);
+  write_summary(report.summary_path, summary);
+  report.summary = std::move(summary);
+  return report;
+}
+
+}  // namespace fare::judge

@@ -1,0 +1,82 @@
+#include "judge/results_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/error.h"
+
+namespace fare::judge {
+
+ExistingResults open_results(const std::string& path) {
+  ExistingResults out;
+  if (!std::filesystem::exists(path)) return out;
+  std::string text;
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) fail(path, ": cannot read the existing results file");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  size_t pos = 0, line_no = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    ++line_no;
+    std::string where = cat(path, ":", line_no);
+    bool last = eol == std::string::npos || eol + 1 >= text.size();
+    std::string reason;
+    if (eol == std::string::npos) {
+      reason = "no newline at its end";
+    } else {
+      try {
+        out.judgments.push_back(judgment_from_json(nlohmann::json::parse(text.substr(pos, eol - pos)), where));
+        ++out.n_lines;
+        pos = eol + 1;
+        continue;
+      } catch (const std::exception& e) {
+        reason = e.what();
+      }
+    }
+    if (!last)
+      fail(where, ": not a judgment record (", reason, "); the file is damaged before its last line, so it is left ",
+           "as it is: move it away or repair it");
+    if (::truncate(path.c_str(), static_cast<off_t>(pos)) != 0)
+      fail(path, ": cannot truncate a torn last line: ", std::strerror(errno));
+    out.repaired = true;
+    out.repair_note = cat("line ", line_no, " was torn (", reason, "); cut it off to redo it");
+    break;
+  }
+  return out;
+}
+
+ResultsWriter::ResultsWriter(const std::string& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) fail(path, ": cannot open for writing: ", std::strerror(errno));
+}
+
+ResultsWriter::~ResultsWriter() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void ResultsWriter::append(const Judgment& j) {
+  std::string line = judgment_to_json(j).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t done = 0;
+  while (done < line.size()) {
+    ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail(path_, ": write failed: ", std::strerror(errno));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd_) != 0) fail(path_, ": fsync failed: ", std::strerror(errno));
+}
+
+}  // namespace fare::judge

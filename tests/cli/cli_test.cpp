@@ -1,0 +1,129 @@
+// The `fare` executable as scripts use it: --help everywhere, stable --json forms, clear errors.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "support/derived_models.h"
+
+namespace fare {
+namespace {
+
+using json = nlohmann::json;
+
+struct CliRun {
+  int exit_code;
+  std::string out;  // stdout and stderr together
+};
+
+CliRun fare(const std::string& args) {
+  const std::string cmd = std::string(FARE_CLI) + " " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+json fare_json(const std::string& args) {
+  const CliRun r = fare(args);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  return json::parse(r.out);
+}
+
+const std::string kTiny = test::fixture("tiny-qwen3/hf-bf16");
+const std::string kMicroGguf = test::fixture("micro-qwen3/micro-qwen3-q4_k_m.gguf");
+
+TEST(Cli, EverySubcommandHasHelp) {
+  const CliRun top = fare("--help");
+  EXPECT_EQ(top.exit_code, 0);
+  for (const char* sub : {"generate", "logprobs", "tokenize", "detokenize", "info"}) {
+    EXPECT_NE(top.out.find(sub), std::string::npos) << sub;
+    const CliRun r = fare(std::string(sub) + " --help");
+    EXPECT_EQ(r.exit_code, 0) << sub;
+    EXPECT_NE(r.out.find("--model"), std::string::npos) << sub;
+  }
+}
+
+TEST(Cli, GenerateJsonHasIdsTextAndPerStepLogprobs) {
+  const json j = fare_json("generate -m " + kTiny + " --prompt 'Hello world' -n 5 --top-logprobs 3 --json");
+  EXPECT_EQ(j["prompt_tokens"], json::array({9707, 1879}));  // the Hugging Face tokenizer's ids
+  ASSERT_EQ(j["tokens"].size(), 5u);
+  EXPECT_EQ(j["finish_reason"], "length");
+  EXPECT_TRUE(j["text"].is_string());
+  ASSERT_EQ(j["steps"].size(), 5u);
+  for (size_t i = 0; i < 5; ++i) {
+    const auto& s = j["steps"][i];
+    EXPECT_EQ(s["id"], j["tokens"][i]);
+    ASSERT_EQ(s["top_logprobs"].size(), 3u);
+    EXPECT_EQ(s["top_logprobs"][0]["id"], s["id"]);  // greedy by default
+    EXPECT_LE(s["top_logprobs"][1]["logprob"].get<double>(), s["top_logprobs"][0]["logprob"].get<double>());
+  }
+}
+
+TEST(Cli, GenerateFromMessagesWithoutThinking) {
+  const std::string file = test::scratch_dir() + "/cli-messages.json";
+  std::ofstream(file) << R"([{"role":"system","content":"Judge."},{"role":"user","content":"A or B?"}])";
+  const json j = fare_json("generate -m " + kMicroGguf + " --messages " + file + " --no-think -n 2 --json");
+  const auto ids = j["prompt_tokens"].get<std::vector<int>>();
+  // micro vocabulary: <|im_start|> 4097, <think> 4099, </think> 4100; the prompt ends with
+  // "<think>\n\n</think>\n\n".
+  EXPECT_EQ(ids.front(), 4097);
+  const std::vector<int> tail(ids.end() - 4, ids.end());
+  EXPECT_EQ(tail[0], 4099);
+  EXPECT_EQ(tail[2], 4100);
+}
+
+TEST(Cli, LogprobsTokenizeDetokenizeInfo) {
+  const json lp = fare_json("logprobs -m " + kMicroGguf + " --tokens 72,101,108 -k 4 --json");
+  ASSERT_EQ(lp["positions"].size(), 3u);
+  EXPECT_EQ(lp["positions"][2]["token"], 108);
+  EXPECT_EQ(lp["positions"][0]["top"].size(), 4u);
+
+  const json tk = fare_json("tokenize -m " + kTiny + " --text 'Hello world' --json");
+  EXPECT_EQ(tk["ids"], json::array({9707, 1879}));
+  const json sp = fare_json("tokenize -m " + kTiny + " --text '<|im_end|>' --special --json");
+  EXPECT_EQ(sp["ids"], json::array({151645}));
+
+  const json dt = fare_json("detokenize -m " + kTiny + " --ids 9707,1879 --json");
+  EXPECT_EQ(dt["text"], "Hello world");
+
+  const json info = fare_json("info -m " + kMicroGguf + " --json");
+  EXPECT_EQ(info["architecture"], "qwen3");
+  EXPECT_EQ(info["n_layer"], 2);
+  // Q4_K_M: attn_v and ffn_down of both layers and the tied embedding are Q6_K.
+  EXPECT_EQ(info["weight_types"]["Q6_K"], 5);
+  EXPECT_EQ(info["weight_types"]["Q4_K"], 10);
+}
+
+TEST(Cli, ErrorsAreClearAndExitNonZero) {
+  CliRun r = fare("generate -m /no/such/model --prompt hi");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("fare: error: /no/such/model"), std::string::npos) << r.out;
+
+  r = fare("generate -m " + kTiny + " --prompt hi --messages x.json");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("exactly one of --prompt or --messages"), std::string::npos) << r.out;
+
+  const std::string bad = test::scratch_dir() + "/cli-bad.json";
+  std::ofstream(bad) << "[{\"role\": \"user\"";
+  r = fare("generate -m " + kTiny + " --messages " + bad);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("cli-bad.json: not valid JSON"), std::string::npos) << r.out;
+
+  r = fare("detokenize -m " + kTiny + " --ids 1,x,3");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("element 1 'x' is not a token id"), std::string::npos) << r.out;
+
+  r = fare("generate -m " + kTiny + " --prompt hi --top-p 0");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("top_p is 0"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace fare
