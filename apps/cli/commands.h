@@ -8,6 +8,12 @@
 
 #include "engine/engine.h"
 
+namespace fare::judge {
+struct JudgeConfig;
+class JudgeBackend;
+enum class Task;
+}  // namespace fare::judge
+
 namespace fare::cli {
 
 // Options every model-using subcommand shares.
@@ -15,6 +21,7 @@ struct ModelArgs {
   std::string path;
   int threads = 0;
   int ctx = 0;
+  std::string chat_template;
 };
 void add_model_options(CLI::App& cmd, ModelArgs& args);
 std::unique_ptr<Engine> open_engine(const ModelArgs& args);
@@ -23,9 +30,42 @@ std::unique_ptr<Engine> open_engine(const ModelArgs& args);
 std::vector<int32_t> parse_id_list(const std::string& text);
 std::string read_text_file(const std::string& path);
 
+// Options the judge subcommands (judge, eval, rerank) share; defined in cmd_judge.cpp.
+struct JudgeArgs {
+  std::string model;  // model folder, .gguf, or scripted:FILE.jsonl
+  int threads = 0;
+  int ctx = 0;
+  std::string task;
+  std::string template_dir, system_template, user_template;
+  bool think = false;
+  bool no_think = false;
+  double temperature = 0;
+  double top_p = 1;
+  int top_k = 0;
+  int max_tokens = 0;
+  uint64_t seed = 0;
+  int samples = 1;
+  bool no_swap = false;
+  int top_logprobs = 20;
+  CLI::Option* temperature_opt = nullptr;  // given options override the task's defaults
+  CLI::Option* top_p_opt = nullptr;
+  CLI::Option* top_k_opt = nullptr;
+  CLI::Option* max_tokens_opt = nullptr;
+};
+void add_judge_options(CLI::App& cmd, JudgeArgs& args);
+judge::JudgeConfig judge_config_from(const JudgeArgs& args, judge::Task task);
+std::unique_ptr<judge::JudgeBackend> open_judge_backend(const JudgeArgs& args);
+std::string text_arg(const std::string& value);  // "@path": the file's text
+
 void register_generate(CLI::App& app);
 void register_logprobs(CLI::App& app);
 void register_tokenize(CLI::App& app);
 void register_info(CLI::App& app);
+void register_convert(CLI::App& app);
+void register_quantize(CLI::App& app);
+void register_bench(CLI::App& app);
+void register_judge(CLI::App& app);
+void register_eval(CLI::App& app);
+void register_rerank(CLI::App& app);
 
 }  // namespace fare::cli

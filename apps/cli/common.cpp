@@ -10,12 +10,14 @@ void add_model_options(CLI::App& cmd, ModelArgs& args) {
   cmd.add_option("-m,--model", args.path, "Hugging Face model directory or .gguf file")->required();
   cmd.add_option("-t,--threads", args.threads, "Worker threads (default: all CPUs available)")->check(CLI::NonNegativeNumber);
   cmd.add_option("-c,--ctx", args.ctx, "Context length (default: the model's, at most 32768)")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--chat-template", args.chat_template, "Jinja chat template file to use instead of the model's own");
 }
 
 std::unique_ptr<Engine> open_engine(const ModelArgs& args) {
   EngineOptions o;
   o.n_threads = args.threads;
   o.n_ctx = args.ctx;
+  o.chat_template_file = args.chat_template;
   return Engine::open(args.path, o);
 }
 

@@ -13,6 +13,12 @@ int main(int argc, char** argv) {
   fare::cli::register_logprobs(app);
   fare::cli::register_tokenize(app);
   fare::cli::register_info(app);
+  fare::cli::register_convert(app);
+  fare::cli::register_quantize(app);
+  fare::cli::register_bench(app);
+  fare::cli::register_judge(app);
+  fare::cli::register_eval(app);
+  fare::cli::register_rerank(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

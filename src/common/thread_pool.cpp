@@ -3,8 +3,29 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <chrono>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 namespace fare {
+
+namespace {
+
+// One step of polling: a pause instruction at first, then yielding, which costs next to nothing
+// on an idle core but hands a busy one to the threads that have work.
+inline void relax(int spins) {
+  if (spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_pause();
+#endif
+  } else {
+    sched_yield();
+  }
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this] { worker_loop(); });
@@ -13,7 +34,7 @@ ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard lock(mu_);
-    stop_ = true;
+    stop_.store(true);
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
@@ -27,25 +48,33 @@ int ThreadPool::default_threads() {
 
 void ThreadPool::run_chunks() {
   for (;;) {
-    const int64_t begin = next_.fetch_add(chunk_);
+    const int64_t begin = next_.fetch_add(chunk_, std::memory_order_relaxed);
     if (begin >= n_) return;
     (*fn_)(begin, std::min(n_, begin + chunk_));
   }
 }
 
 void ThreadPool::worker_loop() {
+  using Clock = std::chrono::steady_clock;
   uint64_t seen = 0;
   for (;;) {
-    {
-      std::unique_lock lock(mu_);
-      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
+    // Poll first: the next region usually follows within microseconds.
+    const auto deadline = Clock::now() + std::chrono::microseconds(kSpinMicros);
+    uint64_t g = generation_.load(std::memory_order_acquire);
+    for (int spins = 0; g == seen && !stop_.load(std::memory_order_relaxed); ++spins) {
+      relax(spins);
+      if ((spins & 15) == 15 && Clock::now() > deadline) {
+        std::unique_lock lock(mu_);
+        wake_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
+      }
+      g = generation_.load(std::memory_order_acquire);
     }
+    if (stop_.load()) return;
+    seen = g;
     run_chunks();
-    {
-      std::lock_guard lock(mu_);
-      if (--busy_ == 0) done_.notify_one();
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard lock(mu_);  // pairs with the caller's check under the lock
+      done_.notify_one();
     }
   }
 }
@@ -59,19 +88,27 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
   }
   // A few chunks per thread balance uneven progress without much contention.
   const int64_t target = (n + 4 * n_threads_ - 1) / (4 * n_threads_);
+  fn_ = &fn;
+  n_ = n;
+  chunk_ = std::max(grain, target);
+  next_.store(0, std::memory_order_relaxed);
+  pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   {
+    // Under the lock, so a worker checking its wait condition cannot miss the new generation.
     std::lock_guard lock(mu_);
-    fn_ = &fn;
-    n_ = n;
-    chunk_ = std::max(grain, target);
-    next_.store(0);
-    busy_ = static_cast<int>(workers_.size());
-    ++generation_;
+    generation_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
   run_chunks();
-  std::unique_lock lock(mu_);
-  done_.wait(lock, [&] { return busy_ == 0; });
+  // Workers usually finish their last chunk within microseconds; poll, then sleep.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
+  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+    relax(spins);
+    if ((spins & 15) == 15 && std::chrono::steady_clock::now() > deadline) {
+      std::unique_lock lock(mu_);
+      done_.wait(lock, [&] { return pending_.load(std::memory_order_acquire) == 0; });
+    }
+  }
   fn_ = nullptr;
 }
 

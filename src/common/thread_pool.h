@@ -1,5 +1,11 @@
 // A persistent pool: the calling thread works too, so a pool of n threads starts n-1 workers.
 // One parallel region at a time; regions are cheap enough to run per matrix product.
+//
+// Decode runs a few hundred regions per token, each a fraction of a millisecond, so waking
+// sleeping workers through the OS would cost a visible share of the step. Idle workers therefore
+// poll for a short while (kSpinMicros) before they sleep on a condition variable, and so does
+// the caller waiting for the last worker. Short, because on a machine with more runnable threads
+// than cores a polling thread only takes time from the ones doing the work.
 #pragma once
 
 #include <atomic>
@@ -27,19 +33,22 @@ class ThreadPool {
   // Hardware threads available to this process (sched affinity), at least 1.
   static int default_threads();
 
+  // How long an idle worker polls for the next region before it sleeps.
+  static constexpr int kSpinMicros = 50;
+
  private:
   void worker_loop();
   void run_chunks();
 
   int n_threads_;
   std::vector<std::thread> workers_;
-  std::mutex mu_;
+  std::mutex mu_;                  // guards sleeping: a new generation is published under it
   std::condition_variable wake_;
   std::condition_variable done_;
-  uint64_t generation_ = 0;
-  int busy_ = 0;
-  bool stop_ = false;
-  // The current region.
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};    // workers that have not finished the current region
+  std::atomic<bool> stop_{false};
+  // The current region, written before generation_ is bumped.
   const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
   int64_t n_ = 0;
   int64_t chunk_ = 1;

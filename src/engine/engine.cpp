@@ -3,18 +3,23 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 
 #include "common/error.h"
 #include "common/thread_pool.h"
 #include "model/model.h"
 #include "model/session.h"
+#include "ops/kernels.h"
 
 namespace fare {
 
 struct Engine::Shared {
-  explicit Shared(int n_threads) : pool(n_threads) {}
+  Shared(int n_threads, const KernelSet& k, DType kv) : pool(n_threads), kernels(&k), kv_type(kv) {}
   ThreadPool pool;
+  const KernelSet* kernels;
+  DType kv_type;
+  Compute cx() { return {&pool, kernels}; }
   // The pool runs one parallel region at a time; concurrent generations take turns per step.
   std::mutex compute;
 };
@@ -22,6 +27,7 @@ struct Engine::Shared {
 namespace {
 
 constexpr int kDefaultMaxCtx = 32768;
+constexpr int kDefaultMaxBatch = 256;  // tokens per forward micro-batch
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -80,11 +86,22 @@ class TextTracker {
 std::unique_ptr<Engine> Engine::open(const std::string& path, const EngineOptions& opts) {
   if (opts.n_threads < 0) fail("threads is ", opts.n_threads, ", expected >= 0");
   if (opts.n_ctx < 0) fail("context length is ", opts.n_ctx, ", expected >= 0");
+  DType kv_type = DType::F32;
+  if (opts.kv_cache == "f16") kv_type = DType::F16;
+  else if (opts.kv_cache == "bf16") kv_type = DType::BF16;
+  else if (opts.kv_cache != "f32") fail("KV cache type is '", opts.kv_cache, "', expected f32, f16 or bf16");
+  const KernelSet& kernels = select_kernels(opts.kernels);
   std::unique_ptr<Engine> e(new Engine());
   e->model_ = Model::load(path);
+  if (!opts.chat_template_file.empty()) {
+    std::ifstream in(opts.chat_template_file, std::ios::binary);
+    if (!in) fail(opts.chat_template_file, ": cannot open the chat template file");
+    e->chat_override_.emplace(std::string(std::istreambuf_iterator<char>(in), {}));
+  }
   const int train_ctx = e->model_->config.n_ctx_train;
   e->n_ctx_ = opts.n_ctx > 0 ? opts.n_ctx : std::min(train_ctx, kDefaultMaxCtx);
-  e->shared_ = std::make_unique<Shared>(opts.n_threads > 0 ? opts.n_threads : ThreadPool::default_threads());
+  e->shared_ = std::make_unique<Shared>(opts.n_threads > 0 ? opts.n_threads : ThreadPool::default_threads(), kernels,
+                                        kv_type);
   return e;
 }
 
@@ -93,6 +110,7 @@ Engine::~Engine() = default;
 const Tokenizer& Engine::tokenizer() const { return *model_->tokenizer; }
 
 const ChatTemplate& Engine::chat_template() const {
+  if (chat_override_) return *chat_override_;
   if (!model_->chat_template) fail("this model has no usable chat template: ", model_->chat_template_error);
   return *model_->chat_template;
 }
@@ -123,17 +141,20 @@ ModelInfo Engine::info() const {
   i.tie_embeddings = c.tie_embeddings;
   i.weight_types.assign(m.dtype_counts.begin(), m.dtype_counts.end());
   i.weight_bytes = m.weight_bytes;
+  i.embedding_bytes = m.tok_embd.row_stride * static_cast<size_t>(m.tok_embd.rows);
   i.tokenizer_tokens = m.tokenizer->n_vocab();
   i.bos = m.tokenizer->spec().bos;
   i.eos = m.tokenizer->spec().eos;
   i.pad = m.tokenizer->spec().pad;
   i.eos_ids = m.eos_ids;
-  if (m.chat_template) i.chat_family = m.chat_template->family();
+  if (chat_override_) i.chat_family = chat_override_->family();
+  else if (m.chat_template) i.chat_family = m.chat_template->family();
   i.chat_error = m.chat_template_error;
   return i;
 }
 
 int Engine::n_threads() const { return shared_->pool.size(); }
+std::string Engine::kernels() const { return shared_->kernels->name; }
 const std::vector<int32_t>& Engine::eos_ids() const { return model_->eos_ids; }
 
 std::vector<int32_t> Engine::tokenize(const std::string& text, bool parse_special) const {
@@ -162,7 +183,7 @@ GenerateResult Engine::generate(const GenerateRequest& req, const TokenCallback&
   res.n_prompt = n_prompt;
   // The cache holds what this request can reach, not the whole context.
   const int n_ctx = static_cast<int>(std::min<int64_t>(n_ctx_, static_cast<int64_t>(n_prompt) + req.max_tokens));
-  Session session(model_, n_ctx, shared_->pool);
+  Session session(model_, n_ctx, shared_->cx(), kDefaultMaxBatch, shared_->kv_type);
   const auto n_vocab = static_cast<size_t>(model_->config.n_vocab);
   std::vector<float> logits(n_vocab), work(n_vocab);
   auto keep_logits = [&](int64_t, const float* l) { std::copy(l, l + n_vocab, logits.begin()); };
@@ -205,6 +226,7 @@ GenerateResult Engine::generate(const GenerateRequest& req, const TokenCallback&
   }
   res.text = text.text();
   res.decode_seconds = seconds_since(t0);
+  if (req.return_logits) res.final_logits = std::move(logits);
   return res;
 }
 
@@ -213,7 +235,7 @@ std::vector<std::vector<TokenLogprob>> Engine::prompt_logprobs(const std::vector
   if (static_cast<int>(tokens.size()) > n_ctx_)
     fail(tokens.size(), " tokens are more than the context length ", n_ctx_);
   if (top_k < 1) fail("top_k is ", top_k, ", expected >= 1");
-  Session session(model_, static_cast<int>(tokens.size()), shared_->pool);
+  Session session(model_, static_cast<int>(tokens.size()), shared_->cx(), kDefaultMaxBatch, shared_->kv_type);
   const auto n_vocab = static_cast<size_t>(model_->config.n_vocab);
   std::vector<std::vector<TokenLogprob>> out(tokens.size());
   std::lock_guard lock(shared_->compute);

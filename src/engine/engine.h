@@ -21,6 +21,13 @@ class Model;
 struct EngineOptions {
   int n_threads = 0;  // 0: all CPUs this process may use
   int n_ctx = 0;      // KV cache length per generation; 0: the model's max_position_embeddings, capped at 32768
+  std::string chat_template_file;  // replaces the model's own chat template when set
+  // CPU kernel set: "auto" (fastest for this CPU with float activations: exact, and decode
+  // steps agree with batched passes), "fast" (fastest overall; prefill rounds activations to
+  // int8 blocks or bf16 as llama.cpp does), or a name: "reference", "avx2", "avx512",
+  // "avx512-vnni", "avx512-bf16", "amx".
+  std::string kernels = "auto";
+  std::string kv_cache = "f32";  // KV cache values: "f32", "f16" or "bf16"
 };
 
 
@@ -31,6 +38,7 @@ struct GenerateRequest {
   std::vector<std::string> stop;  // stop strings; the text ends before the match
   bool stop_at_eos = true;        // stop on the model's end-of-generation ids
   int top_logprobs = 0;           // per generated step, the K most likely tokens
+  bool return_logits = false;     // fill GenerateResult::final_logits (benchmarks hash them)
 };
 
 struct TokenLogprob {
@@ -52,6 +60,7 @@ struct GenerateResult {
   int n_prompt = 0;
   double prefill_seconds = 0;
   double decode_seconds = 0;
+  std::vector<float> final_logits;  // with return_logits: the logits the last token was sampled from
 };
 
 // Called with each piece of newly completed text; return false to stop generating.
@@ -66,6 +75,7 @@ struct ModelInfo {
   bool tie_embeddings = false;
   std::vector<std::pair<std::string, int>> weight_types;  // type -> matrices
   size_t weight_bytes = 0;
+  size_t embedding_bytes = 0;  // token_embd as stored; a decode step reads one row of it (unless tied)
   int tokenizer_tokens = 0;
   std::optional<int32_t> bos, eos, pad;
   std::vector<int32_t> eos_ids;
@@ -85,6 +95,7 @@ class Engine {
   std::string model_id() const;  // the path's last component, for records
   int n_ctx() const { return n_ctx_; }
   int n_threads() const;
+  std::string kernels() const;  // the kernel set in use (EngineOptions::kernels resolved)
   const std::vector<int32_t>& eos_ids() const;
 
   std::vector<int32_t> tokenize(const std::string& text, bool parse_special) const;
@@ -103,6 +114,7 @@ class Engine {
  private:
   Engine() = default;
   std::shared_ptr<const Model> model_;
+  std::optional<ChatTemplate> chat_override_;
   int n_ctx_ = 0;
   struct Shared;
   std::unique_ptr<Shared> shared_;

@@ -487,8 +487,7 @@ void GgufWriter::set_f32_array(const std::string& key, const std::vector<float>&
   set_kv(kv_, key, std::move(x));
 }
 
-void GgufWriter::add_tensor(const std::string& name, DType dtype, const std::vector<int64_t>& shape,
-                            std::vector<uint8_t> bytes) {
+size_t GgufWriter::check_tensor(const std::string& name, DType dtype, const std::vector<int64_t>& shape) const {
   const auto where = cat("GGUF writer: tensor '", name, "': ");
   if (name.empty() || name.size() > kMaxNameBytes) fail(where, "name is empty or too long");
   for (const auto& t : tensors_)
@@ -504,10 +503,23 @@ void GgufWriter::add_tensor(const std::string& name, DType dtype, const std::vec
   if (shape.back() % tr.block_elems != 0)
     fail(where, "innermost dimension ", shape.back(), " is not a multiple of the ", tr.name, " block size ",
          tr.block_elems);
-  const size_t expected = static_cast<size_t>(numel / shape.back()) * row_bytes(dtype, shape.back());
+  return static_cast<size_t>(numel / shape.back()) * row_bytes(dtype, shape.back());
+}
+
+void GgufWriter::add_tensor(const std::string& name, DType dtype, const std::vector<int64_t>& shape,
+                            std::vector<uint8_t> bytes) {
+  const size_t expected = check_tensor(name, dtype, shape);
   if (bytes.size() != expected)
-    fail(where, "holds ", bytes.size(), " bytes, but ", tr.name, " ", shape_str(shape), " needs ", expected);
-  tensors_.push_back({name, dtype, shape, std::move(bytes)});
+    fail("GGUF writer: tensor '", name, "': holds ", bytes.size(), " bytes, but ", fare::name(dtype), " ",
+         shape_str(shape), " needs ", expected);
+  tensors_.push_back({name, dtype, shape, std::move(bytes), expected, {}});
+}
+
+void GgufWriter::add_tensor(const std::string& name, DType dtype, const std::vector<int64_t>& shape,
+                            TensorProducer produce) {
+  FARE_CHECK(produce, name);
+  const size_t expected = check_tensor(name, dtype, shape);
+  tensors_.push_back({name, dtype, shape, {}, expected, std::move(produce)});
 }
 
 void GgufWriter::write(const std::string& path, uint64_t alignment) const {
@@ -539,7 +551,7 @@ void GgufWriter::write(const std::string& path, uint64_t alignment) const {
     for (auto d = t.shape.rbegin(); d != t.shape.rend(); ++d) w.put<uint64_t>(static_cast<uint64_t>(*d));
     w.put<uint32_t>(*ggml_type_id(t.dtype));
     w.put<uint64_t>(offset);
-    offset = (offset + t.bytes.size() + alignment - 1) / alignment * alignment;
+    offset = (offset + t.nbytes + alignment - 1) / alignment * alignment;
   }
   w.pad_to(alignment);
 
@@ -548,8 +560,19 @@ void GgufWriter::write(const std::string& path, uint64_t alignment) const {
   out.write(reinterpret_cast<const char*>(w.bytes().data()), static_cast<std::streamsize>(w.bytes().size()));
   const std::vector<char> zeros(alignment, 0);
   for (const auto& t : tensors_) {
-    out.write(reinterpret_cast<const char*>(t.bytes.data()), static_cast<std::streamsize>(t.bytes.size()));
-    const uint64_t pad = (alignment - t.bytes.size() % alignment) % alignment;
+    if (t.produce) {
+      size_t written = 0;
+      t.produce([&](const uint8_t* data, size_t n) {
+        written += n;
+        if (written > t.nbytes) fail(path, ": tensor '", t.name, "': producer gave more than the ", t.nbytes, " bytes it needs");
+        out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(n));
+      });
+      if (written != t.nbytes) fail(path, ": tensor '", t.name, "': producer gave ", written, " of ", t.nbytes, " bytes");
+    } else {
+      out.write(reinterpret_cast<const char*>(t.bytes.data()), static_cast<std::streamsize>(t.bytes.size()));
+    }
+    if (!out) fail(path, ": write failed (disk full?)");
+    const uint64_t pad = (alignment - t.nbytes % alignment) % alignment;
     out.write(zeros.data(), static_cast<std::streamsize>(pad));
   }
   if (!out.flush()) fail(path, ": write failed");

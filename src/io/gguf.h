@@ -12,6 +12,7 @@
 
 #include "io/mapped_file.h"
 #include "io/tensor_info.h"
+#include "io/tensor_stream.h"
 
 namespace fare {
 
@@ -84,6 +85,9 @@ class GgufWriter {
   void set_f32_array(const std::string& key, const std::vector<float>& v);
   // `shape` outermost first, like TensorInfo; `bytes` already encoded in `dtype`.
   void add_tensor(const std::string& name, DType dtype, const std::vector<int64_t>& shape, std::vector<uint8_t> bytes);
+  // The same, with the bytes produced only when write() reaches this tensor; write() fails if
+  // the producer gives a different number of bytes than dtype and shape need.
+  void add_tensor(const std::string& name, DType dtype, const std::vector<int64_t>& shape, TensorProducer produce);
   void write(const std::string& path, uint64_t alignment = 32) const;
 
  private:
@@ -96,7 +100,10 @@ class GgufWriter {
     DType dtype;
     std::vector<int64_t> shape;
     std::vector<uint8_t> bytes;
+    size_t nbytes = 0;
+    TensorProducer produce;  // set: the bytes come from here instead of `bytes`
   };
+  size_t check_tensor(const std::string& name, DType dtype, const std::vector<int64_t>& shape) const;
   std::vector<Kv> kv_;
   std::vector<Tensor> tensors_;
 };

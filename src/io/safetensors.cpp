@@ -1,6 +1,8 @@
 #include "io/safetensors.h"
 
+#include <algorithm>
 #include <cstring>
+#include <set>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -12,6 +14,8 @@ namespace fare {
 namespace {
 
 constexpr uint64_t kMaxHeader = 100ull << 20;  // the format's own limit is 100 MB
+constexpr int kMaxDepth = 4;
+constexpr uint64_t kMaxElems = uint64_t{1} << 48;  // far beyond any real tensor, far below overflow
 
 using json = nlohmann::json;
 
@@ -35,13 +39,18 @@ TensorInfo parse_entry(const std::string& path, const std::string& name, const j
   t.dtype = *dt;
   t.file = path;
   uint64_t numel = 1;
+  bool too_large = false, has_zero = false;
   for (const auto& d : e["shape"]) {
     if (!d.is_number_unsigned()) fail(where(), "shape ", e["shape"].dump(), " has a non-integer or negative dimension");
     const uint64_t v = d.get<uint64_t>();
-    if (v != 0 && numel > std::numeric_limits<uint64_t>::max() / 8 / v) fail(where(), "shape ", e["shape"].dump(), " is too large");
+    // Each dimension is bounded on its own: a zero elsewhere must not hide a huge one.
+    if (v > kMaxElems) fail(where(), "shape ", e["shape"].dump(), " has a dimension above 2^48");
+    if (v == 0) has_zero = true;
+    else if (numel > kMaxElems / v) too_large = true;
     numel *= v;
     t.shape.push_back(static_cast<int64_t>(v));
   }
+  if (too_large && !has_zero) fail(where(), "shape ", e["shape"].dump(), " has more than 2^48 elements");
   const auto& off = e["data_offsets"];
   if (!off[0].is_number_unsigned() || !off[1].is_number_unsigned())
     fail(where(), "data_offsets ", off.dump(), " are not non-negative integers");
@@ -69,9 +78,18 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : file_(std::make_uniq
   if (n > size - 8) fail(path, ": header length ", n, " runs past the end of the file (", size, " bytes; truncated?)");
   const char* h = reinterpret_cast<const char*>(file_->data() + 8);
   json header;
+  std::set<std::string> names;
+  // A header is three levels deep; the depth limit keeps hostile nesting from exhausting the
+  // stack in later recursive code, and duplicate names are caught before the parser folds them.
+  auto guard = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (depth > kMaxDepth) fail(path, ": header nests deeper than ", kMaxDepth, " levels");
+    if (event == json::parse_event_t::key && depth == 1 && !names.insert(parsed.get<std::string>()).second)
+      fail(path, ": tensor '", parsed.get<std::string>(), "' appears twice in the header");
+    return true;
+  };
   try {
-    header = json::parse(h, h + n);
-  } catch (const json::parse_error& e) {
+    header = json::parse(h, h + n, guard);
+  } catch (const json::exception& e) {
     fail(path, ": header is not valid JSON: ", e.what());
   }
   if (!header.is_object()) fail(path, ": header is not a JSON object");
@@ -97,23 +115,48 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : file_(std::make_uniq
 
 void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
                        const std::map<std::string, std::string>& metadata) {
+  std::vector<TensorToStream> streams;
+  streams.reserve(tensors.size());
+  for (const auto& t : tensors)
+    streams.push_back({t.name, t.dtype, t.shape, [&t](const ByteSink& sink) { sink(t.bytes.data(), t.bytes.size()); }});
+  write_safetensors(path, streams, metadata);
+}
+
+void write_safetensors(const std::string& path, const std::vector<TensorToStream>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
   json header = json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t offset = 0;
+  std::vector<uint64_t> sizes;
   for (const auto& t : tensors) {
-    const uint64_t end = offset + t.bytes.size();
-    header[t.name] = {{"dtype", std::string(name(t.dtype))}, {"shape", t.shape}, {"data_offsets", {offset, end}}};
-    offset = end;
+    if (traits(t.dtype).block_elems != 1) fail(path, ": tensor '", t.name, "': ", name(t.dtype), " cannot be stored in safetensors");
+    uint64_t n = elem_bytes(t.dtype);
+    for (const int64_t d : t.shape) {
+      if (d < 0) fail(path, ": tensor '", t.name, "': shape ", shape_str(t.shape), " has a negative dimension");
+      n *= static_cast<uint64_t>(d);
+    }
+    sizes.push_back(n);
+    header[t.name] = {{"dtype", std::string(name(t.dtype))}, {"shape", t.shape}, {"data_offsets", {offset, offset + n}}};
+    offset += n;
   }
   std::string h = header.dump();
   while ((8 + h.size()) % 8) h.push_back(' ');  // keeps the data section 8-byte aligned
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) fail(path, ": cannot open for writing");
-  const uint64_t n = h.size();
-  out.write(reinterpret_cast<const char*>(&n), 8);
+  const uint64_t hn = h.size();
+  out.write(reinterpret_cast<const char*>(&hn), 8);
   out.write(h.data(), static_cast<std::streamsize>(h.size()));
-  for (const auto& t : tensors) out.write(reinterpret_cast<const char*>(t.bytes.data()), static_cast<std::streamsize>(t.bytes.size()));
-  if (!out) fail(path, ": write failed");
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    uint64_t written = 0;
+    tensors[i].produce([&](const uint8_t* data, size_t n) {
+      written += n;
+      if (written > sizes[i]) fail(path, ": tensor '", tensors[i].name, "': producer gave more than ", sizes[i], " bytes");
+      out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(n));
+    });
+    if (written != sizes[i]) fail(path, ": tensor '", tensors[i].name, "': producer gave ", written, " of ", sizes[i], " bytes");
+    if (!out) fail(path, ": write failed (disk full?)");
+  }
+  if (!out.flush()) fail(path, ": write failed");
 }
 
 }  // namespace fare

@@ -9,6 +9,7 @@
 
 #include "io/mapped_file.h"
 #include "io/tensor_info.h"
+#include "io/tensor_stream.h"
 
 namespace fare {
 
@@ -36,6 +37,18 @@ struct TensorToWrite {
 
 // Writes a safetensors file (tensors in the given order, offsets aligned to 8 bytes).
 void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
+                       const std::map<std::string, std::string>& metadata = {});
+
+// A tensor whose bytes (plain dtypes only) are produced while the file is written.
+struct TensorToStream {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> shape;
+  TensorProducer produce;
+};
+
+// The same, streaming: one tensor's bytes at a time, so the file may be larger than memory.
+void write_safetensors(const std::string& path, const std::vector<TensorToStream>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace fare

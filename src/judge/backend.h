@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "common/error.h"
+
 namespace fare::judge {
 
 struct Message {
@@ -52,11 +54,20 @@ struct JudgeCompletion {
   std::vector<TokenStep> steps;  // empty when the backend gives no log-probabilities
 };
 
+// Thrown by a backend for one request it cannot serve while others may still succeed (a prompt
+// longer than the context, say). The judge records it as an invalid judgment with the message in
+// `error`; any other exception stops the evaluation, so a broken setup does not fill a results
+// file with failures that resuming would then skip.
+class RequestRejected : public Error {
+ public:
+  using Error::Error;
+};
+
 class JudgeBackend {
  public:
   virtual ~JudgeBackend() = default;
-  // Must be safe to call from several threads at once. Bad requests (a prompt longer than the
-  // context, say) throw fare::Error; the evaluator records those as invalid judgments.
+  // Must be safe to call from several threads at once. Throws RequestRejected for a request that
+  // cannot be served, fare::Error for anything else.
   virtual JudgeCompletion complete(const JudgeRequest& req) = 0;
   virtual std::string model_id() const = 0;
   virtual bool supports_logprobs() const { return false; }

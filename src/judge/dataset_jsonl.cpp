@@ -8,14 +8,7 @@ namespace fare::judge {
 using nlohmann::json;
 
 Task generic_task(const json& first, const LoadOptions& opts, const std::string& where) {
-  if (opts.task) return *opts.task;
-  if (first.is_object() && first.contains("task") && first["task"].is_string())
-    return parse_task(first["task"].get<std::string>());
-  if (has_keys(first, {"response_a", "response_b"})) return Task::kPairwise;
-  if (has_keys(first, {"steps"})) return Task::kStep;
-  if (has_keys(first, {"reference", "response"})) return Task::kVerifyRef;
-  fail(where, ": cannot tell the task of this item (verify or rating?); pass --task or give each item a "
-       "\"task\" field");
+  return infer_task(first, opts.task, where);
 }
 
 DatasetAdapter generic_adapter() {

@@ -81,6 +81,44 @@ void write_summary(const std::string& path, const ojson& summary) {
   if (ec) fail(path, ": cannot replace the summary: ", ec.message());
 }
 
+ojson make_summary(const EvalReport& report, const std::string& model_id, const JudgeConfig& config,
+                   const EvalOptions& opts) {
+  ojson summary = {{"complete", report.complete}, {"model_id", model_id}, {"task", task_name(config.task)}};
+  for (const auto& [k, v] : opts.extra.items()) summary[k] = v;
+  summary["output"] = opts.output_path;
+  summary["items"] = report.n_items;
+  summary["judgments_planned"] = report.n_jobs;
+  summary["judgments_resumed"] = report.n_resumed;
+  summary["judgments_run"] = report.n_run;
+  summary["config"] = config_to_json(config);
+  summary["metrics"] = metrics_to_json(report.metrics);
+  summary["judgments"] = counts_to_json(report.counts);
+  summary["decisions"] = {{"invalid", report.n_decisions_invalid}, {"ties_broken", report.n_ties_broken}};
+  summary["finished_at"] = now_iso8601();
+  return summary;
+}
+
+// Keys do not include sampling settings, so a rerun with other settings would silently reuse old
+// judgments; say so (the summary's config is this run's).
+void warn_if_settings_differ(const std::unordered_map<std::string, const Judgment*>& done,
+                             const std::vector<std::string>& planned_keys, const JudgeConfig& config,
+                             const EvalOptions& opts) {
+  if (!opts.log) return;
+  const GenerationSettings& g = config.generation;
+  size_t differ = 0;
+  for (const std::string& key : planned_keys) {
+    auto it = done.find(key);
+    if (it == done.end()) continue;
+    const Judgment& j = *it->second;
+    differ += j.think != config.think || j.generation.temperature != g.temperature || j.generation.top_p != g.top_p ||
+              j.generation.top_k != g.top_k || j.generation.max_tokens != g.max_tokens;
+  }
+  if (differ)
+    *opts.log << "note: " << differ << " judgments reused from " << opts.output_path
+              << " were made with other generation settings (think, temperature, top-p, top-k or max tokens); "
+              << "use another --output to judge again with these\n";
+}
+
 void check_items(const std::vector<Item>& items, const JudgeConfig& config) {
   std::unordered_set<std::string> ids;
   for (const Item& item : items) {
@@ -119,9 +157,7 @@ std::vector<Item> select_items(std::vector<Item> items, std::optional<size_t> li
 }
 
 std::string summary_path_for(const std::string& output_path) {
-  std::filesystem::path p(output_path);
-  std::string stem = p.extension() == ".jsonl" || p.extension() == ".json" ? p.stem().string() : p.filename().string();
-  return (p.parent_path() / (stem + ".summary.json")).string();
+  return (std::filesystem::path(output_path).parent_path() / "summary.json").string();
 }
 
 std::vector<ItemOutcome> outcomes_for(const std::vector<Item>& items, const std::vector<const Judgment*>& judgments) {
@@ -167,6 +203,7 @@ EvalReport run_eval(JudgeBackend& backend, const JudgeConfig& config, const std:
       if (!done.count(key)) pending.push_back(job);
     }
   }
+  warn_if_settings_differ(done, planned_keys, config, opts);
   report.n_jobs = planned.size();
   report.n_resumed = planned.size() - pending.size();
   if (opts.log && report.n_resumed)
@@ -205,21 +242,8 @@ EvalReport run_eval(JudgeBackend& backend, const JudgeConfig& config, const std:
   report.metrics = compute_metrics(config.task, outcomes, config.swap);
   report.counts = count_judgments(mine);
 
-  ojson summary = {{"complete", report.complete},
-                   {"model_id", backend.model_id()},
-                   {"task", task_name(config.task)}};
-  for (const auto& [k, v] : opts.extra.items()) summary[k] = v;
-  summary["output"] = opts.output_path;
-  summary["items"] = report.n_items;
-  summary["judgments_planned"] = report.n_jobs;
-  summary["judgments_resumed"] = report.n_resumed;
-  summary["judgments_run"] = report.n_run;
-  summary["config"] = config_to_json(config);
-  summary["metrics"] = metrics_to_json(report.metrics);
-  summary["judgments"] = counts_to_json(report.counts);
-  summary["decisions"] = {{"invalid", report.n_decisions_invalid}, {"ties_broken", report.n_ties_broken}};
-  summary["finished_at"] = now_iso8601();
-  report.summary_path = summary_path_for(opts.output_path);
+  ojson summary = make_summary(report, backend.model_id(), config, opts);
+  report.summary_path = opts.summary_path.empty() ? summary_path_for(opts.output_path) : opts.summary_path;
   write_summary(report.summary_path, summary);
   report.summary = std::move(summary);
   return report;

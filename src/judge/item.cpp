@@ -7,6 +7,16 @@ namespace fare::judge {
 
 using nlohmann::json;
 
+Task infer_task(const json& j, std::optional<Task> given, const std::string& where) {
+  if (given) return *given;
+  if (j.is_object() && j.contains("task") && j["task"].is_string()) return parse_task(j["task"].get<std::string>());
+  auto has = [&](const char* k) { return j.is_object() && j.contains(k); };
+  if (has("response_a") && has("response_b")) return Task::kPairwise;
+  if (has("steps")) return Task::kStep;
+  if (has("reference") && has("response")) return Task::kVerifyRef;
+  fail(where, ": cannot tell the task of this item (verify or rating?); pass --task or give the item a \"task\" field");
+}
+
 Item item_from_json(const json& j, Task task, const std::string& where) {
   require_object(j, where);
   if (has_field(j, "task")) {

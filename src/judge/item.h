@@ -34,6 +34,11 @@ struct Item {
 Item item_from_json(const nlohmann::json& j, Task task, const std::string& where);
 nlohmann::json item_to_json(const Item& item);
 
+// The task of a record in the project schema: `given` (--task) if set, else its "task" field,
+// else its shape (response_a/b: pairwise, steps: step, reference: verify_ref). verify and rating
+// look alike, so those need one of the first two.
+Task infer_task(const nlohmann::json& j, std::optional<Task> given, const std::string& where);
+
 // Throws fare::Error when the item lacks what its task needs (e.g. a rating item without a response).
 void check_item_complete(const Item& item);
 

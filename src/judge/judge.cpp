@@ -48,7 +48,7 @@ Judgment run_job(JudgeBackend& backend, const JudgeConfig& config, const Job& jo
   auto t0 = std::chrono::steady_clock::now();
   try {
     out = backend.complete(req);
-  } catch (const Error& e) {
+  } catch (const RequestRejected& e) {
     j.error = e.what();
     j.verdict.invalid_reason = kReasonBackendError;
     j.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

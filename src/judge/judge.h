@@ -20,8 +20,8 @@ struct Job {
 std::vector<Job> jobs_for_item(const Item& item, const JudgeConfig& config);
 std::vector<Order> orders_for(const JudgeConfig& config);
 
-// One completion and its verdict. A fare::Error from the backend becomes an invalid judgment with
-// `error` set, so that one bad item does not stop a whole evaluation.
+// One completion and its verdict. A RequestRejected from the backend becomes an invalid judgment
+// with `error` set, so that one bad item does not stop a whole evaluation.
 Judgment run_job(JudgeBackend& backend, const JudgeConfig& config, const Job& job);
 
 struct ItemResult {

@@ -90,7 +90,11 @@ Judgment judgment_from_json(const json& r, const std::string& where) {
     // The item's own terms are what metrics need; re-derive the code from its text.
     std::string text = string_field(r, "verdict", where);
     bool found = false;
-    for (const auto& [code, name] : verdict_options(j.task, -1)) {
+    if (j.task == Task::kStep || j.task == Task::kRating) {
+      j.code = static_cast<int>(int_value(r.at("verdict"), "verdict", where));
+      found = true;
+    }
+    for (const auto& [code, name] : verdict_options(j.task, 0)) {
       if (name == text) {
         j.code = code;
         found = true;

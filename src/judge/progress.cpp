@@ -33,7 +33,10 @@ std::string Progress::status(Clock::time_point now) const {
   std::string s;
   if (tty_) {
     int filled = static_cast<int>(frac * kBarWidth);
-    s = "[" + std::string(filled, '#') + std::string(kBarWidth - filled, '-') + "] ";
+    s += '[';
+    s.append(static_cast<size_t>(filled), '#');
+    s.append(static_cast<size_t>(kBarWidth - filled), '-');
+    s += "] ";
   }
   s += cat(done_, "/", total_, " ", std::lround(frac * 100), "%");
   if (done_ > 0 && done_ < total_ && elapsed > 0)

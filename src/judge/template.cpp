@@ -95,6 +95,21 @@ TaskTemplate load_template_dir(Task task, const std::string& dir) {
   return load_template_files(task, pick("system"), pick("user"));
 }
 
+TaskTemplate resolve_template(Task task, const std::string& dir, const std::string& system_path,
+                              const std::string& user_path) {
+  TaskTemplate tpl = dir.empty() ? builtin_template(task) : load_template_dir(task, dir);
+  if (!system_path.empty()) {
+    tpl.system = read_text_file(system_path);
+    tpl.origin = tpl.origin == "built-in" ? system_path : cat(tpl.origin, " + ", system_path);
+  }
+  if (!user_path.empty()) {
+    tpl.user = read_text_file(user_path);
+    tpl.origin = tpl.origin == "built-in" ? user_path : cat(tpl.origin, " + ", user_path);
+  }
+  validate_template(task, tpl);
+  return tpl;
+}
+
 std::string fill_placeholders(std::string_view text, const PlaceholderValues& values) {
   std::string out;
   out.reserve(text.size());

@@ -37,6 +37,11 @@ TaskTemplate load_template_dir(Task task, const std::string& dir);
 // Explicit files; an empty path keeps the built-in half.
 TaskTemplate load_template_files(Task task, const std::string& system_path, const std::string& user_path);
 
+// What the command line asks for: the built-in template, or a folder's files, or explicit files
+// on top of either (empty strings: not given).
+TaskTemplate resolve_template(Task task, const std::string& dir, const std::string& system_path,
+                              const std::string& user_path);
+
 using PlaceholderValues = std::vector<std::pair<std::string_view, std::string_view>>;
 
 // One left-to-right pass: "{name}" with a name in `values` becomes its value; every other brace is

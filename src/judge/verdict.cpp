@@ -226,7 +226,8 @@ Core parse_option_line(std::string_view line, const VerdictContext& ctx) {
   for (char closer : closers) {
     skip(line, i, " \t*_`");
     if (i >= line.size() || line[i] != closer) {
-      bad.reason = kReasonUnbalanced;
+      // "[A" at the end of the output was cut off; "[A=B]" is something else altogether.
+      bad.reason = i >= line.size() ? kReasonUnbalanced : kReasonUnrecognised;
       return bad;
     }
     ++i;

@@ -5,22 +5,13 @@
 
 #include "common/error.h"
 #include "io/gguf.h"
+#include "io/json_file.h"
 
 namespace fare {
 
 namespace {
 
 using json = nlohmann::json;
-
-json read_json_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) fail(path, ": cannot open");
-  try {
-    return json::parse(in);
-  } catch (const json::parse_error& e) {
-    fail(path, ": not valid JSON: ", e.what());
-  }
-}
 
 template <typename T>
 T field(const json& j, const std::string& path, const char* key) {

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/half.h"
 #include "io/gguf.h"
+#include "io/json_file.h"
 #include "io/safetensors.h"
 #include "model/model.h"
 
@@ -17,16 +18,6 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
-
-json read_json(const fs::path& p) {
-  std::ifstream in(p);
-  if (!in) fail(p.string(), ": cannot open");
-  try {
-    return json::parse(in);
-  } catch (const json::parse_error& e) {
-    fail(p.string(), ": not valid JSON: ", e.what());
-  }
-}
 
 bool is_matrix_type(DType t) {
   switch (t) {
@@ -119,7 +110,7 @@ class ModelLoader {
   }
 
   void check_quantization_config(const fs::path& config_path) {
-    const json j = read_json(config_path);
+    const json j = read_json_file(config_path.string());
     if (!j.contains("quantization_config") || j["quantization_config"].is_null()) return;
     const json& q = j["quantization_config"];
     const auto method = q.value("quant_method", std::string());
@@ -135,7 +126,7 @@ class ModelLoader {
     if (fs::exists(dir / "model.safetensors")) {
       shards.push_back("model.safetensors");
     } else if (fs::exists(index)) {
-      const json j = read_json(index);
+      const json j = read_json_file(index.string());
       if (!j.contains("weight_map") || !j["weight_map"].is_object())
         fail(index.string(), ": missing object 'weight_map'");
       std::set<std::string> files;
@@ -273,7 +264,7 @@ class ModelLoader {
       std::ifstream in(jinja, std::ios::binary);
       set_chat_template(std::string(std::istreambuf_iterator<char>(in), {}));
     } else if (fs::exists(tc)) {
-      const json j = read_json(tc);
+      const json j = read_json_file(tc.string());
       const json* t = j.contains("chat_template") ? &j["chat_template"] : nullptr;
       if (t && t->is_string()) set_chat_template(t->get<std::string>());
       else if (t && t->is_array()) {
@@ -303,7 +294,7 @@ class ModelLoader {
     // generation_config.json is what generate() uses in Hugging Face; config.json is the fallback.
     for (const fs::path& p : {dir / "generation_config.json", dir / "config.json"}) {
       if (!fs::exists(p)) continue;
-      const json j = read_json(p);
+      const json j = read_json_file(p.string());
       if (j.contains("eos_token_id")) add_eos(j["eos_token_id"], p.string());
       if (!m_.eos_ids.empty()) break;
     }

@@ -1,12 +1,12 @@
 // The Qwen3 decoder, one micro-batch at a time. Reads top to bottom like Hugging Face's
 // Qwen3ForCausalLM: embed, then per block attention and SwiGLU MLP with pre-norm residuals,
 // then the final norm and the language-model head.
-#include <cstring>
 
 #include "common/thread_pool.h"
 #include "model/session.h"
 #include "ops/attention.h"
 #include "ops/math.h"
+#include "ops/matmul.h"
 
 namespace fare {
 
@@ -35,7 +35,7 @@ void norm_and_rope_heads(float* qk, int64_t n_tokens, int64_t n_heads, int64_t h
 }  // namespace
 
 void qwen3_forward(const Model& m, KvCache& cache, Activations& a, std::span<const int32_t> tokens, int pos0,
-                   int64_t n_out, ThreadPool& pool, const ActivationObserver& observe) {
+                   int64_t n_out, const Compute& cx, const ActivationObserver& observe) {
   const Config& c = m.config;
   const int64_t n = static_cast<int64_t>(tokens.size());
   const int64_t E = c.n_embd, Q = c.q_dim(), KV = c.kv_dim(), F = c.n_ff, D = c.head_dim;
@@ -54,29 +54,26 @@ void qwen3_forward(const Model& m, KvCache& cache, Activations& a, std::span<con
 
     // Self-attention block.
     rms_norm_rows(a.x.data(), w.attn_norm.data(), n, E, c.rms_eps, a.xb.data());
-    matmul(w.wq, a.xb.data(), n, a.q.data(), pool);
-    matmul(w.wk, a.xb.data(), n, a.k.data(), pool);
-    matmul(w.wv, a.xb.data(), n, a.v.data(), pool);
+    matmul(cx, w.wq, a.xb.data(), n, a.q.data());
+    matmul(cx, w.wk, a.xb.data(), n, a.k.data());
+    matmul(cx, w.wv, a.xb.data(), n, a.v.data());
     norm_and_rope_heads(a.q.data(), n, c.n_head, D, w.q_norm.data(), c.rms_eps, a.rope.data());
     norm_and_rope_heads(a.k.data(), n, c.n_head_kv, D, w.k_norm.data(), c.rms_eps, a.rope.data());
     obs(l, "q", a.q.data(), Q);
     obs(l, "k", a.k.data(), KV);
     obs(l, "v", a.v.data(), KV);
-    for (int64_t t = 0; t < n; ++t) {
-      std::memcpy(cache.k(l, pos0 + static_cast<int>(t)), a.k.data() + t * KV, KV * sizeof(float));
-      std::memcpy(cache.v(l, pos0 + static_cast<int>(t)), a.v.data() + t * KV, KV * sizeof(float));
-    }
-    attention({c.n_head, c.n_head_kv, D}, a.q.data(), n, pos0, cache.k(l, 0), cache.v(l, 0), a.att.data(), pool);
+    cache.store(l, pos0, static_cast<int>(n), a.k.data(), a.v.data());
+    attention({c.n_head, c.n_head_kv, D}, a.q.data(), n, pos0, cache.rows(l), a.att.data(), cx);
     obs(l, "attn", a.att.data(), Q);
-    matmul(w.wo, a.att.data(), n, a.xb.data(), pool);
+    matmul(cx, w.wo, a.att.data(), n, a.xb.data());
     add_in_place(a.x.data(), a.xb.data(), n * E);
 
     // SwiGLU MLP block.
     rms_norm_rows(a.x.data(), w.ffn_norm.data(), n, E, c.rms_eps, a.xb.data());
-    matmul(w.w_gate, a.xb.data(), n, a.gate.data(), pool);
-    matmul(w.w_up, a.xb.data(), n, a.up.data(), pool);
+    matmul(cx, w.w_gate, a.xb.data(), n, a.gate.data());
+    matmul(cx, w.w_up, a.xb.data(), n, a.up.data());
     swiglu(a.gate.data(), a.up.data(), n * F, a.gate.data());
-    matmul(w.w_down, a.gate.data(), n, a.xb.data(), pool);
+    matmul(cx, w.w_down, a.gate.data(), n, a.xb.data());
     add_in_place(a.x.data(), a.xb.data(), n * E);
     obs(l, "out", a.x.data(), E);
   }
@@ -86,7 +83,7 @@ void qwen3_forward(const Model& m, KvCache& cache, Activations& a, std::span<con
   rms_norm_rows(last, m.output_norm.data(), n_out, E, c.rms_eps, a.xb.data());
   const size_t need = static_cast<size_t>(n_out) * c.n_vocab;
   if (a.logits.size() < need) a.logits.resize(need);
-  matmul(m.output, a.xb.data(), n_out, a.logits.data(), pool);
+  matmul(cx, m.output, a.xb.data(), n_out, a.logits.data());
   if (observe) observe(-1, "logits", a.logits.data(), n_out, c.n_vocab);
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/error.h"
+#include "ops/kernels.h"
 
 namespace fare {
 
@@ -20,13 +21,17 @@ Activations::Activations(const Config& c, int64_t n) : capacity(n) {
   // Logits rows are allocated on first use: most batches want only the last row.
 }
 
-Session::Session(std::shared_ptr<const Model> model, int n_ctx, ThreadPool& pool, int max_batch)
+Session::Session(std::shared_ptr<const Model> model, int n_ctx, Compute compute, int max_batch, DType kv_type)
     : model_(std::move(model)),
-      pool_(pool),
-      cache_(model_->config.n_layer, n_ctx, model_->config.kv_dim()),
+      cx_(compute),
+      cache_(model_->config.n_layer, n_ctx, model_->config.kv_dim(), kv_type),
       act_(model_->config, std::min(max_batch, n_ctx)) {
   FARE_CHECK(n_ctx > 0 && max_batch > 0);
+  FARE_CHECK(cx_.pool != nullptr && cx_.kernels != nullptr);
 }
+
+Session::Session(std::shared_ptr<const Model> model, int n_ctx, ThreadPool& pool, int max_batch)
+    : Session(std::move(model), n_ctx, Compute{&pool, &select_kernels("auto")}, max_batch) {}
 
 void Session::truncate(int pos) {
   if (pos < 0 || pos > pos_) fail("cannot truncate a session at position ", pos_, " to ", pos);
@@ -47,7 +52,7 @@ void Session::forward(std::span<const int32_t> tokens, bool all_logits, const Lo
     const int64_t bn = std::min(act_.capacity, n - b0);
     const bool last_batch = b0 + bn == n;
     const int64_t n_out = all_logits ? bn : (last_batch ? 1 : 0);
-    qwen3_forward(*model_, cache_, act_, tokens.subspan(b0, bn), pos_, n_out, pool_, observer_);
+    qwen3_forward(*model_, cache_, act_, tokens.subspan(b0, bn), pos_, n_out, cx_, observer_);
     pos_ += static_cast<int>(bn);
     for (int64_t i = 0; i < n_out; ++i) sink(out_index++, act_.logits.data() + i * n_vocab);
   }

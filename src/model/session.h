@@ -29,6 +29,11 @@ struct Activations {
 
 class Session {
  public:
+  // compute: the thread pool and kernel set to run on (ops/kernels.h); kv_type: what the KV cache
+  // stores (F32, or F16 / BF16 for half the memory).
+  Session(std::shared_ptr<const Model> model, int n_ctx, Compute compute, int max_batch = 256,
+          DType kv_type = DType::F32);
+  // The pool with the best kernels for this CPU ("auto") and an F32 cache.
   Session(std::shared_ptr<const Model> model, int n_ctx, ThreadPool& pool, int max_batch = 256);
 
   const Model& model() const { return *model_; }
@@ -45,7 +50,7 @@ class Session {
 
  private:
   std::shared_ptr<const Model> model_;
-  ThreadPool& pool_;
+  Compute cx_;
   KvCache cache_;
   Activations act_;
   int pos_ = 0;
@@ -55,6 +60,6 @@ class Session {
 // One micro-batch through the Qwen3 network (model/qwen3.cpp). n_out rows of logits are
 // written for the last n_out tokens of the batch.
 void qwen3_forward(const Model& m, KvCache& cache, Activations& a, std::span<const int32_t> tokens, int pos0,
-                   int64_t n_out, ThreadPool& pool, const ActivationObserver& observe);
+                   int64_t n_out, const Compute& cx, const ActivationObserver& observe);
 
 }  // namespace fare

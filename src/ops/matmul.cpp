@@ -1,11 +1,14 @@
 #include "ops/matmul.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "common/error.h"
+#include "common/half.h"
 #include "common/thread_pool.h"
 #include "ops/dequant.h"
+#include "ops/kernels.h"
 
 namespace fare {
 
@@ -28,23 +31,150 @@ void dequantize_matrix_row(const WeightMatrix& w, int64_t r, float* dst) {
   }
 }
 
-void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool) {
-  // Rows are decoded once per call and reused for every token: a block of rows stays in cache
-  // while all tokens pass over it.
-  constexpr int64_t kRowBlock = 16;
-  const int64_t n_blocks = (w.rows + kRowBlock - 1) / kRowBlock;
-  pool.parallel_for(n_blocks, 1, [&](int64_t b0, int64_t b1) {
-    std::vector<float> rows(static_cast<size_t>(kRowBlock * w.cols));
-    for (int64_t b = b0; b < b1; ++b) {
-      const int64_t r0 = b * kRowBlock, r1 = std::min(w.rows, r0 + kRowBlock);
-      for (int64_t r = r0; r < r1; ++r) dequantize_matrix_row(w, r, &rows[(r - r0) * w.cols]);
-      for (int64_t t = 0; t < n_tokens; ++t) {
-        const float* xt = x + t * w.cols;
-        float* yt = y + t * w.rows;
-        for (int64_t r = r0; r < r1; ++r) yt[r] = dot_f32(&rows[(r - r0) * w.cols], xt, w.cols);
-      }
+namespace {
+
+// The reference kernel: rows are decoded once per call and reused for every token, a block of
+// rows staying in cache while all tokens pass over it.
+constexpr int64_t kRefRowBlock = 16;
+
+void reference_rows(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  std::vector<float> rows(static_cast<size_t>(kRefRowBlock * w.cols));
+  for (int64_t b0 = r0; b0 < r1; b0 += kRefRowBlock) {
+    const int64_t b1 = std::min(r1, b0 + kRefRowBlock);
+    for (int64_t r = b0; r < b1; ++r) dequantize_matrix_row(w, r, &rows[(r - b0) * w.cols]);
+    for (int64_t t = 0; t < a.n_tokens; ++t) {
+      const float* xt = a.x + t * w.cols;
+      float* yt = y + t * w.rows;
+      for (int64_t r = b0; r < b1; ++r) yt[r] = dot_f32(&rows[(r - b0) * w.cols], xt, w.cols);
     }
+  }
+}
+
+// Activations quantized for one product. Per calling thread and reused, so a forward pass does
+// not allocate once the buffers have grown to the largest batch.
+struct ActBuffers {
+  std::vector<int8_t> q;
+  std::vector<float> scale, qsum;
+  std::vector<int32_t> bias;
+  std::vector<uint16_t> bf;
+};
+
+ActBuffers& act_buffers() {
+  thread_local ActBuffers b;
+  return b;
+}
+
+constexpr int64_t kQ8Block = 32;
+
+// Round to nearest even for |v| < 2^22 without a libm call (the portable build has no rounding
+// instruction): adding 1.5 * 2^23 leaves no fraction bits, and the default rounding mode rounds
+// to even. (IEEE arithmetic, no -ffast-math: the compiler may not fold the pair.)
+inline float round_even(float v) {
+  constexpr float kMagic = 12582912.0f;
+  return (v + kMagic) - kMagic;
+}
+
+// Blocks of 32: scale = max|x| / 127, q = round(x / scale), like ggml's Q8_0 activations.
+void quantize_q8_token(const float* x, int64_t cols, int offset, int group, int8_t* q, float* scale, float* qsum,
+                       int32_t* bias) {
+  for (int64_t b = 0; b < cols / kQ8Block; ++b) {
+    const float* xb = x + b * kQ8Block;
+    float amax = 0;
+    for (int64_t i = 0; i < kQ8Block; ++i) amax = std::max(amax, std::fabs(xb[i]));
+    const float d = amax / 127.0f;
+    const float id = amax > 0 ? 127.0f / amax : 0.0f;
+    int32_t sum = 0;
+    for (int64_t i = 0; i < kQ8Block; ++i) {
+      const int v = static_cast<int>(round_even(xb[i] * id));
+      q[b * kQ8Block + i] = static_cast<int8_t>(std::clamp(v, -127, 127));
+      sum += q[b * kQ8Block + i];
+    }
+    scale[b] = d;
+    qsum[b] = d * static_cast<float>(sum);
+  }
+  for (int64_t g = 0; g < cols / group; ++g) {
+    int32_t sum = 0;
+    for (int64_t i = 0; i < group; ++i) sum += q[g * group + i];
+    bias[g] = -offset * sum;
+  }
+}
+
+void prepare_acts(const TypeKernels& k, const WeightMatrix& w, Acts& a, ThreadPool& pool) {
+  ActBuffers& buf = act_buffers();
+  const int64_t n = a.n_tokens, cols = w.cols;
+  const auto size = [](int64_t v) { return static_cast<size_t>(v); };
+  if (k.act == ActFormat::Q8) {
+    FARE_CHECK(cols % kQ8Block == 0 && cols % k.q8_group == 0, "int8 activations need whole blocks: cols ", cols);
+    const int64_t nb = cols / kQ8Block, ng = cols / k.q8_group;
+    buf.q.resize(size(n * cols));
+    buf.scale.resize(size(n * nb));
+    buf.qsum.resize(size(n * nb));
+    buf.bias.resize(size(n * ng));
+    pool.parallel_for(n, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t)
+        quantize_q8_token(a.x + t * cols, cols, k.q8_offset, k.q8_group, buf.q.data() + t * cols,
+                          buf.scale.data() + t * nb, buf.qsum.data() + t * nb, buf.bias.data() + t * ng);
+    });
+    a.q = buf.q.data();
+    a.scale = buf.scale.data();
+    a.qsum = buf.qsum.data();
+    a.bias = buf.bias.data();
+  } else if (k.act == ActFormat::BF16) {
+    // Padded to an even length: the kernels read bf16 values in pairs.
+    const int64_t ld = cols + (cols & 1);
+    buf.bf.assign(size(n * ld), 0);
+    pool.parallel_for(n, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t)
+        for (int64_t c = 0; c < cols; ++c) buf.bf[size(t * ld + c)] = f32_to_bf16(a.x[t * cols + c]);
+    });
+    a.bf = buf.bf.data();
+  }
+}
+
+}  // namespace
+
+void matmul(const Compute& cx, const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
+  FARE_CHECK(cx.pool != nullptr && cx.kernels != nullptr);
+  const TypeKernels& k = cx.kernels->of(w.type);
+  if (k.gemm == nullptr) fail("the ", cx.kernels->name, " kernels cannot multiply ", name(w.type), " weights");
+  if (n_tokens <= 0) return;
+  ThreadPool& pool = *cx.pool;
+  Acts a;
+  a.n_tokens = n_tokens;
+  a.cols = w.cols;
+  a.x = x;
+  prepare_acts(k, w, a, pool);
+  if (n_tokens <= kGemvMaxTokens && k.gemv != nullptr) {
+    // Memory bound: each thread streams its own rows once.
+    constexpr int64_t kRowGrain = 8;
+    pool.parallel_for(w.rows, kRowGrain, [&](int64_t r0, int64_t r1) { k.gemv(w, a, r0, r1, y); });
+    return;
+  }
+  const int64_t tile = k.row_align;
+  const int64_t n_tiles = (w.rows + tile - 1) / tile;
+  pool.parallel_for(n_tiles, 1, [&](int64_t b0, int64_t b1) {
+    k.gemm(w, a, b0 * tile, std::min(w.rows, b1 * tile), y);
   });
+}
+
+void matmul_reference(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool) {
+  matmul({&pool, &reference_kernels()}, w, x, n_tokens, y);
+}
+
+const KernelSet& reference_kernels() {
+  static const KernelSet set = [] {
+    KernelSet s;
+    s.name = "reference";
+    s.summary = "plain C++: decode each row to float, then float dot products (the test oracle)";
+    s.exact = true;
+    for (size_t i = 0; i < kNumDTypes; ++i) {
+      const DType t = static_cast<DType>(i);
+      if (t == DType::I8 || t == DType::I16 || t == DType::I32 || t == DType::I64 || t == DType::F64) continue;
+      s.types[i] = TypeKernels{reference_rows, reference_rows, ActFormat::F32, static_cast<int>(kRefRowBlock)};
+    }
+    return s;
+  }();
+  return set;
 }
 
 }  // namespace fare

@@ -10,6 +10,7 @@
 namespace fare {
 
 class ThreadPool;
+struct KernelSet;
 
 // A [rows, cols] weight matrix as stored: row r starts at data + r * row_stride.
 struct WeightMatrix {
@@ -28,8 +29,19 @@ inline constexpr int64_t kFp8Block = 128;
 // Decodes row r of w into dst[0..cols), with block scales applied.
 void dequantize_matrix_row(const WeightMatrix& w, int64_t r, float* dst);
 
-// y[t * w.rows + r] = sum_c W[r, c] * x[t * w.cols + c] for t in [0, n_tokens).
-void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool);
+// What the forward pass computes with: the thread pool and the kernel set (ops/kernels.h).
+// Cheap to copy; both pointers must outlive it.
+struct Compute {
+  ThreadPool* pool = nullptr;
+  const KernelSet* kernels = nullptr;
+};
+
+// y[t * w.rows + r] = sum_c W[r, c] * x[t * w.cols + c] for t in [0, n_tokens), with the
+// context's kernel set, split over its threads.
+void matmul(const Compute& cx, const WeightMatrix& w, const float* x, int64_t n_tokens, float* y);
+
+// The same product with the reference kernels: the oracle of the tests.
+void matmul_reference(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool);
 
 // Plain float dot product with independent partial sums (vectorizes without -ffast-math).
 float dot_f32(const float* a, const float* b, int64_t n);

@@ -24,9 +24,7 @@ struct Candidate {
 };
 
 // Lowest rank first, then the leftmost pair.
-bool later(const Candidate& a, const Candidate& b) {
-  return a.rank != b.rank ? a.rank > b.rank : a.pos > b.pos;
-}
+bool later(const Candidate& a, const Candidate& b) { return a.rank != b.rank ? a.rank > b.rank : a.pos > b.pos; }
 
 }  // namespace
 

@@ -56,7 +56,8 @@ std::optional<std::string> decode(std::string_view symbols) {
   out.reserve(symbols.size());
   for (size_t i = 0; i < symbols.size();) {
     const unicode::Sequence seq = unicode::next_sequence(symbols, i);
-    if (seq.kind != unicode::SeqKind::kValid || seq.cp >= t.to_byte.size() || t.to_byte[seq.cp] < 0) return std::nullopt;
+    if (seq.kind != unicode::SeqKind::kValid || seq.cp >= t.to_byte.size() || t.to_byte[seq.cp] < 0)
+      return std::nullopt;
     out.push_back(static_cast<char>(t.to_byte[seq.cp]));
     i += seq.len;
   }

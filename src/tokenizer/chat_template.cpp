@@ -21,7 +21,9 @@ bool contains(std::string_view s, std::string_view part) { return s.find(part) !
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
-bool ends_with(std::string_view s, std::string_view p) { return s.size() >= p.size() && s.substr(s.size() - p.size()) == p; }
+bool ends_with(std::string_view s, std::string_view p) {
+  return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
+}
 
 // Python's str.lstrip('\n') / rstrip('\n') / strip('\n').
 std::string_view lstrip_nl(std::string_view s) {
@@ -109,7 +111,8 @@ std::string render_tool_call(const ordered_json& call, size_t msg_index, size_t 
     if (it != call.end() && !it->is_null() && !it->empty()) fn = &*it;
   }
   const std::string where = cat("message ", msg_index, ": tool_calls[", call_index, "]");
-  if (!fn->is_object() || !fn->contains("name") || !(*fn)["name"].is_string()) fail(where, ": expected a string 'name'");
+  if (!fn->is_object() || !fn->contains("name") || !(*fn)["name"].is_string())
+    fail(where, ": expected a string 'name'");
   if (!fn->contains("arguments")) fail(where, ": missing 'arguments'");
   const ordered_json& args = (*fn)["arguments"];
   std::string out = "<tool_call>\n{\"name\": \"" + (*fn)["name"].get<std::string>() + "\", \"arguments\": ";
@@ -154,7 +157,8 @@ std::string render_tool(const std::vector<ChatMessage>& messages, size_t i) {
 std::string render_qwen3(const std::vector<ChatMessage>& messages, const ChatOptions& opts) {
   // The template reads messages[0]; Hugging Face fails on an empty list too.
   if (messages.empty()) fail("chat template: there are no messages to render");
-  const ordered_json tools = opts.tools_json.empty() ? ordered_json::array() : parse_json_array(opts.tools_json, "tools");
+  const ordered_json tools =
+      opts.tools_json.empty() ? ordered_json::array() : parse_json_array(opts.tools_json, "tools");
   std::string out;
   if (!tools.empty()) {
     out += render_tools_system(messages, tools);
@@ -237,8 +241,10 @@ ChatTemplate::ChatTemplate(std::string source) : source_(std::move(source)) {
   } else if (is_plain_chatml(source_)) {
     family_ = kChatmlFamily;
   } else {
-    fail("unsupported chat template family (this build renders the Qwen3 template and plain ChatML); template "
-         "starts with '", first_line(source_), "'; pass --chat-template FILE with a supported template");
+    fail(
+        "unsupported chat template family (this build renders the Qwen3 template and plain ChatML); template "
+        "starts with '",
+        first_line(source_), "'; pass --chat-template FILE with a supported template");
   }
 }
 

@@ -29,7 +29,7 @@ class ChatTemplate {
   explicit ChatTemplate(std::string source);
   std::string render(const std::vector<ChatMessage>& messages, const ChatOptions& opts) const;
   const std::string& source() const { return source_; }
-  const std::string& family() const { return family_; }  // e.g. "qwen3"
+  const std::string& family() const { return family_; }  // "qwen3" or "chatml"
 
  private:
   std::string source_;

@@ -17,17 +17,72 @@ namespace {
 
 using nlohmann::json;
 
-json read_json_file(const std::string& path) {
+std::string read_text_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) fail("cannot open ", path, ": ", std::strerror(errno));
   std::ostringstream buf;
   buf << f.rdbuf();
+  return buf.str();
+}
+
+json parse_json(const std::string& text, const std::string& path, const json::parser_callback_t& cb = nullptr) {
   try {
-    return json::parse(buf.str());
+    return json::parse(text, cb);
   } catch (const json::parse_error& e) {
     fail(path, ": malformed JSON: ", e.what());
   }
 }
+
+// model.vocab and model.merges are taken out while parsing: kept in the DOM they would be some
+// 450k small allocations, which dominate the load time of a 150k-token vocabulary. (With
+// nlohmann's callback, rejecting a key keeps it out of its object; rejecting a value or a
+// finished array keeps it out of its parent.)
+class BulkFieldCollector {
+ public:
+  std::vector<std::pair<std::string, int64_t>> vocab;  // document order
+  std::vector<json> merges;                            // each "a b" or ["a", "b"], as parsed
+  std::string vocab_error;                             // the first entry that is not an integer
+
+  bool operator()(int depth, json::parse_event_t event, json& parsed) {
+    using Event = json::parse_event_t;
+    const auto d = static_cast<size_t>(depth);
+    if (event == Event::object_start || event == Event::array_start) {
+      if (is_array_.size() <= d) is_array_.resize(d + 1);
+      is_array_[d] = event == Event::array_start;
+      return true;
+    }
+    if (depth == 3 && inside_model("vocab", false)) return take_vocab(event, parsed);
+    if (depth == 3 && inside_model("merges", true) && (event == Event::value || event == Event::array_end)) {
+      merges.push_back(std::move(parsed));
+      return false;
+    }
+    if (event == Event::key) {
+      if (keys_.size() <= d) keys_.resize(d + 1);
+      keys_[d] = parsed.get<std::string>();
+    }
+    return true;
+  }
+
+ private:
+  bool take_vocab(json::parse_event_t event, const json& parsed) {
+    if (event == json::parse_event_t::key) {
+      token_ = parsed.get<std::string>();
+    } else if (event == json::parse_event_t::value && parsed.is_number_integer()) {
+      vocab.emplace_back(std::move(token_), parsed.get<int64_t>());
+    } else if (vocab_error.empty()) {
+      vocab_error = cat("model.vocab['", token_, "']: expected an integer, got ", parsed.type_name());
+    }
+    return false;
+  }
+  // Whether the parser is inside root.model.<field>, which is an array or an object.
+  bool inside_model(std::string_view field, bool array) const {
+    return keys_.size() > 2 && is_array_.size() > 2 && !is_array_[0] && !is_array_[1] && is_array_[2] == array &&
+           keys_[1] == "model" && keys_[2] == field;
+  }
+  std::vector<std::string> keys_;  // by depth: the key being read in the object at that depth
+  std::vector<bool> is_array_;     // by depth: the kind of the container that starts there
+  std::string token_;              // the vocabulary key being read
+};
 
 // Names the file and JSON path in every message.
 struct Where {
@@ -71,25 +126,24 @@ void put_token(TokenizerSpec& spec, std::vector<bool>& filled, int64_t id, const
   filled[id] = true;
 }
 
-void read_vocab(const json& model, TokenizerSpec& spec, std::vector<bool>& filled, const Where& w) {
+void read_vocab(const json& model, const BulkFieldCollector& bulk, TokenizerSpec& spec, std::vector<bool>& filled,
+                const Where& w) {
   const json& vocab = w.member(model, "vocab", "model");
   if (!vocab.is_object()) w.error("model.vocab", cat("expected an object, got ", vocab.type_name()));
-  spec.tokens.reserve(vocab.size() + 1024);
-  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    // Field names are built only on error: this loop runs 150k times for Qwen.
-    if (!it.value().is_number_integer()) w.int_at(it.value(), cat("model.vocab['", it.key(), "']"));
-    put_token(spec, filled, it.value().get<int64_t>(), it.key(), w, "model.vocab");
-  }
+  if (!bulk.vocab_error.empty()) fail(w.path, ": ", bulk.vocab_error);
+  spec.tokens.reserve(bulk.vocab.size() + 1024);
+  for (const auto& [text, id] : bulk.vocab) put_token(spec, filled, id, text, w, "model.vocab");
 }
 
-void read_merges(const json& model, TokenizerSpec& spec, const Where& w) {
+void read_merges(const json& model, BulkFieldCollector& bulk, TokenizerSpec& spec, const Where& w) {
   const json& merges = w.member(model, "merges", "model");
   if (!merges.is_array()) w.error("model.merges", cat("expected an array, got ", merges.type_name()));
-  spec.merges.reserve(merges.size());
-  for (size_t i = 0; i < merges.size(); ++i) {
-    const json& m = merges[i];
+  if (!merges.empty()) w.error("model.merges", cat("unexpected entry ", merges[0].dump()));
+  spec.merges.reserve(bulk.merges.size());
+  for (size_t i = 0; i < bulk.merges.size(); ++i) {
+    json& m = bulk.merges[i];
     if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
-      spec.merges.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
+      spec.merges.emplace_back(std::move(m[0].get_ref<std::string&>()), std::move(m[1].get_ref<std::string&>()));
     } else if (auto pair = m.is_string() ? split_merge_text(m.get_ref<const std::string&>()) : std::nullopt) {
       spec.merges.push_back(std::move(*pair));
     } else {
@@ -202,7 +256,7 @@ void read_tokenizer_config(const std::string& tokenizer_json_path, TokenizerSpec
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return;
   const std::string config_path = path.string();
-  const json config = read_json_file(config_path);
+  const json config = parse_json(read_text_file(config_path), config_path);
   const Where w{config_path};
   if (!config.is_object()) w.error("(root)", cat("expected an object, got ", config.type_name()));
   spec.bos = config_token(config, "bos_token", spec, w);
@@ -210,15 +264,15 @@ void read_tokenizer_config(const std::string& tokenizer_json_path, TokenizerSpec
   spec.pad = config_token(config, "pad_token", spec, w);
 }
 
-TokenizerSpec spec_from_json(const json& root, const std::string& tokenizer_json_path) {
+TokenizerSpec spec_from_json(const json& root, BulkFieldCollector& bulk, const std::string& tokenizer_json_path) {
   const Where w{tokenizer_json_path};
   if (!root.is_object()) w.error("(root)", cat("expected an object, got ", root.type_name()));
   TokenizerSpec spec;
   std::vector<bool> filled;
   const json& model = w.member(root, "model", "(root)");
   check_model_options(model, w);
-  read_vocab(model, spec, filled, w);
-  read_merges(model, spec, w);
+  read_vocab(model, bulk, spec, filled, w);
+  read_merges(model, bulk, spec, w);
   read_added_tokens(root, spec, filled, w);
   auto normalizer = root.find("normalizer");
   spec.nfc = normalizer != root.end() && read_normalizer(*normalizer, w, "normalizer");
@@ -232,10 +286,13 @@ TokenizerSpec spec_from_json(const json& root, const std::string& tokenizer_json
 }  // namespace
 
 TokenizerSpec load_hf_tokenizer(const std::string& tokenizer_json_path) {
-  const json root = read_json_file(tokenizer_json_path);
+  BulkFieldCollector bulk;
+  const json root =
+      parse_json(read_text_file(tokenizer_json_path), tokenizer_json_path,
+                 [&bulk](int depth, json::parse_event_t event, json& parsed) { return bulk(depth, event, parsed); });
   TokenizerSpec spec;
   try {
-    spec = spec_from_json(root, tokenizer_json_path);
+    spec = spec_from_json(root, bulk, tokenizer_json_path);
   } catch (const json::exception& e) {  // a value of an unexpected type deep inside
     fail(tokenizer_json_path, ": unexpected content: ", e.what());
   }

@@ -35,11 +35,11 @@ SplitPretokenizer::SplitPretokenizer(std::string_view pattern) {
   const uint32_t options = PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF;
   int err = 0;
   PCRE2_SIZE err_offset = 0;
-  code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options, &err, &err_offset,
-                        nullptr);
+  code_ =
+      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options, &err, &err_offset, nullptr);
   if (code_ == nullptr) {
-    fail("pre-tokenizer regex does not compile at offset ", err_offset, ": ", pcre2_message(err), " (pattern: ",
-         pattern, ")");
+    fail("pre-tokenizer regex does not compile at offset ", err_offset, ": ", pcre2_message(err),
+         " (pattern: ", pattern, ")");
   }
   // The JIT is several times faster; without it (unsupported CPU) the interpreter is correct.
   pcre2_jit_compile(code_, PCRE2_JIT_COMPLETE);

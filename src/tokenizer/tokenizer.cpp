@@ -36,9 +36,9 @@ void check_id(const TokenizerSpec& spec, int64_t id, std::string_view what) {
 
 struct Tokenizer::Impl {
   TokenizerSpec spec;
-  std::vector<TokenKind> kind;                              // by id
-  std::vector<std::string> bytes;                           // by id: what the token decodes to
-  std::unordered_map<std::string_view, int32_t> by_text;    // views into spec.tokens
+  std::vector<TokenKind> kind;                            // by id
+  std::vector<std::string> bytes;                         // by id: what the token decodes to
+  std::unordered_map<std::string_view, int32_t> by_text;  // views into spec.tokens
   AddedTokenMatcher added;
   SplitPretokenizer pretok;
   BpeModel bpe;
@@ -88,7 +88,8 @@ void Tokenizer::Impl::index_texts() {
   // ordinary one.
   for (int pass = 0; pass < 2; ++pass) {
     for (size_t id = 0; id < spec.tokens.size(); ++id) {
-      if ((kind[id] == TokenKind::kNormal) == (pass == 0)) by_text.try_emplace(spec.tokens[id], static_cast<int32_t>(id));
+      if ((kind[id] == TokenKind::kNormal) == (pass == 0))
+        by_text.try_emplace(spec.tokens[id], static_cast<int32_t>(id));
     }
   }
 }

@@ -27,11 +27,11 @@ struct TokenizerSpec {
   std::vector<std::string> tokens;  // id -> token in byte-level symbol form ("Ġthe")
   std::vector<std::pair<std::string, std::string>> merges;  // in rank order
   std::vector<AddedToken> added;
-  bool nfc = true;             // normalizer: NFC
-  std::string pre = "qwen2";   // pre-tokenizer: only "qwen2" is supported
-  std::string pre_pattern;     // its split regex as the file gives it; empty: the built-in one
-  std::vector<int32_t> unused; // ids that stand for no text (vocabulary padding, gaps)
-  std::optional<int32_t> bos;  // ids from the model's files, never from constants
+  bool nfc = true;              // normalizer: NFC
+  std::string pre = "qwen2";    // pre-tokenizer: only "qwen2" is supported
+  std::string pre_pattern;      // its split regex as the file gives it; empty: the built-in one
+  std::vector<int32_t> unused;  // ids that stand for no text (vocabulary padding, id gaps)
+  std::optional<int32_t> bos;   // ids from the model's files, never from constants
   std::optional<int32_t> eos;
   std::optional<int32_t> pad;
 };
@@ -50,7 +50,10 @@ class Tokenizer {
   Tokenizer& operator=(Tokenizer&&) noexcept;
 
   // parse_special: whether special-token text ("<|im_start|>") becomes its id; non-special
-  // added tokens ("<think>") are always matched, as Hugging Face does.
+  // added tokens ("<think>") are always matched, as Hugging Face does. Invalid UTF-8 is not an
+  // error: NFC and the split regex pass invalid bytes through untouched and BPE encodes them as
+  // byte tokens, so decode(encode(s)) == s byte for byte wherever NFC leaves s unchanged.
+  // Thread-safe.
   std::vector<int32_t> encode(std::string_view text, bool parse_special) const;
   // Concatenated bytes of the tokens (may end inside a UTF-8 sequence; invalid UTF-8 is kept
   // as bytes). skip_special drops special tokens. Ids outside the vocabulary (a model's padded

@@ -162,5 +162,18 @@ TEST(Engine, ChatPromptUsesTheTemplateAndSpecialIds) {
   EXPECT_EQ(ids.front(), *micro().tokenizer().find("<|im_start|>"));
 }
 
+TEST(Engine, ChatTemplateFileReplacesTheModelsOwn) {
+  const std::string file = test::scratch_dir() + "/chatml.jinja";
+  std::ofstream(file) << "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + "
+                         "'<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+  auto e = Engine::open(kMicro, {.n_threads = 1, .chat_template_file = file});
+  EXPECT_EQ(e->info().chat_family, "chatml");
+  EXPECT_EQ(e->render_chat({{"user", "Hi", std::nullopt, ""}}), "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+  const std::string odd = test::scratch_dir() + "/odd.jinja";
+  std::ofstream(odd) << "{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content }}{% endfor %}";
+  EXPECT_THROW(Engine::open(kMicro, {.chat_template_file = odd}), Error);
+  EXPECT_THROW(Engine::open(kMicro, {.chat_template_file = "/no/such.jinja"}), Error);
+}
+
 }  // namespace
 }  // namespace fare

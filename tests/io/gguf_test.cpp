@@ -298,7 +298,7 @@ TEST(GgufWriter, RejectsBadInput) {
   expect_error([&] { w.add_tensor("x", DType::F8_E4M3, {4}, std::vector<uint8_t>(4)); }, {"F8_E4M3 cannot be stored"});
   expect_error([&] { w.add_tensor("x", DType::Q8_0, {2, 48}, std::vector<uint8_t>(68)); }, {"not a multiple of the Q8_0 block size 32"});
   expect_error([&] { w.add_tensor("x", DType::F32, {1, 1, 1, 1, 1}, std::vector<uint8_t>(4)); }, {"1..4 dimensions"});
-  expect_error([&] { w.add_tensor("x", DType::F32, {0, 4}, {}); }, {"non-positive"});
+  expect_error([&] { w.add_tensor("x", DType::F32, {0, 4}, std::vector<uint8_t>{}); }, {"non-positive"});
   w.add_tensor("x", DType::F32, {1}, std::vector<uint8_t>(4));
   expect_error([&] { w.add_tensor("x", DType::F32, {1}, std::vector<uint8_t>(4)); }, {"'x'", "added twice"});
   const auto path = temp_path("bad_alignment.gguf");

@@ -1,12 +1,16 @@
 // The plain kernels against float64 arithmetic written out the long way.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <random>
+#include <thread>
 
 #include "common/half.h"
 #include "common/thread_pool.h"
 #include "ops/attention.h"
+#include "ops/kernels.h"
 #include "ops/math.h"
 #include "ops/matmul.h"
 
@@ -39,7 +43,7 @@ TEST_P(MatmulTest, F32AndBF16MatchFloat64) {
     WeightMatrix m{t, c.rows, c.cols, t == DType::F32 ? reinterpret_cast<const uint8_t*>(w.data()) : reinterpret_cast<const uint8_t*>(wb.data()),
                    static_cast<size_t>(c.cols) * (t == DType::F32 ? 4 : 2)};
     std::vector<float> y(static_cast<size_t>(c.tokens * c.rows));
-    matmul(m, x.data(), c.tokens, y.data(), pool);
+    matmul_reference(m, x.data(), c.tokens, y.data(), pool);
     for (int64_t tk = 0; tk < c.tokens; ++tk)
       for (int64_t r = 0; r < c.rows; ++r) {
         double want = 0;
@@ -117,7 +121,7 @@ TEST(Attention, GroupedCausalMatchesNaive) {
   const auto k = randn(static_cast<size_t>(ctx * kvw), 6), v = randn(static_cast<size_t>(ctx * kvw), 7);
   std::vector<float> out(q.size());
   ThreadPool pool(2);
-  attention(s, q.data(), n, pos0, k.data(), v.data(), out.data(), pool);
+  attention(s, q.data(), n, pos0, {DType::F32, k.data(), v.data()}, out.data(), {&pool, &reference_kernels()});
   for (int64_t t = 0; t < n; ++t)
     for (int64_t h = 0; h < s.n_head; ++h) {
       const int64_t kvh = h / 2;
@@ -146,6 +150,26 @@ TEST(ThreadPool, CoversEveryIndexExactlyOnce) {
       for (int64_t i = b; i < e; ++i) hits[i]++;
     });
     for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << i;
+  }
+}
+
+TEST(ThreadPool, ManyShortRegionsBackToBack) {
+  // Decode-like traffic: thousands of tiny regions, so workers are caught spinning, waking and
+  // sleeping in every order. Each region must see all of its indices exactly once.
+  for (int threads : {2, 3, 5}) {
+    ThreadPool pool(threads);
+    std::atomic<int64_t> total{0};
+    for (int r = 0; r < 3000; ++r) {
+      const int64_t n = 1 + r % 37;
+      pool.parallel_for(n, 1, [&](int64_t b, int64_t e) { total += (e - b) * (e + b - 1) / 2; });
+      if (r % 500 == 0) std::this_thread::sleep_for(std::chrono::microseconds(2 * ThreadPool::kSpinMicros));
+    }
+    int64_t want = 0;
+    for (int r = 0; r < 3000; ++r) {
+      const int64_t n = 1 + r % 37;
+      want += n * (n - 1) / 2;
+    }
+    EXPECT_EQ(total.load(), want) << threads << " threads";
   }
 }
 

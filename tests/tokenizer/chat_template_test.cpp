@@ -1,11 +1,12 @@
 // The native chat-template renderers against Hugging Face renderings.
+#include "tokenizer/chat_template.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
-#include "tokenizer/chat_template.h"
 #include "tokenizer/python_json.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_fixtures.h"
@@ -22,7 +23,8 @@ std::string qwen3_template_source() {
 
 ChatOptions options_of(const ordered_json& c) {
   ChatOptions opts;
-  if (c.contains("enable_thinking") && !c["enable_thinking"].is_null()) opts.enable_thinking = c["enable_thinking"].get<bool>();
+  if (c.contains("enable_thinking") && !c["enable_thinking"].is_null())
+    opts.enable_thinking = c["enable_thinking"].get<bool>();
   if (c.contains("tools") && !c["tools"].is_null()) opts.tools_json = c["tools"].dump();
   if (c.contains("add_generation_prompt")) opts.add_generation_prompt = c["add_generation_prompt"].get<bool>();
   return opts;
@@ -161,18 +163,13 @@ TEST(PythonJson, MatchesJsonDumps) {
   EXPECT_EQ(python_json_dumps(ordered_json::parse(R"({"b": [1, -2, 3.5, true, null], "a": {}, "c": []})")),
             R"({"b": [1, -2, 3.5, true, null], "a": {}, "c": []})");
   // Python repr() of floats.
-  const std::pair<double, const char*> floats[] = {{1.0, "1.0"},
-                                                   {0.1, "0.1"},
-                                                   {1e-05, "1e-05"},
-                                                   {0.0001, "0.0001"},
-                                                   {1e16, "1e+16"},
-                                                   {1e15, "1000000000000000.0"},
-                                                   {-0.0, "-0.0"},
-                                                   {123456789.125, "123456789.125"},
-                                                   {2.5e-300, "2.5e-300"},
-                                                   {1.7976931348623157e308, "1.7976931348623157e+308"},
-                                                   {-12.75, "-12.75"},
-                                                   {1e100, "1e+100"}};
+  const std::pair<double, const char*> floats[] = {
+      {1.0, "1.0"},           {0.1, "0.1"},
+      {1e-05, "1e-05"},       {0.0001, "0.0001"},
+      {1e16, "1e+16"},        {1e15, "1000000000000000.0"},
+      {-0.0, "-0.0"},         {123456789.125, "123456789.125"},
+      {2.5e-300, "2.5e-300"}, {1.7976931348623157e308, "1.7976931348623157e+308"},
+      {-12.75, "-12.75"},     {1e100, "1e+100"}};
   for (const auto& [v, s] : floats) EXPECT_EQ(python_float_repr(v), s) << v;
   EXPECT_EQ(python_json_dumps(ordered_json("tab\there \"q\" \\ \x01 \x7f \xc3\xa9")),
             "\"tab\\there \\\"q\\\" \\\\ \\u0001 \x7f \xc3\xa9\"");

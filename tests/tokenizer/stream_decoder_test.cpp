@@ -8,7 +8,8 @@ namespace fare {
 namespace {
 
 // Streams ids one at a time; every piece must be valid UTF-8 on its own.
-std::string stream(const Tokenizer& tok, const std::vector<int32_t>& ids, int* n_held = nullptr, bool skip_special = false) {
+std::string stream(const Tokenizer& tok, const std::vector<int32_t>& ids, int* n_held = nullptr,
+                   bool skip_special = false) {
   StreamDecoder dec(tok, skip_special);
   std::string out;
   for (int32_t id : ids) {
@@ -24,7 +25,8 @@ std::string stream(const Tokenizer& tok, const std::vector<int32_t>& ids, int* n
 
 TEST(StreamDecoder, EmojiAndCjkSplitAcrossTokens) {
   const Tokenizer& tok = test::qwen3_tokenizer();
-  const std::string text = "🙂👍🏽🚀 family: 👨‍👩‍👧‍👦 你好，世界！ 🏴󠁧󠁢󠁳󠁣󠁴󠁿 ok";
+  const std::string text =
+      "🙂👍🏽🚀 family: 👨‍👩‍👧‍👦 你好，世界！ 🏴󠁧󠁢󠁳󠁣󠁴󠁿 ok";
   const std::vector<int32_t> ids = tok.encode(text, true);
   int n_held = 0;
   EXPECT_EQ(stream(tok, ids, &n_held), text);
@@ -46,8 +48,10 @@ TEST(StreamDecoder, InvalidBytesBecomeReplacementCharacters) {
   ASSERT_EQ(lead.size(), 1u);
   StreamDecoder dec(tok);
   EXPECT_EQ(dec.push(ff), "\xEF\xBF\xBD");  // can never become valid: replaced at once
-  EXPECT_EQ(dec.push(lead[0]), "");          // held
-  EXPECT_EQ(dec.push(tok.encode("a", false).at(0)), "\xEF\xBF\xBD" "a");
+  EXPECT_EQ(dec.push(lead[0]), "");         // held
+  EXPECT_EQ(dec.push(tok.encode("a", false).at(0)),
+            "\xEF\xBF\xBD"
+            "a");
   EXPECT_EQ(dec.push(lead[0]), "");
   EXPECT_EQ(dec.flush(), "\xEF\xBF\xBD");  // an incomplete tail
   EXPECT_EQ(dec.flush(), "");

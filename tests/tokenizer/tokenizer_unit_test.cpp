@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "common/error.h"
 #include "tokenizer/byte_symbols.h"
@@ -85,8 +86,14 @@ TEST(Tokenizer, TokenAccessors) {
 
 TEST(Tokenizer, InvalidUtf8IsEncodedAsBytesAndRoundTrips) {
   const Tokenizer& tok = test::qwen3_tokenizer();
-  const std::vector<std::string> inputs = {"\xff", "abc\xfe\xff def", "caf\xc3", "\xe4\xbd", "\xed\xa0\x80 surrogate",
-                                           "ok \xc0\xaf overlong", std::string("nul\0byte", 8), "\xf0\x9f\x99"};
+  const std::vector<std::string> inputs = {"\xff",
+                                           "abc\xfe\xff def",
+                                           "caf\xc3",
+                                           "\xe4\xbd",
+                                           "\xed\xa0\x80 surrogate",
+                                           "ok \xc0\xaf overlong",
+                                           std::string("nul\0byte", 8),
+                                           "\xf0\x9f\x99"};
   for (const std::string& s : inputs) {
     SCOPED_TRACE(testing::PrintToString(s));
     const std::vector<int32_t> ids = tok.encode(s, true);
@@ -95,11 +102,47 @@ TEST(Tokenizer, InvalidUtf8IsEncodedAsBytesAndRoundTrips) {
   }
 }
 
+// Long runs of one class make single huge pre-tokens and regex matches.
+TEST(Tokenizer, LongRunsRoundTrip) {
+  const Tokenizer& tok = test::qwen3_tokenizer();
+  const size_t n = 200'000;
+  for (std::string_view unit : {" ", "a", "7", "\n ", "\xe4\xbd\xa0", "!?", "\xff"}) {
+    std::string s;
+    while (s.size() < n) s += unit;
+    SCOPED_TRACE(testing::PrintToString(unit));
+    const std::vector<int32_t> ids = tok.encode(s, true);
+    EXPECT_EQ(tok.decode(ids), s);
+  }
+}
+
+TEST(Tokenizer, ConcurrentEncodesAgree) {
+  const Tokenizer& tok = test::qwen3_tokenizer();
+  const auto lines = test::read_jsonl(fixture("tokenizer/golden.jsonl"));
+  std::vector<int> n_ok(4, 0);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < n_ok.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int rep = 0; rep < 3; ++rep) {
+        for (const auto& line : lines)
+          n_ok[t] += tok.encode(line["text"].get<std::string>(), true) == test::ids_of(line["ids_hf"]);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int ok : n_ok) EXPECT_EQ(ok, 3 * 140);
+}
+
 TEST(Tokenizer, RandomBytesRoundTripThroughNfc) {
   const Tokenizer& tok = test::qwen3_tokenizer();
   std::mt19937 rng(7);
-  const std::string alphabet[] = {"a", " ", "\n", "\xff", "\xc3", "\xa9", "e\xcc\x81", "\xe4\xbd\xa0", "'s", "1",
-                                  "<|im_end|>", "<think>", "\t", "\xf0\x9f\x99\x82", "\x80"};
+  const std::string alphabet[] = {"a",          " ",
+                                  "\n",         "\xff",
+                                  "\xc3",       "\xa9",
+                                  "e\xcc\x81",  "\xe4\xbd\xa0",
+                                  "'s",         "1",
+                                  "<|im_end|>", "<think>",
+                                  "\t",         "\xf0\x9f\x99\x82",
+                                  "\x80"};
   for (int iter = 0; iter < 300; ++iter) {
     std::string s;
     const int len = static_cast<int>(rng() % 40);
@@ -190,7 +233,8 @@ TEST(TokenizerErrors, MergeResultNotInVocabulary) {
 }
 
 TEST(TokenizerErrors, UnsupportedPipelinePartsAreNamed) {
-  const std::string p1 = edited_tokenizer_json("nfkc", [](nlohmann::ordered_json& j) { j["normalizer"]["type"] = "NFKC"; });
+  const std::string p1 =
+      edited_tokenizer_json("nfkc", [](nlohmann::ordered_json& j) { j["normalizer"]["type"] = "NFKC"; });
   EXPECT_NE(error_of([&] { load_hf_tokenizer(p1); }).find("normalizer 'NFKC' is not supported"), std::string::npos);
   const std::string p2 =
       edited_tokenizer_json("fallback", [](nlohmann::ordered_json& j) { j["model"]["byte_fallback"] = true; });
@@ -199,7 +243,8 @@ TEST(TokenizerErrors, UnsupportedPipelinePartsAreNamed) {
     j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = "(unclosed";
   });
   EXPECT_NE(error_of([&] { Tokenizer tok(load_hf_tokenizer(p3)); }).find("does not compile"), std::string::npos);
-  const std::string p4 = edited_tokenizer_json("vocab_type", [](nlohmann::ordered_json& j) { j["model"]["vocab"]["a"] = "x"; });
+  const std::string p4 =
+      edited_tokenizer_json("vocab_type", [](nlohmann::ordered_json& j) { j["model"]["vocab"]["a"] = "x"; });
   EXPECT_NE(error_of([&] { load_hf_tokenizer(p4); }).find("model.vocab['a']: expected an integer"), std::string::npos);
 }
 

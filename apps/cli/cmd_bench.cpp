@@ -1,0 +1,214 @@
+// fare bench: speed in the manner of llama-bench. pp = one N-token prompt into an empty KV cache;
+// tg = greedy decode of N tokens after a 16-token prompt, timed from the first generated token.
+// Next to the speeds: achieved decode GB/s against a memory bandwidth measured in the same run,
+// peak RSS against weights + KV cache, load time, and hashes of the final logits.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+#include <nlohmann/json.hpp>
+
+#include "apps/cli/commands.h"
+#include "apps/cli/system_probe.h"
+#include "common/error.h"
+
+namespace fare::cli {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+constexpr int kTgPrompt = 16;                          // as llama-bench and the peer driver
+constexpr size_t kBandwidthBytes = size_t{512} << 20;  // far larger than any L3
+constexpr const char* kPromptText =
+    "The history of computing is a story of abstraction layered on abstraction. Early machines were programmed by "
+    "rewiring panels; later, stored programs let instructions live in memory next to data. ";
+
+struct BenchArgs {
+  ModelArgs model;
+  std::string kernels = "auto", kv_cache = "f32";
+  int pp = 512, tg = 64, reps = 2;
+  bool as_json = false, no_warmup = false;
+};
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// FNV-1a over the float bits: any change in any logit changes the hash.
+std::string logits_hash(const std::vector<float>& logits) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  const auto* p = reinterpret_cast<const uint8_t*>(logits.data());
+  for (size_t i = 0; i < logits.size() * sizeof(float); ++i) h = (h ^ p[i]) * 0x100000001b3ull;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+std::vector<int32_t> bench_prompt(const Engine& e, int n) {
+  const auto base = e.tokenize(kPromptText, false);
+  if (base.empty()) fail("the benchmark text tokenizes to nothing");
+  std::vector<int32_t> out;
+  while (static_cast<int>(out.size()) < n) out.insert(out.end(), base.begin(), base.end());
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+GenerateResult run_once(const Engine& e, std::vector<int32_t> prompt, int max_tokens) {
+  GenerateRequest req;
+  req.prompt = std::move(prompt);
+  req.max_tokens = max_tokens;
+  req.sampling.temperature = 0;
+  req.stop_at_eos = false;
+  req.return_logits = true;
+  return e.generate(req);
+}
+
+struct Measured {
+  std::vector<double> pp_s, tg_s;
+  std::string pp_hash, tg_hash;
+  bool stable = true;  // every repetition gave the same logits
+  double load_s = 0;
+  Bandwidth bw;
+  size_t peak_rss = 0;
+  bool rss_reset = false;
+};
+
+Measured measure(const BenchArgs& a, std::unique_ptr<Engine>& engine) {
+  Measured m;
+  const int n_threads = a.model.threads > 0 ? a.model.threads : 0;
+  // Bandwidth first, then the peak RSS restarts so that its buffer is not counted.
+  m.bw = measure_bandwidth(n_threads > 0 ? n_threads : static_cast<int>(std::thread::hardware_concurrency()),
+                           kBandwidthBytes, 3);
+  m.rss_reset = reset_peak_rss();
+  const auto t0 = std::chrono::steady_clock::now();
+  EngineOptions o;
+  o.n_threads = a.model.threads;
+  o.n_ctx = a.model.ctx;
+  o.kernels = a.kernels;
+  o.kv_cache = a.kv_cache;
+  engine = Engine::open(a.model.path, o);
+  m.load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const Engine& e = *engine;
+  const auto prompt = bench_prompt(e, std::max(a.pp, kTgPrompt));
+  if (!a.no_warmup) run_once(e, {prompt[0]}, 1);  // maps every weight page once
+  for (int r = 0; r < a.reps && a.pp > 0; ++r) {
+    auto res = run_once(e, {prompt.begin(), prompt.begin() + a.pp}, 0);
+    m.pp_s.push_back(res.prefill_seconds);
+    const auto h = logits_hash(res.final_logits);
+    m.stable &= m.pp_hash.empty() || h == m.pp_hash;
+    m.pp_hash = h;
+  }
+  for (int r = 0; r < a.reps && a.tg > 0; ++r) {
+    auto res = run_once(e, {prompt.begin(), prompt.begin() + kTgPrompt}, a.tg + 1);
+    m.tg_s.push_back(res.decode_seconds);
+    const auto h = logits_hash(res.final_logits);
+    m.stable &= m.tg_hash.empty() || h == m.tg_hash;
+    m.tg_hash = h;
+  }
+  m.peak_rss = peak_rss_bytes();
+  // Bandwidth again at the end: the machine is shared, so take the better of two moments.
+  const Bandwidth late = measure_bandwidth(e.n_threads(), kBandwidthBytes, 3);
+  m.bw.read_gbs = std::max(m.bw.read_gbs, late.read_gbs);
+  m.bw.copy_gbs = std::max(m.bw.copy_gbs, late.copy_gbs);
+  return m;
+}
+
+json report(const BenchArgs& a, const Engine& e, const Measured& m) {
+  const ModelInfo i = e.info();
+  const double kv_elem = a.kv_cache == "f32" ? 4.0 : 2.0;
+  const double kv_row = 2.0 * i.n_layer * i.n_head_kv * i.head_dim * kv_elem;  // K and V of one position
+  // A decode step reads every matrix once, one embedding row (all of it when it is also lm_head),
+  // and the KV cache up to its position; averaged over the timed steps.
+  const double weights_read = static_cast<double>(i.weight_bytes) -
+                              (i.tie_embeddings ? 0.0 : static_cast<double>(i.embedding_bytes) * (1.0 - 1.0 / i.n_vocab));
+  const double mean_ctx = kTgPrompt + 1 + (a.tg - 1) / 2.0;
+  const double decode_bytes = weights_read + kv_row * mean_ctx;
+  const double layer_params = static_cast<double>(i.n_embd) * (2.0 * i.n_head * i.head_dim + 2.0 * i.n_head_kv * i.head_dim) +
+                              3.0 * i.n_embd * i.n_ff;
+  // Prefill: every layer matrix per token, attention over the causal triangle, lm_head once.
+  const double pp_flops = 2.0 * layer_params * i.n_layer * a.pp +
+                          4.0 * i.n_layer * i.n_head * i.head_dim * (a.pp * (a.pp + 1) / 2.0) + 2.0 * i.n_embd * i.n_vocab;
+  const double pp_s = median(m.pp_s), tg_s = median(m.tg_s);
+  const double pp_tps = pp_s > 0 ? a.pp / pp_s : 0, tg_tps = tg_s > 0 ? a.tg / tg_s : 0;
+  const double decode_gbs = decode_bytes * tg_tps / 1e9;
+  const double kv_bytes = kv_row * std::max(a.pp, kTgPrompt + a.tg + 1);
+  const double expected = static_cast<double>(i.weight_bytes) + kv_bytes;
+  auto runs = [](const std::vector<double>& s, int n) {
+    json arr = json::array();
+    for (double x : s) arr.push_back({{"seconds", x}, {"tok_per_s", x > 0 ? n / x : 0}});
+    return arr;
+  };
+  json types = json::object();
+  for (const auto& [t, n] : i.weight_types) types[t] = n;
+  return {
+      {"engine", "fare"}, {"model", i.path}, {"format", i.format}, {"weight_types", types},
+      {"weight_bytes", i.weight_bytes}, {"threads", e.n_threads()}, {"kernels", e.kernels()},
+      {"kv_cache", a.kv_cache}, {"cpu", cpu_model()}, {"load_s", m.load_s},
+      {"pp", {{"tokens", a.pp}, {"runs", runs(m.pp_s, a.pp)}, {"tok_per_s", pp_tps},
+              {"gflop_per_s", pp_s > 0 ? pp_flops / pp_s / 1e9 : 0}}},
+      {"tg", {{"tokens", a.tg}, {"prompt_tokens", kTgPrompt}, {"runs", runs(m.tg_s, a.tg)}, {"tok_per_s", tg_tps},
+              {"ms_per_token", tg_tps > 0 ? 1000.0 / tg_tps : 0}}},
+      {"decode", {{"bytes_per_token", decode_bytes}, {"gb_per_s", decode_gbs},
+                  {"mem_read_gb_per_s", m.bw.read_gbs}, {"mem_copy_gb_per_s", m.bw.copy_gbs},
+                  {"fraction_of_mem_read", m.bw.read_gbs > 0 ? decode_gbs / m.bw.read_gbs : 0}}},
+      {"memory", {{"peak_rss_bytes", m.peak_rss}, {"peak_rss_reset", m.rss_reset}, {"weight_bytes", i.weight_bytes},
+                  {"kv_bytes", kv_bytes}, {"rss_over_weights_kv", expected > 0 ? m.peak_rss / expected : 0}}},
+      {"logits", {{"pp_hash", m.pp_hash}, {"tg_hash", m.tg_hash}, {"stable", m.stable}}},
+  };
+}
+
+void print_text(const json& j) {
+  auto gib = [](double b) { return b / (1 << 30); };
+  std::printf("model    %s (%s, %.2f GiB of weights)\n", j["model"].get<std::string>().c_str(),
+              j["format"].get<std::string>().c_str(), gib(j["weight_bytes"].get<double>()));
+  std::printf("machine  %s, %d threads, kernels %s, KV cache %s; load %.2f s\n", j["cpu"].get<std::string>().c_str(),
+              j["threads"].get<int>(), j["kernels"].get<std::string>().c_str(), j["kv_cache"].get<std::string>().c_str(),
+              j["load_s"].get<double>());
+  std::printf("| test   |        t/s | notes\n|--------|-----------:|------\n");
+  const auto& pp = j["pp"];
+  const auto& tg = j["tg"];
+  const auto& d = j["decode"];
+  std::printf("| pp%-4d | %10.2f | %.1f GFLOP/s\n", pp["tokens"].get<int>(), pp["tok_per_s"].get<double>(),
+              pp["gflop_per_s"].get<double>());
+  std::printf("| tg%-4d | %10.3f | %.1f GB/s of %.1f GB/s read bandwidth (%.0f%%); %.1f MB/token\n", tg["tokens"].get<int>(),
+              tg["tok_per_s"].get<double>(), d["gb_per_s"].get<double>(), d["mem_read_gb_per_s"].get<double>(),
+              100 * d["fraction_of_mem_read"].get<double>(), d["bytes_per_token"].get<double>() / 1e6);
+  const auto& mem = j["memory"];
+  std::printf("peak RSS %.2f GiB = %.3f x (weights + KV cache %.2f GiB)%s\n", gib(mem["peak_rss_bytes"].get<double>()),
+              mem["rss_over_weights_kv"].get<double>(), gib(mem["weight_bytes"].get<double>() + mem["kv_bytes"].get<double>()),
+              mem["peak_rss_reset"].get<bool>() ? "" : " (could not reset the peak before loading)");
+  const auto& l = j["logits"];
+  std::printf("logits   pp %s, tg %s%s\n", l["pp_hash"].get<std::string>().c_str(), l["tg_hash"].get<std::string>().c_str(),
+              l["stable"].get<bool>() ? "" : " (NOT the same in every repetition)");
+}
+
+void run(const BenchArgs& a) {
+  std::unique_ptr<Engine> engine;
+  const Measured m = measure(a, engine);
+  const json j = report(a, *engine, m);
+  if (a.as_json) std::printf("%s\n", j.dump(2).c_str());
+  else print_text(j);
+}
+
+}  // namespace
+
+void register_bench(CLI::App& app) {
+  auto a = std::make_shared<BenchArgs>();
+  CLI::App* cmd = app.add_subcommand("bench", "Prompt and generation speed, decode GB/s vs memory bandwidth, RSS, logits hash");
+  add_model_options(*cmd, a->model);
+  cmd->add_option("--pp", a->pp, "Prompt tokens, processed as one batch (0: skip)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--tg", a->tg, "Generated tokens, timed from the first one (0: skip)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("-r,--reps", a->reps, "Repetitions of each test; the median is reported")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--kernels", a->kernels,
+                  "CPU kernel set: auto, exact, reference, avx2, avx512, avx512-vnni, avx512-bf16, amx")->capture_default_str();
+  cmd->add_option("--kv-cache", a->kv_cache, "KV cache values: f32, f16 or bf16")->capture_default_str();
+  cmd->add_flag("--no-warmup", a->no_warmup, "Skip the one-token warm-up run that maps the weights");
+  cmd->add_flag("--json", a->as_json, "Print one JSON object");
+  cmd->callback([a] { run(*a); });
+}
+
+}  // namespace fare::cli

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# fare bench and llama.cpp (the prebuilt CPU build in the npm package node-llama-cpp 3.21.1) on the
+# same GGUF file with the same threads, alternating run by run so that both see the same machine
+# load, then the median of each and the ratios fare / llama.cpp. Never part of CI.
+#
+#   bench/vs_llamacpp.sh MODEL.gguf [--threads N] [--pp 512] [--tg 64] [--reps R]
+#                        [--fare PATH] [--cache-dir DIR] [--json FILE]
+#
+# node-llama-cpp is installed once into the cache folder (default ~/.cache/fare/node-llama-cpp-3.21.1)
+# with `npm i -E`; it ships prebuilt binaries, so nothing is compiled. Exactly this version: newer
+# ones may fail to install here.
+set -euo pipefail
+
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+model="" threads=2 pp=512 tg=64 reps=3 json_out=""
+fare="$repo/build/release/apps/cli/fare"
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/fare/node-llama-cpp-3.21.1"
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --threads) threads="$2"; shift 2 ;;
+    --pp) pp="$2"; shift 2 ;;
+    --tg) tg="$2"; shift 2 ;;
+    --reps) reps="$2"; shift 2 ;;
+    --fare) fare="$2"; shift 2 ;;
+    --cache-dir) cache="$2"; shift 2 ;;
+    --json) json_out="$2"; shift 2 ;;
+    -h|--help) usage 0 ;;
+    -*) echo "vs_llamacpp.sh: unknown option $1" >&2; usage ;;
+    *) [ -z "$model" ] || { echo "vs_llamacpp.sh: more than one model given" >&2; usage; }; model="$1"; shift ;;
+  esac
+done
+[ -n "$model" ] || usage
+[ -f "$model" ] || { echo "vs_llamacpp.sh: $model: no such file" >&2; exit 1; }
+[ -x "$fare" ] || { echo "vs_llamacpp.sh: $fare: not built (cmake --preset release && cmake --build --preset release)" >&2; exit 1; }
+
+if [ ! -f "$cache/node_modules/node-llama-cpp/package.json" ]; then
+  echo "installing node-llama-cpp@3.21.1 into $cache" >&2
+  mkdir -p "$cache"
+  (cd "$cache" && { [ -f package.json ] || echo '{"private": true}' > package.json; } && npm i -E node-llama-cpp@3.21.1 >&2)
+fi
+
+runs="$(mktemp)"
+trap 'rm -f "$runs"' EXIT
+for ((r = 1; r <= reps; r++)); do
+  echo "round $r/$reps: fare" >&2
+  "$fare" bench -m "$model" --pp "$pp" --tg "$tg" --reps 1 -t "$threads" --json | tr -d '\n' >> "$runs"
+  echo >> "$runs"
+  echo "round $r/$reps: llama.cpp" >&2
+  node "$repo/bench/llamacpp_bench.mjs" --module "$cache" "$model" --pp "$pp" --tg "$tg" --reps 1 --threads "$threads" >> "$runs"
+done
+
+node --input-type=module - "$runs" "$json_out" <<'JS'
+import fs from "node:fs";
+const [runsFile, jsonOut] = process.argv.slice(2);
+const runs = fs.readFileSync(runsFile, "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
+const median = (v) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const summary = {};
+for (const engine of ["fare", "llama.cpp"]) {
+  const mine = runs.filter((r) => r.engine === engine);
+  summary[engine] = {
+    pp: median(mine.map((r) => r.pp.tok_per_s)), tg: median(mine.map((r) => r.tg.tok_per_s)),
+    pp_runs: mine.map((r) => r.pp.tok_per_s), tg_runs: mine.map((r) => r.tg.tok_per_s),
+    load_s: median(mine.map((r) => r.load_s)),
+  };
+}
+const f = runs.find((r) => r.engine === "fare");
+summary.fare.decode_gb_per_s = median(runs.filter((r) => r.engine === "fare").map((r) => r.decode.gb_per_s));
+summary.fare.mem_read_gb_per_s = median(runs.filter((r) => r.engine === "fare").map((r) => r.decode.mem_read_gb_per_s));
+summary.fare.peak_rss_over_weights_kv = f.memory.rss_over_weights_kv;
+summary.ratio = {pp: summary.fare.pp / summary["llama.cpp"].pp, tg: summary.fare.tg / summary["llama.cpp"].tg};
+const fix = (x, d) => x.toFixed(d).padStart(9);
+console.log(`model ${f.model}, ${f.threads} threads, ${runs.length / 2} alternating rounds (median)`);
+console.log(`| engine    |   pp t/s |   tg t/s |  load s |`);
+for (const e of ["fare", "llama.cpp"])
+  console.log(`| ${e.padEnd(9)} |${fix(summary[e].pp, 2)} |${fix(summary[e].tg, 3)} |${fix(summary[e].load_s, 2)} |`);
+console.log(`ratio fare / llama.cpp: pp ${summary.ratio.pp.toFixed(2)}x, tg ${summary.ratio.tg.toFixed(2)}x`);
+console.log(`fare decode ${summary.fare.decode_gb_per_s.toFixed(1)} GB/s of ${summary.fare.mem_read_gb_per_s.toFixed(1)} GB/s read bandwidth`);
+if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({summary, runs}, null, 1));
+JS

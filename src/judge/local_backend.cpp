@@ -1,0 +1,72 @@
+#include "judge/local_backend.h"
+
+#include <algorithm>
+
+#include "common/error.h"
+#include "engine/engine.h"
+
+namespace fare::judge {
+
+LocalBackend::LocalBackend(std::unique_ptr<Engine> engine) : engine_(std::move(engine)) {}
+LocalBackend::~LocalBackend() = default;
+
+std::unique_ptr<LocalBackend> LocalBackend::open(const std::string& model_path, const LocalBackendOptions& opts) {
+  EngineOptions eo;
+  eo.n_threads = opts.n_threads;
+  eo.n_ctx = opts.n_ctx;
+  return std::unique_ptr<LocalBackend>(new LocalBackend(Engine::open(model_path, eo)));
+}
+
+std::string LocalBackend::model_id() const { return engine_->model_id(); }
+
+JudgeCompletion LocalBackend::complete(const JudgeRequest& req) {
+  std::vector<ChatMessage> messages;
+  for (const Message& m : req.messages) messages.push_back({m.role, m.content, std::nullopt, ""});
+  ChatOptions chat;
+  chat.add_generation_prompt = true;
+  chat.enable_thinking = req.think;
+
+  GenerateRequest g;
+  g.prompt = engine_->chat_prompt(messages, chat);
+  const int n_prompt = static_cast<int>(g.prompt.size());
+  const int room = engine_->n_ctx() - n_prompt;
+  if (room < 1)
+    throw RequestRejected(cat("the prompt has ", n_prompt, " tokens and leaves no room to answer in the context of ",
+                              engine_->n_ctx(), " tokens"));
+  g.max_tokens = std::min(req.generation.max_tokens, room);
+  g.sampling.temperature = static_cast<float>(req.generation.temperature);
+  g.sampling.top_p = static_cast<float>(req.generation.top_p);
+  g.sampling.top_k = req.generation.top_k;
+  g.sampling.seed = req.generation.seed;
+  g.top_logprobs = req.top_logprobs;
+
+  // The pieces the engine hands out concatenate to the final text: they are how a character of
+  // the verdict is traced back to the step that wrote it.
+  std::vector<std::string> pieces;
+  TokenCallback on_token;
+  if (req.top_logprobs > 0)
+    on_token = [&](const std::string& piece, const GeneratedStep&) {
+      pieces.push_back(piece);
+      return true;
+    };
+  GenerateResult r = engine_->generate(g, on_token);
+
+  JudgeCompletion out;
+  out.text = r.text;
+  out.prompt_tokens = r.n_prompt;
+  out.completion_tokens = static_cast<int>(r.tokens.size());
+  out.seconds = r.prefill_seconds + r.decode_seconds;
+  out.finish_reason = r.finish_reason;
+  if (req.top_logprobs > 0 && pieces.size() == r.steps.size()) {
+    for (size_t i = 0; i < r.steps.size(); ++i) {
+      TokenStep step;
+      step.text = pieces[i];
+      step.logprob = r.steps[i].logprob;
+      for (const TokenLogprob& t : r.steps[i].top) step.top.push_back({engine_->detokenize({t.id}), t.logprob});
+      out.steps.push_back(std::move(step));
+    }
+  }
+  return out;
+}
+
+}  // namespace fare::judge

@@ -1,0 +1,38 @@
+// The judge backend that runs a model in this process through the engine's public API.
+// Lives in its own library (fare_judge_local) so that the judge itself does not depend on the engine.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "judge/backend.h"
+
+namespace fare {
+class Engine;
+}
+
+namespace fare::judge {
+
+struct LocalBackendOptions {
+  int n_threads = 0;  // 0: all CPUs this process may use
+  int n_ctx = 0;      // 0: the engine's default
+};
+
+class LocalBackend : public JudgeBackend {
+ public:
+  // A Hugging Face folder or a .gguf file; throws fare::Error with the engine's message.
+  static std::unique_ptr<LocalBackend> open(const std::string& model_path, const LocalBackendOptions& opts = {});
+  ~LocalBackend() override;
+
+  // The chat template renders the messages (enable_thinking from the request); a prompt that
+  // leaves no room in the context is a fare::Error; max_tokens is capped at what the context holds.
+  JudgeCompletion complete(const JudgeRequest& req) override;
+  std::string model_id() const override;
+  bool supports_logprobs() const override { return true; }
+
+ private:
+  explicit LocalBackend(std::unique_ptr<Engine> engine);
+  std::unique_ptr<Engine> engine_;
+};
+
+}  // namespace fare::judge

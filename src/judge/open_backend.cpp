@@ -1,0 +1,13 @@
+#include "judge/open_backend.h"
+
+#include "judge/local_backend.h"
+#include "judge/scripted_backend.h"
+
+namespace fare::judge {
+
+std::unique_ptr<JudgeBackend> open_backend(const std::string& spec, const BackendOptions& opts) {
+  if (spec.starts_with(kScriptedPrefix)) return ScriptedBackend::from_file(spec.substr(kScriptedPrefix.size()));
+  return LocalBackend::open(spec, {opts.n_threads, opts.n_ctx});
+}
+
+}  // namespace fare::judge

@@ -1,0 +1,34 @@
+// What the CPU (and the OS, which must save the wider registers) lets the kernels use. Detected
+// once per process; the kernel table is chosen from it.
+#pragma once
+
+#include <string>
+
+namespace fare {
+
+struct CpuFeatures {
+  bool avx2 = false;
+  bool fma = false;
+  bool f16c = false;
+  bool avx512f = false;
+  bool avx512bw = false;
+  bool avx512vl = false;
+  bool avx512dq = false;
+  bool avx512_vnni = false;
+  bool avx_vnni = false;
+  bool avx512_bf16 = false;
+  bool amx_tile = false;
+  bool amx_int8 = false;
+  bool amx_bf16 = false;
+  // AMX tile data is off by default on Linux: a process must ask for it (arch_prctl) before the
+  // first tile instruction. True once granted; amx_* above are false when it was refused.
+  bool amx_granted = false;
+};
+
+// Detected on first call (CPUID + XGETBV, and the AMX permission request on Linux).
+const CpuFeatures& cpu_features();
+
+// Space-separated names of the features present, e.g. "avx2 fma f16c avx512f ...".
+std::string describe(const CpuFeatures& f);
+
+}  // namespace fare

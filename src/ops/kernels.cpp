@@ -1,0 +1,211 @@
+#include "ops/kernels.h"
+
+#include <utility>
+
+#include "common/error.h"
+#include "ops/cpu_features.h"
+
+#if FARE_X86_KERNELS
+#include "ops/x86/kernels_x86.h"
+#endif
+
+namespace fare {
+
+namespace {
+
+// The weight types every set handles (the rest of DType never holds a matrix).
+constexpr DType kWeightTypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::F8_E4M3, DType::Q8_0,
+                                  DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K,    DType::Q8_K};
+
+struct Entry {
+  KernelSet set;
+  bool supported = false;
+  std::string needs;
+  bool automatic = true;  // "auto" / "fast" may pick it
+};
+
+#if FARE_X86_KERNELS
+
+TypeKernels& slot(KernelSet& s, DType t) { return s.types[static_cast<size_t>(t)]; }
+
+// Exact kernels of one instruction set for every weight type.
+template <class Isa, size_t... I>
+void fill_exact(KernelSet& s, std::index_sequence<I...>) {
+  ((slot(s, kWeightTypes[I]) = TypeKernels{Isa::template gemv<kWeightTypes[I]>, Isa::template gemm<kWeightTypes[I]>,
+                                           ActFormat::F32, Isa::kRowTile}),
+   ...);
+}
+
+// The exact kernels of one instruction set, by weight type.
+struct Avx2 {
+  static constexpr int kRowTile = avx2::kRowTile;
+  template <DType T>
+  static constexpr RowsFn gemv = &avx2::gemv<T>;
+  template <DType T>
+  static constexpr RowsFn gemm = &avx2::gemm<T>;
+};
+
+struct Avx512 {
+  static constexpr int kRowTile = avx512::kRowTile;
+  template <DType T>
+  static constexpr RowsFn gemv = &avx512::gemv<T>;
+  template <DType T>
+  static constexpr RowsFn gemm = &avx512::gemm<T>;
+};
+
+// An integer-weight type on an int8-activation tile kernel: `offset` is what its unsigned codes
+// carry (Q8_0 stores q + 128, Q4_0 q, Q6_K q, each read as scale * (u - offset)), `group` the
+// values per weight scale.
+void set_q8(KernelSet& s, DType t, RowsFn gemm, int row_tile, int offset, int group) {
+  TypeKernels& k = slot(s, t);
+  k.gemv = nullptr;  // the tile kernel streams rows at memory speed for one token too
+  k.gemm = gemm;
+  k.act = ActFormat::Q8;
+  k.row_align = row_tile;
+  k.q8_offset = offset;
+  k.q8_group = group;
+}
+
+void set_bf16(KernelSet& s, RowsFn gemv, RowsFn gemm, int row_tile) {
+  TypeKernels& k = slot(s, DType::BF16);
+  k.gemv = gemv;
+  k.gemm = gemm;
+  k.act = ActFormat::BF16;
+  k.row_align = row_tile;
+}
+
+void add_x86_sets(std::vector<Entry>& out, Entry& emulated) {
+  const CpuFeatures& f = cpu_features();
+  constexpr auto all = std::make_index_sequence<std::size(kWeightTypes)>();
+
+  Entry e2;
+  e2.set.name = "avx2";
+  e2.set.summary = "AVX2+FMA: weights decoded to float in registers, float activations (exact)";
+  fill_exact<Avx2>(e2.set, all);
+  e2.set.attend = &avx2::attend;
+  e2.supported = f.avx2 && f.fma && f.f16c;
+  e2.needs = "avx2 fma f16c";
+  out.push_back(e2);
+
+  const bool avx512 = f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.fma && f.f16c;
+  Entry e5;
+  e5.set.name = "avx512";
+  e5.set.summary = "AVX-512: weights decoded to float in registers, float activations (exact)";
+  fill_exact<Avx512>(e5.set, all);
+  e5.set.attend = &avx512::attend;
+  e5.supported = avx512;
+  e5.needs = "avx512f avx512bw avx512vl avx512dq fma f16c";
+  out.push_back(e5);
+
+  Entry ev = e5;
+  ev.set.name = "avx512-vnni";
+  ev.set.summary = "AVX-512 VNNI: prefill multiplies integer weights by int8 activation blocks (vpdpbusd)";
+  ev.set.exact = false;
+  constexpr int kv = avx512_vnni::kRowTile;
+  set_q8(ev.set, DType::Q8_0, &avx512_vnni::gemm<DType::Q8_0>, kv, 128, 32);
+  set_q8(ev.set, DType::Q4_0, &avx512_vnni::gemm<DType::Q4_0>, kv, 8, 32);
+  set_q8(ev.set, DType::Q4_K, &avx512_vnni::gemm<DType::Q4_K>, kv, 0, 32);
+  set_q8(ev.set, DType::Q5_K, &avx512_vnni::gemm<DType::Q5_K>, kv, 0, 32);
+  set_q8(ev.set, DType::Q6_K, &avx512_vnni::gemm<DType::Q6_K>, kv, 32, 16);
+  ev.supported = avx512 && f.avx512_vnni;
+  ev.needs = e5.needs + " avx512_vnni";
+  out.push_back(ev);
+
+  Entry eb = ev;
+  eb.set.name = "avx512-bf16";
+  eb.set.summary = "avx512-vnni, and prefill multiplies BF16 weights by bfloat16-rounded activations (vdpbf16ps)";
+  set_bf16(eb.set, &avx512_bf16::gemv_bf16, &avx512_bf16::gemm_bf16, avx512_bf16::kRowTile);
+  eb.supported = ev.supported && f.avx512_bf16;
+  eb.needs = ev.needs + " avx512_bf16";
+  out.push_back(eb);
+
+  Entry ea = eb;
+  ea.set.name = "amx";
+  ea.set.summary = "avx512-bf16 with prefill on AMX tiles (INT8 for integer weights, BF16 for BF16 weights)";
+  constexpr int ka = amx::kRowTile;
+  set_q8(ea.set, DType::Q8_0, &amx::gemm<DType::Q8_0>, ka, 128, 32);
+  set_q8(ea.set, DType::Q4_0, &amx::gemm<DType::Q4_0>, ka, 8, 32);
+  set_q8(ea.set, DType::Q4_K, &amx::gemm<DType::Q4_K>, ka, 0, 32);
+  set_q8(ea.set, DType::Q5_K, &amx::gemm<DType::Q5_K>, ka, 0, 32);
+  set_q8(ea.set, DType::Q6_K, &amx::gemm<DType::Q6_K>, ka, 32, 16);
+  set_bf16(ea.set, &avx512_bf16::gemv_bf16, &amx::gemm_bf16, ka);
+  ea.supported = eb.supported && f.amx_tile && f.amx_int8 && f.amx_bf16;
+  ea.needs = eb.needs + " amx_tile amx_int8 amx_bf16 (and the OS's permission)";
+  // Checked on a model of the tile unit only (no AMX machine was at hand), and not measured:
+  // until it is, "fast" stays with avx512-bf16 and amx is chosen by name.
+  ea.automatic = false;
+  out.push_back(ea);
+
+  // Not in the list the engine chooses from: see amx_emulated_kernels().
+  Entry ee = eb;
+  ee.set.name = "amx-emulated";
+  ee.set.summary = "the amx kernels on a scalar model of the tile unit (tests only)";
+  set_q8(ee.set, DType::Q8_0, &amx::emulated::gemm<DType::Q8_0>, ka, 128, 32);
+  set_q8(ee.set, DType::Q4_0, &amx::emulated::gemm<DType::Q4_0>, ka, 8, 32);
+  set_q8(ee.set, DType::Q4_K, &amx::emulated::gemm<DType::Q4_K>, ka, 0, 32);
+  set_q8(ee.set, DType::Q5_K, &amx::emulated::gemm<DType::Q5_K>, ka, 0, 32);
+  set_q8(ee.set, DType::Q6_K, &amx::emulated::gemm<DType::Q6_K>, ka, 32, 16);
+  set_bf16(ee.set, &avx512_bf16::gemv_bf16, &amx::emulated::gemm_bf16, ka);
+  emulated = ee;
+}
+
+#endif
+
+struct Registry {
+  std::vector<Entry> sets;  // best last
+  Entry amx_emulated;       // supported = false where it cannot run
+};
+
+const Registry& registry_all() {
+  static const Registry r = [] {
+    Registry v;
+    v.sets.push_back({reference_kernels(), true, "nothing"});
+#if FARE_X86_KERNELS
+    add_x86_sets(v.sets, v.amx_emulated);
+#endif
+    return v;
+  }();
+  return r;
+}
+
+const std::vector<Entry>& registry() { return registry_all().sets; }
+
+}  // namespace
+
+const KernelSet* amx_emulated_kernels() {
+  const Entry& e = registry_all().amx_emulated;
+  return e.supported ? &e.set : nullptr;
+}
+
+std::vector<KernelSetInfo> kernel_sets() {
+  std::vector<KernelSetInfo> out;
+  for (const Entry& e : registry()) out.push_back({&e.set, e.supported, e.needs});
+  return out;
+}
+
+std::string supported_kernel_names() {
+  std::string s;
+  for (const Entry& e : registry())
+    if (e.supported) s += (s.empty() ? "" : ", ") + std::string(e.set.name);
+  return s;
+}
+
+const KernelSet& select_kernels(std::string_view name) {
+  const auto& sets = registry();
+  if (name == "auto" || name == "fast") {
+    const Entry* best = nullptr;
+    for (const Entry& e : sets)
+      if (e.supported && e.automatic && (name == "fast" || e.set.exact)) best = &e;
+    return best->set;  // the reference set is always supported
+  }
+  for (const Entry& e : sets) {
+    if (e.set.name != name) continue;
+    if (!e.supported)
+      fail("kernel set '", name, "' needs CPU features ", e.needs, "; this CPU has ", describe(cpu_features()),
+           ". Sets it can run: auto, fast, ", supported_kernel_names());
+    return e.set;
+  }
+  fail("unknown kernel set '", name, "'; this CPU can run: auto, fast, ", supported_kernel_names());
+}
+
+}  // namespace fare

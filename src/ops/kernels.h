@@ -1,0 +1,104 @@
+// The kernel table: for each weight type, the functions that multiply it by activations, in one
+// set per instruction-set level. A set is chosen once (best for this CPU, or by name) and handed
+// to the model with the thread pool in a Compute context.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/dtype.h"
+#include "ops/attention.h"
+#include "ops/matmul.h"
+
+namespace fare {
+
+class ThreadPool;
+
+// How a tile kernel wants the activations: as they are, or quantized once per matrix product.
+enum class ActFormat : uint8_t {
+  F32,   // exact: weights are decoded to float and multiplied by float activations
+  Q8,    // int8 blocks of 32 with a float scale each (weights stay integer: VNNI / AMX-INT8)
+  BF16,  // activations rounded to bfloat16 (vdpbf16ps / AMX-BF16)
+};
+
+// Activations of one matrix product, prepared once and read by every thread.
+struct Acts {
+  int64_t n_tokens = 0;
+  int64_t cols = 0;
+  const float* x = nullptr;  // [n_tokens][cols], always present
+  // Q8: q[t * cols + c] int8; scale[t * (cols/32) + b] of each block of 32 (x ≈ scale * q);
+  // bias[t * (cols/group) + g] = -offset * (sum of q over group g), the integer correction for
+  // weight codes stored with an offset (see TypeKernels::q8_offset); qsum[t * (cols/32) + b] =
+  // scale * sum of q over block b, for the per-block minimums of Q4_K / Q5_K.
+  const int8_t* q = nullptr;
+  const float* scale = nullptr;
+  const int32_t* bias = nullptr;
+  const float* qsum = nullptr;
+  // BF16: bf[t * ld + c] with ld = cols rounded up to even (a zero pads odd rows: kernels read pairs).
+  const uint16_t* bf = nullptr;
+};
+
+// Computes y[t * w.rows + r] for r in [r0, r1) and every token t of `a`.
+using RowsFn = void (*)(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
+
+// Products with at most this many tokens take the row-streaming kernel (decode) where the type
+// has one; more take the tiled one (prefill), which decodes each weight tile once for all tokens.
+inline constexpr int64_t kGemvMaxTokens = 4;
+
+// A set's numerics for a weight type do not depend on the batch: both kernels read the same
+// activation format, so a token's logits are the same (up to float summation order) whether it
+// is decoded alone or inside a prompt.
+struct TypeKernels {
+  RowsFn gemv = nullptr;  // n_tokens <= kGemvMaxTokens; nullptr: the tile kernel serves every n
+  RowsFn gemm = nullptr;  // any number of tokens
+  ActFormat act = ActFormat::F32;
+  int row_align = 1;      // gemm row ranges start at multiples of this (its register tile height)
+  // Q8 only: the gemm stores weight codes as unsigned bytes u with value scale*(u - q8_offset)
+  // (+ a per-block minimum) over groups of q8_group values; Acts::bias corrects for the offset.
+  int q8_offset = 0;
+  int q8_group = 32;
+};
+
+inline constexpr size_t kNumDTypes = static_cast<size_t>(DType::F64) + 1;
+
+struct KernelSet {
+  const char* name = "";
+  const char* summary = "";
+  bool exact = true;  // every weight type multiplies float activations (no activation rounding)
+  std::array<TypeKernels, kNumDTypes> types{};
+  AttendFn attend = nullptr;  // attention for a block of query rows; nullptr: attend_reference
+
+  const TypeKernels& of(DType t) const { return types[static_cast<size_t>(t)]; }
+};
+
+// Every set this build knows, best last; `supported` says whether this CPU can run it.
+struct KernelSetInfo {
+  const KernelSet* set;
+  bool supported;
+  std::string needs;  // CPU features it needs
+};
+std::vector<KernelSetInfo> kernel_sets();
+
+// "auto": the fastest set this CPU runs with exact=true (float activations: results within
+// float rounding of the reference, and the same whether a token is decoded alone or in a
+// batch). "fast": the fastest set overall, which may round activations to int8 blocks or bf16
+// as llama.cpp does (prefill 2-3x faster; logits within the fixtures' llama.cpp-derived
+// tolerances). Otherwise a set by name. Throws fare::Error for an unknown name or one this CPU
+// cannot run, listing the names it can.
+const KernelSet& select_kernels(std::string_view name);
+
+// Names of the sets this CPU can run, e.g. "reference, avx2, avx512".
+std::string supported_kernel_names();
+
+// The reference set (always available; the oracle of every test).
+const KernelSet& reference_kernels();
+
+// The amx set with its tile instructions run on a scalar model of the tile unit, so the tests
+// check the AMX kernels' layouts and scale handling on CPUs without AMX. Slow; never chosen by
+// select_kernels. nullptr where the build or the CPU lacks what it needs (AVX-512 VNNI + BF16).
+const KernelSet* amx_emulated_kernels();
+
+}  // namespace fare

@@ -1,0 +1,351 @@
+// AMX prefill: integer weights times int8 activation blocks (TDPBUSD) and BF16 weights times
+// bfloat16 activations (TDPBF16PS), on 16 x 16 output tiles.
+//
+// The kernels are written over a Tiles backend: Hardware issues the AMX instructions; Emulated
+// runs the same kernels on a scalar model of the tile registers, so the data layouts, offsets
+// and scale handling are tested on CPUs without AMX (kernels.h: amx_emulated_kernels()).
+//
+// Layouts. A weight tile is 16 rows x K bytes straight from row-major codes (int8) or bf16
+// values; an activation tile holds, for K/4 (int8) or K/2 (bf16) rows, 4 bytes of each of 16
+// tokens ("VNNI" order), built once per column chunk for all tokens. Int8: every group of 32
+// (Q6_K: 16) columns has its own weight scale, so each group is one TDPBUSD per output tile,
+// followed by a float step (vector over 16 tokens, one row at a time) into float accumulators.
+// BF16: the tile unit accumulates in float, so a chunk of 128 columns is four TDPBF16PS.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "ops/x86/avx512_common.h"
+#include "ops/x86/int8_unpack.h"
+#include "ops/x86/kernels_x86.h"
+
+namespace fare::amx {
+
+namespace {
+
+constexpr int kRows = 2 * kRowTile;  // rows per pass: two 16-row weight tiles
+constexpr int kTok = 16;             // tokens per output tile
+constexpr int kKC = 256;             // columns per chunk (int8)
+constexpr int kKCb = 128;            // columns per chunk (bf16)
+constexpr int kMaxTok = 256;         // tokens whose activation tiles are built at once
+
+// Tile registers used: 0, 1 outputs (weight rows 0-15, 16-31), 2, 3 weights, 4 activations.
+struct alignas(64) TileConfig {
+  uint8_t palette = 1;
+  uint8_t start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+static_assert(sizeof(TileConfig) == 64);
+
+TileConfig make_config(int weight_bytes, int act_rows) {
+  TileConfig c;
+  for (int t : {0, 1}) {
+    c.rows[t] = 16;
+    c.colsb[t] = 64;
+  }
+  for (int t : {2, 3}) {
+    c.rows[t] = 16;
+    c.colsb[t] = static_cast<uint16_t>(weight_bytes);
+  }
+  c.rows[4] = static_cast<uint8_t>(act_rows);
+  c.colsb[4] = 64;
+  return c;
+}
+
+// The tile intrinsics paste the register number into the instruction text, so each register
+// used is spelled out.
+struct Hardware {
+  static void config(const TileConfig& c) { _tile_loadconfig(&c); }
+  static void release() { _tile_release(); }
+  template <int T>
+  static void zero() {
+    static_assert(T == 0 || T == 1);
+    if constexpr (T == 0) _tile_zero(0);
+    else _tile_zero(1);
+  }
+  template <int T>
+  static void load(const void* p, int64_t stride) {
+    static_assert(T >= 2 && T <= 4);
+    if constexpr (T == 2) _tile_loadd(2, p, stride);
+    else if constexpr (T == 3) _tile_loadd(3, p, stride);
+    else _tile_loadd(4, p, stride);
+  }
+  template <int T>
+  static void store(void* p, int64_t stride) {
+    static_assert(T == 0 || T == 1);
+    if constexpr (T == 0) _tile_stored(0, p, stride);
+    else _tile_stored(1, p, stride);
+  }
+  template <int C, int A, int B>
+  static void dpbusd() {
+    static_assert(B == 4 && ((C == 0 && A == 2) || (C == 1 && A == 3)));
+    if constexpr (C == 0) _tile_dpbusd(0, 2, 4);
+    else _tile_dpbusd(1, 3, 4);
+  }
+  template <int C, int A, int B>
+  static void dpbf16ps() {
+    static_assert(B == 4 && ((C == 0 && A == 2) || (C == 1 && A == 3)));
+    if constexpr (C == 0) _tile_dpbf16ps(0, 2, 4);
+    else _tile_dpbf16ps(1, 3, 4);
+  }
+};
+
+// The tile registers and the two products as the architecture defines them, one thread's copy.
+struct Emulated {
+  struct State {
+    uint8_t t[8][16][64];
+    TileConfig cfg;
+  };
+  static State& st() {
+    thread_local State s;
+    return s;
+  }
+  static void config(const TileConfig& c) { st().cfg = c; }
+  static void release() {}
+  template <int T>
+  static void zero() { std::memset(st().t[T], 0, sizeof st().t[T]); }
+  template <int T>
+  static void load(const void* p, int64_t stride) {
+    for (int r = 0; r < st().cfg.rows[T]; ++r)
+      std::memcpy(st().t[T][r], static_cast<const uint8_t*>(p) + r * stride, st().cfg.colsb[T]);
+  }
+  template <int T>
+  static void store(void* p, int64_t stride) {
+    for (int r = 0; r < st().cfg.rows[T]; ++r)
+      std::memcpy(static_cast<uint8_t*>(p) + r * stride, st().t[T][r], st().cfg.colsb[T]);
+  }
+  // C[m][n] (int32) += sum over k of A[m][k] (unsigned) * B[k / 4][4n + k % 4] (signed).
+  template <int C, int A, int B>
+  static void dpbusd() {
+    State& s = st();
+    for (int m = 0; m < s.cfg.rows[C]; ++m)
+      for (int n = 0; n < s.cfg.colsb[C] / 4; ++n) {
+        int32_t acc;
+        std::memcpy(&acc, &s.t[C][m][4 * n], 4);
+        for (int k = 0; k < s.cfg.colsb[A]; ++k)
+          acc += static_cast<int32_t>(s.t[A][m][k]) * static_cast<int8_t>(s.t[B][k / 4][4 * n + k % 4]);
+        std::memcpy(&s.t[C][m][4 * n], &acc, 4);
+      }
+  }
+  // C[m][n] (float) += sum over pairs p of A[m][2p + i] * B[p][2n + i] (bf16).
+  template <int C, int A, int B>
+  static void dpbf16ps() {
+    State& s = st();
+    auto bf = [](const uint8_t* p) {
+      uint32_t u = 0;
+      std::memcpy(reinterpret_cast<uint8_t*>(&u) + 2, p, 2);
+      float f;
+      std::memcpy(&f, &u, 4);
+      return f;
+    };
+    for (int m = 0; m < s.cfg.rows[C]; ++m)
+      for (int n = 0; n < s.cfg.colsb[C] / 4; ++n) {
+        float acc;
+        std::memcpy(&acc, &s.t[C][m][4 * n], 4);
+        for (int p = 0; p < s.cfg.colsb[A] / 4; ++p)
+          for (int i = 0; i < 2; ++i) acc += bf(&s.t[A][m][4 * p + 2 * i]) * bf(&s.t[B][p][4 * n + 2 * i]);
+        std::memcpy(&s.t[C][m][4 * n], &acc, 4);
+      }
+  }
+};
+
+// Adds (or, for the first column chunk, stores) acc[i][t] into y[(t0 + t) * ldy + rb + i].
+void write_out(const float (*acc)[kTok], int64_t nr, int64_t nt, float* y, int64_t ldy, bool first) {
+  for (int64_t t = 0; t < nt; ++t)
+    for (int64_t i = 0; i < nr; ++i) {
+      float& dst = y[t * ldy + i];
+      dst = first ? acc[i][t] : dst + acc[i][t];
+    }
+}
+
+// ---- Int8 ----
+
+struct Int8Chunk {
+  // Activation tiles: [token block][k4 of the chunk][16 tokens][4 bytes].
+  alignas(64) int8_t act[(kMaxTok / kTok) * (kKC / 4) * kTok * 4];
+  // Per token block and group, over its 16 tokens: bias, activation scale, block sum.
+  alignas(64) int32_t bias[(kMaxTok / kTok) * (kKC / 16) * kTok];
+  alignas(64) float xs[(kMaxTok / kTok) * (kKC / 16) * kTok];
+  alignas(64) float qsum[(kMaxTok / kTok) * (kKC / 16) * kTok];
+  // Weight rows: codes row-major, scale [group][row], minimum [block][row].
+  alignas(64) uint8_t codes[kRows * kKC];
+  alignas(64) float scale[(kKC / 16) * kRows];
+  alignas(64) float mins[(kKC / 32) * kRows];
+};
+
+template <int G>
+void build_int8_acts(const Acts& a, int64_t ts, int64_t nt, int64_t k0, int64_t kc, Int8Chunk& ch) {
+  const int64_t cols = a.cols, nb = cols / 32, ng = cols / G, n_groups = kc / G;
+  const int64_t n_blocks = (nt + kTok - 1) / kTok;
+  for (int64_t tb = 0; tb < n_blocks; ++tb) {
+    int8_t* dst = ch.act + tb * (kKC / 4) * kTok * 4;
+    for (int64_t j = 0; j < kTok; ++j) {
+      const int64_t t = ts + tb * kTok + j;
+      const bool real = tb * kTok + j < nt;
+      for (int64_t k4 = 0; k4 < kc / 4; ++k4) {
+        int8_t* d = dst + (k4 * kTok + j) * 4;
+        if (real) std::memcpy(d, a.q + t * cols + k0 + 4 * k4, 4);
+        else std::memset(d, 0, 4);
+      }
+      for (int64_t g = 0; g < n_groups; ++g) {
+        const int64_t c = k0 + g * G, at = (tb * (kKC / 16) + g) * kTok + j;
+        ch.bias[at] = real ? a.bias[t * ng + c / G] : 0;
+        ch.xs[at] = real ? a.scale[t * nb + c / 32] : 0.0f;
+        ch.qsum[at] = real ? a.qsum[t * nb + c / 32] : 0.0f;
+      }
+    }
+  }
+}
+
+template <class Tiles, DType T>
+void gemm_int8(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  constexpr int G = i8::kGroup<T>;
+  Int8Chunk ch;
+  alignas(64) int32_t c[kRows][kTok];
+  alignas(64) float acc[kRows][kTok];
+  const TileConfig cfg = make_config(G, G / 4);
+  Tiles::config(cfg);
+  for (int64_t ts = 0; ts < a.n_tokens; ts += kMaxTok) {
+    const int64_t nt = min_i64(kMaxTok, a.n_tokens - ts);
+    for (int64_t k0 = 0; k0 < w.cols; k0 += kKC) {
+      const int64_t kc = min_i64(kKC, w.cols - k0);
+      build_int8_acts<G>(a, ts, nt, k0, kc, ch);
+      for (int64_t rb = r0; rb < r1; rb += kRows) {
+        const int64_t nr = min_i64(kRows, r1 - rb);
+        for (int64_t i = 0; i < kRows; ++i) {
+          uint8_t* u = ch.codes + i * kKC;
+          if (i < nr) {
+            i8::unpack_row<T, kRows>(w, rb + i, k0, kc, u, ch.scale + i, ch.mins + i);
+          } else {
+            std::memset(u, 0, kKC);
+            for (int64_t g = 0; g < kc / G; ++g) ch.scale[g * kRows + i] = 0.0f;
+            for (int64_t b = 0; b < kc / 32; ++b) ch.mins[b * kRows + i] = 0.0f;
+          }
+        }
+        for (int64_t tb = 0; tb * kTok < nt; ++tb) {
+          for (auto& row : acc)
+            for (float& v : row) v = 0.0f;
+          for (int64_t g = 0; g < kc / G; ++g) {
+            Tiles::template zero<0>();
+            Tiles::template zero<1>();
+            Tiles::template load<2>(ch.codes + g * G, kKC);
+            Tiles::template load<3>(ch.codes + 16 * kKC + g * G, kKC);
+            Tiles::template load<4>(ch.act + (tb * (kKC / 4) + g * G / 4) * kTok * 4, kTok * 4);
+            Tiles::template dpbusd<0, 2, 4>();
+            Tiles::template dpbusd<1, 3, 4>();
+            Tiles::template store<0>(c[0], kTok * 4);
+            Tiles::template store<1>(c[16], kTok * 4);
+            const int64_t at = (tb * (kKC / 16) + g) * kTok;
+            const __m512i bias = _mm512_load_si512(ch.bias + at);
+            const __m512 xs = _mm512_load_ps(ch.xs + at), qsum = _mm512_load_ps(ch.qsum + at);
+            for (int i = 0; i < kRows; ++i) {
+              const __m512 f = _mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_load_si512(c[i]), bias));
+              __m512 v = _mm512_fmadd_ps(f, _mm512_mul_ps(_mm512_set1_ps(ch.scale[g * kRows + i]), xs),
+                                         _mm512_load_ps(acc[i]));
+              if constexpr (i8::kHasMin<T>) v = _mm512_fmadd_ps(_mm512_set1_ps(ch.mins[g * kRows + i]), qsum, v);
+              _mm512_store_ps(acc[i], v);
+            }
+          }
+          write_out(acc, nr, min_i64(kTok, nt - tb * kTok), y + (ts + tb * kTok) * w.rows + rb, w.rows, k0 == 0);
+        }
+      }
+    }
+  }
+  Tiles::release();
+}
+
+// ---- BF16 ----
+
+struct Bf16Chunk {
+  // Activation tiles: [token block][column pair of the chunk][16 tokens][2 bf16].
+  alignas(64) uint16_t act[(kMaxTok / kTok) * (kKCb / 2) * kTok * 2];
+  alignas(64) uint16_t rows[kRows * kKCb];  // weight rows, zero past the matrix
+};
+
+template <class Tiles>
+void gemm_bf16_impl(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  Bf16Chunk ch;
+  alignas(64) float acc[kRows][kTok];
+  const int64_t ld = w.cols + (w.cols & 1);
+  const TileConfig cfg = make_config(64, 16);
+  Tiles::config(cfg);
+  for (int64_t ts = 0; ts < a.n_tokens; ts += kMaxTok) {
+    const int64_t nt = min_i64(kMaxTok, a.n_tokens - ts);
+    for (int64_t k0 = 0; k0 < w.cols; k0 += kKCb) {
+      const int64_t kc = min_i64(kKCb, w.cols - k0), kc32 = (kc + 31) / 32 * 32;
+      for (int64_t tb = 0; tb * kTok < nt; ++tb)
+        for (int64_t j = 0; j < kTok; ++j) {
+          const int64_t t = ts + tb * kTok + j;
+          const bool real = tb * kTok + j < nt;
+          for (int64_t p = 0; p < kc32 / 2; ++p) {
+            uint16_t* d = ch.act + ((tb * (kKCb / 2) + p) * kTok + j) * 2;
+            const int64_t col = k0 + 2 * p;
+            d[0] = real && col < w.cols ? a.bf[t * ld + col] : 0;
+            d[1] = real && col + 1 < w.cols ? a.bf[t * ld + col + 1] : 0;
+          }
+        }
+      for (int64_t rb = r0; rb < r1; rb += kRows) {
+        const int64_t nr = min_i64(kRows, r1 - rb);
+        for (int64_t i = 0; i < kRows; ++i) {
+          uint16_t* u = ch.rows + i * kKCb;
+          const int64_t have = i < nr ? kc : 0;
+          if (have > 0) std::memcpy(u, w.data + static_cast<size_t>(rb + i) * w.row_stride + 2 * k0, static_cast<size_t>(have) * 2);
+          std::memset(u + have, 0, static_cast<size_t>(kKCb - have) * 2);
+        }
+        for (int64_t tb = 0; tb * kTok < nt; ++tb) {
+          Tiles::template zero<0>();
+          Tiles::template zero<1>();
+          for (int64_t k = 0; k < kc32; k += 32) {
+            Tiles::template load<2>(ch.rows + k, kKCb * 2);
+            Tiles::template load<3>(ch.rows + 16 * kKCb + k, kKCb * 2);
+            Tiles::template load<4>(ch.act + (tb * (kKCb / 2) + k / 2) * kTok * 2, kTok * 4);
+            Tiles::template dpbf16ps<0, 2, 4>();
+            Tiles::template dpbf16ps<1, 3, 4>();
+          }
+          Tiles::template store<0>(acc[0], kTok * 4);
+          Tiles::template store<1>(acc[16], kTok * 4);
+          write_out(acc, nr, min_i64(kTok, nt - tb * kTok), y + (ts + tb * kTok) * w.rows + rb, w.rows, k0 == 0);
+        }
+      }
+    }
+  }
+  Tiles::release();
+}
+
+}  // namespace
+
+template <DType T>
+void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  gemm_int8<Hardware, T>(w, a, r0, r1, y);
+}
+
+void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  gemm_bf16_impl<Hardware>(w, a, r0, r1, y);
+}
+
+namespace emulated {
+
+template <DType T>
+void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  gemm_int8<Emulated, T>(w, a, r0, r1, y);
+}
+
+void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  gemm_bf16_impl<Emulated>(w, a, r0, r1, y);
+}
+
+}  // namespace emulated
+
+#define FARE_INSTANTIATE(T)                                                                     \
+  template void gemm<T>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*); \
+  template void emulated::gemm<T>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);
+FARE_INSTANTIATE(DType::Q8_0)
+FARE_INSTANTIATE(DType::Q4_0)
+FARE_INSTANTIATE(DType::Q4_K)
+FARE_INSTANTIATE(DType::Q5_K)
+FARE_INSTANTIATE(DType::Q6_K)
+#undef FARE_INSTANTIATE
+
+}  // namespace fare::amx

@@ -1,0 +1,138 @@
+// AVX-512 BF16 prefill for BF16 weights: activations arrive rounded to bfloat16
+// (ActFormat::BF16) and vdpbf16ps adds two bf16 products per lane into float accumulators, twice
+// the multiply rate of float FMA. A 32-row x 256-column weight tile is stored as
+// [column pair][row][2 bf16] and a 32-row x 12-token register block runs over all tokens.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "ops/x86/avx512_common.h"
+#include "ops/x86/kernels_x86.h"
+
+namespace fare::avx512_bf16 {
+
+namespace {
+
+constexpr int kMR = kRowTile;
+constexpr int kNR = 12;
+constexpr int kKC = 256;
+
+struct Packed {
+  alignas(64) uint16_t rows[kMR * kKC];
+  alignas(64) uint16_t pairs[kKC * kMR];  // [kc/2][32 rows][2]
+};
+
+void pack_tile(const WeightMatrix& w, int64_t rb, int64_t nr, int64_t k0, int64_t kc, Packed& p) {
+  const int64_t kc32 = (kc + 31) / 32 * 32;
+  for (int64_t i = 0; i < kMR; ++i) {
+    uint16_t* u = p.rows + i * kKC;
+    const int64_t have = i < nr ? kc : 0;
+    if (have > 0) std::memcpy(u, w.data + static_cast<size_t>(rb + i) * w.row_stride + 2 * k0, static_cast<size_t>(have) * 2);
+    std::memset(u + have, 0, static_cast<size_t>(kc32 - have) * 2);
+  }
+  for (int64_t kb = 0; kb < kc32; kb += 32)
+    for (int h = 0; h < 2; ++h)
+      transpose16x16_32(p.rows + 16 * h * kKC + kb, kKC / 2, p.pairs + (kb / 2) * kMR * 2 + 16 * h * 2, kMR);
+}
+
+template <int NT>
+void tile_kernel(const Packed& p, int64_t kc, const uint16_t* x, int64_t ldx, float* y, int64_t ldy, int64_t nr,
+                 bool first) {
+  __m512 acc[NT][2];
+  for (int t = 0; t < NT; ++t) acc[t][0] = acc[t][1] = _mm512_setzero_ps();
+  const uint16_t* a = p.pairs;
+  for (int64_t k = 0; k < kc; k += 2, a += 2 * kMR) {
+    const __m512bh a0 = (__m512bh)_mm512_load_si512(a), a1 = (__m512bh)_mm512_load_si512(a + 32);
+    for (int t = 0; t < NT; ++t) {
+      int32_t pair;
+      std::memcpy(&pair, x + t * ldx + k, 4);
+      const __m512bh b = (__m512bh)_mm512_set1_epi32(pair);
+      acc[t][0] = _mm512_dpbf16_ps(acc[t][0], a0, b);
+      acc[t][1] = _mm512_dpbf16_ps(acc[t][1], a1, b);
+    }
+  }
+  const __mmask16 m0 = head_mask16(min_i64(nr, 16)), m1 = head_mask16(nr > 16 ? nr - 16 : 0);
+  for (int t = 0; t < NT; ++t) {
+    float* yt = y + t * ldy;
+    if (!first) {
+      acc[t][0] = _mm512_add_ps(acc[t][0], _mm512_maskz_loadu_ps(m0, yt));
+      acc[t][1] = _mm512_add_ps(acc[t][1], _mm512_maskz_loadu_ps(m1, yt + 16));
+    }
+    _mm512_mask_storeu_ps(yt, m0, acc[t][0]);
+    _mm512_mask_storeu_ps(yt + 16, m1, acc[t][1]);
+  }
+}
+
+template <int NT>
+void tile_kernel_n(int64_t nt, const Packed& p, int64_t kc, const uint16_t* x, int64_t ldx, float* y, int64_t ldy,
+                   int64_t nr, bool first) {
+  if constexpr (NT > 1) {
+    if (nt < NT) return tile_kernel_n<NT - 1>(nt, p, kc, x, ldx, y, ldy, nr, first);
+  }
+  tile_kernel<NT>(p, kc, x, ldx, y, ldy, nr, first);
+}
+
+// Decode: rows dotted with up to 4 tokens, 32 bf16 products per instruction, no conversions.
+template <int R, int NT>
+void gemv_block(const WeightMatrix& w, const Acts& a, int64_t ld, int64_t r, float* y) {
+  __m512 acc[R][NT];
+  for (auto& row : acc)
+    for (auto& v : row) v = _mm512_setzero_ps();
+  const uint8_t* rows[R];
+  for (int i = 0; i < R; ++i) rows[i] = w.data + static_cast<size_t>(r + i) * w.row_stride;
+  for (int64_t k = 0; k < w.cols; k += 32) {
+    const int64_t left = w.cols - k;
+    const __mmask32 m = left >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((1u << left) - 1u);
+    __m512bh xv[NT];
+    for (int t = 0; t < NT; ++t) xv[t] = (__m512bh)_mm512_maskz_loadu_epi16(m, a.bf + t * ld + k);
+    for (int i = 0; i < R; ++i) {
+      const __m512bh wv = (__m512bh)_mm512_maskz_loadu_epi16(m, rows[i] + 2 * k);
+      for (int t = 0; t < NT; ++t) acc[i][t] = _mm512_dpbf16_ps(acc[i][t], wv, xv[t]);
+    }
+  }
+  for (int i = 0; i < R; ++i)
+    for (int t = 0; t < NT; ++t) y[t * w.rows + r + i] = _mm512_reduce_add_ps(acc[i][t]);
+}
+
+template <int NT>
+void gemv_rows(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  const int64_t ld = w.cols + (w.cols & 1);
+  int64_t r = r0;
+  for (; r + 4 <= r1; r += 4) gemv_block<4, NT>(w, a, ld, r, y);
+  for (; r < r1; ++r) gemv_block<1, NT>(w, a, ld, r, y);
+}
+
+}  // namespace
+
+void gemv_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  const int64_t ld = w.cols + (w.cols & 1);
+  for (int64_t t = 0; t < a.n_tokens; t += 4) {
+    Acts part = a;
+    part.n_tokens = min_i64(4, a.n_tokens - t);
+    part.bf = a.bf + t * ld;
+    float* yt = y + t * w.rows;
+    switch (part.n_tokens) {
+      case 1: gemv_rows<1>(w, part, r0, r1, yt); break;
+      case 2: gemv_rows<2>(w, part, r0, r1, yt); break;
+      case 3: gemv_rows<3>(w, part, r0, r1, yt); break;
+      default: gemv_rows<4>(w, part, r0, r1, yt); break;
+    }
+  }
+}
+
+void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  Packed p;
+  const int64_t ld = w.cols + (w.cols & 1);
+  for (int64_t k0 = 0; k0 < w.cols; k0 += kKC) {
+    const int64_t kc = min_i64(kKC, w.cols - k0);
+    for (int64_t rb = r0; rb < r1; rb += kMR) {
+      const int64_t nr = min_i64(kMR, r1 - rb);
+      pack_tile(w, rb, nr, k0, kc, p);
+      for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kNR)
+        tile_kernel_n<kNR>(min_i64(kNR, a.n_tokens - t0), p, kc, a.bf + t0 * ld + k0, ld, y + t0 * w.rows + rb,
+                           w.rows, nr, k0 == 0);
+    }
+  }
+}
+
+}  // namespace fare::avx512_bf16

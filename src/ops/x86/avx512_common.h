@@ -1,0 +1,61 @@
+// Helpers shared by the AVX-512 kernel files. Internal linkage on purpose: each file gets its own
+// copy compiled with its own flags (see kernels_x86.h).
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+namespace fare {
+namespace {
+
+inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// Bits [0, n) set, n in [0, 16].
+inline __mmask16 head_mask16(int64_t n) {
+  return n >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << n) - 1u);
+}
+
+// fp16 at an arbitrary address, exactly (F16C).
+inline float load_f16_scalar(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
+// Transposes a 16x16 block of 32-bit values: row i of the source (src + i * src_stride, 16
+// values) becomes column i of the destination (dst + j * dst_stride holds the old column j).
+// Works for floats and for groups of 4 int8 or 2 bf16 values alike.
+inline void transpose16x16_32(const void* src, int64_t src_stride, void* dst, int64_t dst_stride) {
+  const auto* s = static_cast<const float*>(src);
+  auto* d = static_cast<float*>(dst);
+  __m512 r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(s + i * src_stride);
+  // Interleave pairs of rows, then quadruples: within each 128-bit lane, 4x4 transposes.
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+    r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xee);
+    r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+  }
+  // r[4q + e], lane L: rows 4q..4q+3 of column 4L + e. Gather the lanes of each column.
+  for (int e = 0; e < 4; ++e) {
+    const __m512 a = _mm512_shuffle_f32x4(r[e], r[4 + e], 0x88);       // lanes 0,2 of rows 0-3, 4-7
+    const __m512 b = _mm512_shuffle_f32x4(r[e], r[4 + e], 0xdd);       // lanes 1,3
+    const __m512 c = _mm512_shuffle_f32x4(r[8 + e], r[12 + e], 0x88);  // rows 8-11, 12-15
+    const __m512 dd = _mm512_shuffle_f32x4(r[8 + e], r[12 + e], 0xdd);
+    t[e] = _mm512_shuffle_f32x4(a, c, 0x88);       // column e
+    t[8 + e] = _mm512_shuffle_f32x4(a, c, 0xdd);   // column 8 + e
+    t[4 + e] = _mm512_shuffle_f32x4(b, dd, 0x88);  // column 4 + e
+    t[12 + e] = _mm512_shuffle_f32x4(b, dd, 0xdd); // column 12 + e
+  }
+  for (int j = 0; j < 16; ++j) _mm512_storeu_ps(d + j * dst_stride, t[j]);
+}
+
+}  // namespace
+}  // namespace fare

@@ -1,0 +1,155 @@
+// AVX-512 VNNI prefill for integer weights: activations arrive quantized to int8 blocks of 32
+// (ActFormat::Q8), weights are unpacked once per tile to unsigned byte codes u (value =
+// scale * (u - offset) + min), and vpdpbusd sums 4 byte products per lane.
+//
+// Every type is brought to one packed form, so one micro-kernel serves them all:
+//   codes  [kc/4][32 rows][4 bytes]   unsigned codes, 4 consecutive columns per 32-bit lane
+//   scale  [kc/G][32 rows]            float scale of each group of G (= q8_group) columns
+//   mins   [kc/32][32 rows]           Q4_K / Q5_K only: the float minimum term of each block
+// The integer sum of each group starts from Acts::bias (= -offset * sum of the activation
+// codes), which removes the offset exactly; each group then adds
+//   float(sum) * scale * activation scale (+ min * activation block sum)
+// to float accumulators. The result equals the exactly decoded weights times the int8-rounded
+// activations, up to float rounding.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "ops/x86/avx512_common.h"
+#include "ops/x86/int8_unpack.h"
+#include "ops/x86/kernels_x86.h"
+
+namespace fare::avx512_vnni {
+
+namespace {
+
+constexpr int kMR = kRowTile;  // rows per tile: two 16-lane vectors
+constexpr int kNR = 6;         // tokens per register block (24 accumulators)
+constexpr int kKC = 256;       // columns per packed tile
+
+struct Packed {
+  alignas(64) uint8_t rows[kMR * kKC];  // row-major codes before the transpose
+  alignas(64) uint8_t codes[kKC * kMR];
+  alignas(64) float scale[(kKC / 16) * kMR];
+  alignas(64) float mins[(kKC / 32) * kMR];
+};
+
+template <DType T>
+void pack_tile(const WeightMatrix& w, int64_t rb, int64_t nr, int64_t k0, int64_t kc, Packed& p) {
+  constexpr int G = i8::kGroup<T>;
+  const int64_t kc64 = (kc + 63) / 64 * 64;
+  for (int64_t i = 0; i < kMR; ++i) {
+    uint8_t* u = p.rows + i * kKC;
+    if (i < nr) {
+      i8::unpack_row<T, kMR>(w, rb + i, k0, kc, u, p.scale + i, p.mins + i);
+      std::memset(u + kc, 0, static_cast<size_t>(kc64 - kc));
+    } else {
+      std::memset(u, 0, static_cast<size_t>(kc64));
+      for (int64_t g = 0; g < kc / G; ++g) p.scale[g * kMR + i] = 0.0f;
+      if constexpr (i8::kHasMin<T>)
+        for (int64_t b = 0; b < kc / 32; ++b) p.mins[b * kMR + i] = 0.0f;
+    }
+  }
+  // Row-major bytes to [column group of 4][row]: a transpose of 32-bit elements.
+  for (int64_t kb = 0; kb < kc64; kb += 64)
+    for (int h = 0; h < 2; ++h)
+      transpose16x16_32(p.rows + 16 * h * kKC + kb, kKC / 4, p.codes + (kb / 4) * kMR * 4 + 16 * h * 4, kMR);
+}
+
+inline __m512i bcast_i32(const void* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+// y[t * ldy + i] (+)= tile rows i < nr times NT tokens, columns [k0, k0 + kc).
+template <DType T, int NT>
+void tile_kernel(const Packed& p, int64_t k0, int64_t kc, const Acts& a, int64_t t0, float* y, int64_t ldy,
+                 int64_t nr, bool first) {
+  constexpr int G = i8::kGroup<T>;
+  const int64_t cols = a.cols, nb = cols / 32, ng = cols / G;
+  // Each token's activations from column k0 on.
+  const int8_t* xq[NT];
+  const float* xs[NT];
+  const float* xm[NT];
+  const int32_t* xb[NT];
+  for (int t = 0; t < NT; ++t) {
+    xq[t] = a.q + (t0 + t) * cols + k0;
+    xs[t] = a.scale + (t0 + t) * nb + k0 / 32;
+    xm[t] = a.qsum + (t0 + t) * nb + k0 / 32;
+    xb[t] = a.bias + (t0 + t) * ng + k0 / G;
+  }
+  __m512 acc[NT][2];
+  for (int t = 0; t < NT; ++t) acc[t][0] = acc[t][1] = _mm512_setzero_ps();
+  const uint8_t* codes = p.codes;
+  for (int64_t g = 0; g < kc / G; ++g) {
+    __m512i isum[NT][2];
+    for (int t = 0; t < NT; ++t) isum[t][0] = isum[t][1] = _mm512_set1_epi32(xb[t][g]);
+    for (int k4 = 0; k4 < G / 4; ++k4, codes += kMR * 4) {
+      const __m512i w0 = _mm512_load_si512(codes), w1 = _mm512_load_si512(codes + 64);
+      for (int t = 0; t < NT; ++t) {
+        const __m512i xv = bcast_i32(xq[t] + g * G + 4 * k4);
+        isum[t][0] = _mm512_dpbusd_epi32(isum[t][0], w0, xv);
+        isum[t][1] = _mm512_dpbusd_epi32(isum[t][1], w1, xv);
+      }
+    }
+    const __m512 s0 = _mm512_load_ps(p.scale + g * kMR), s1 = _mm512_load_ps(p.scale + g * kMR + 16);
+    for (int t = 0; t < NT; ++t) {
+      const __m512 sx = _mm512_set1_ps(xs[t][g * G / 32]);
+      acc[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t][0]), _mm512_mul_ps(s0, sx), acc[t][0]);
+      acc[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t][1]), _mm512_mul_ps(s1, sx), acc[t][1]);
+    }
+    if constexpr (i8::kHasMin<T>) {
+      const __m512 m0 = _mm512_load_ps(p.mins + g * kMR), m1 = _mm512_load_ps(p.mins + g * kMR + 16);
+      for (int t = 0; t < NT; ++t) {
+        const __m512 xsum = _mm512_set1_ps(xm[t][g]);
+        acc[t][0] = _mm512_fmadd_ps(m0, xsum, acc[t][0]);
+        acc[t][1] = _mm512_fmadd_ps(m1, xsum, acc[t][1]);
+      }
+    }
+  }
+  const __mmask16 k0m = head_mask16(min_i64(nr, 16)), k1m = head_mask16(nr > 16 ? nr - 16 : 0);
+  for (int t = 0; t < NT; ++t) {
+    float* yt = y + t * ldy;
+    if (!first) {
+      acc[t][0] = _mm512_add_ps(acc[t][0], _mm512_maskz_loadu_ps(k0m, yt));
+      acc[t][1] = _mm512_add_ps(acc[t][1], _mm512_maskz_loadu_ps(k1m, yt + 16));
+    }
+    _mm512_mask_storeu_ps(yt, k0m, acc[t][0]);
+    _mm512_mask_storeu_ps(yt + 16, k1m, acc[t][1]);
+  }
+}
+
+template <DType T, int NT>
+void tile_kernel_n(int64_t nt, const Packed& p, int64_t k0, int64_t kc, const Acts& a, int64_t t0, float* y,
+                   int64_t ldy, int64_t nr, bool first) {
+  if constexpr (NT > 1) {
+    if (nt < NT) return tile_kernel_n<T, NT - 1>(nt, p, k0, kc, a, t0, y, ldy, nr, first);
+  }
+  tile_kernel<T, NT>(p, k0, kc, a, t0, y, ldy, nr, first);
+}
+
+}  // namespace
+
+template <DType T>
+void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  Packed p;
+  for (int64_t k0 = 0; k0 < w.cols; k0 += kKC) {
+    const int64_t kc = min_i64(kKC, w.cols - k0);
+    for (int64_t rb = r0; rb < r1; rb += kMR) {
+      const int64_t nr = min_i64(kMR, r1 - rb);
+      pack_tile<T>(w, rb, nr, k0, kc, p);
+      for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kNR)
+        tile_kernel_n<T, kNR>(min_i64(kNR, a.n_tokens - t0), p, k0, kc, a, t0, y + t0 * w.rows + rb, w.rows, nr,
+                              k0 == 0);
+    }
+  }
+}
+
+template void gemm<DType::Q8_0>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);
+template void gemm<DType::Q4_0>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);
+template void gemm<DType::Q4_K>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);
+template void gemm<DType::Q5_K>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);
+template void gemm<DType::Q6_K>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);
+
+}  // namespace fare::avx512_vnni

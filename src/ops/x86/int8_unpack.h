@@ -1,0 +1,124 @@
+// Integer weights unpacked to unsigned byte codes for the int8 tile kernels (VNNI and AMX):
+// value = scale[group] * (code - offset) + min[block], with the offset of kernels.cpp's table
+// (Q8_0: q + 128 / 128, Q4_0: 8, Q6_K: 32, Q4_K / Q5_K: 0 and a per-block minimum). Internal
+// linkage: see kernels_x86.h.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "ops/kernels.h"
+#include "ops/x86/avx512_common.h"
+
+namespace fare {
+namespace {
+
+namespace i8 {
+
+template <DType T>
+constexpr int kGroup = T == DType::Q6_K ? 16 : 32;
+template <DType T>
+constexpr bool kHasMin = T == DType::Q4_K || T == DType::Q5_K;
+
+inline const uint8_t* row_ptr(const WeightMatrix& w, int64_t r) { return w.data + static_cast<size_t>(r) * w.row_stride; }
+
+// Low and high nibbles of 16 bytes, as 16 + 16 bytes.
+inline void split_nibbles(const uint8_t* src, uint8_t* lo, uint8_t* hi) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
+  const __m128i m = _mm_set1_epi8(15);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(lo), _mm_and_si128(v, m));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(hi), _mm_and_si128(_mm_srli_epi16(v, 4), m));
+}
+
+inline void scale_min_k4(int j, const uint8_t* s, int& sc, int& m) {
+  if (j < 4) {
+    sc = s[j] & 63;
+    m = s[j + 4] & 63;
+  } else {
+    sc = (s[j + 4] & 15) | ((s[j - 4] >> 6) << 4);
+    m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+  }
+}
+
+// Row r, columns [k0, k0 + kc): codes to `u`, group scales to scale[g * kStride], block minimums
+// to mins[b * kStride].
+template <DType T, int kStride>
+void unpack_row(const WeightMatrix& w, int64_t r, int64_t k0, int64_t kc, uint8_t* u, float* scale, float* mins) {
+  const uint8_t* row = row_ptr(w, r);
+  if constexpr (T == DType::Q8_0) {
+    const uint8_t* x = row + (k0 / 32) * 34;
+    const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+    for (int64_t b = 0; b < kc / 32; ++b, x += 34) {
+      scale[b * kStride] = load_f16_scalar(x);
+      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 2));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(u + 32 * b), _mm256_xor_si256(q, flip));  // q + 128
+    }
+  } else if constexpr (T == DType::Q4_0) {
+    const uint8_t* x = row + (k0 / 32) * 18;
+    for (int64_t b = 0; b < kc / 32; ++b, x += 18) {
+      scale[b * kStride] = load_f16_scalar(x);
+      split_nibbles(x + 2, u + 32 * b, u + 32 * b + 16);
+    }
+  } else if constexpr (T == DType::Q4_K || T == DType::Q5_K) {
+    constexpr bool k5 = T == DType::Q5_K;
+    constexpr int kBytes = k5 ? 176 : 144;
+    const uint8_t* x = row + (k0 / 256) * kBytes;
+    for (int64_t sb = 0; sb < kc / 256; ++sb, x += kBytes, u += 256, scale += 8 * kStride, mins += 8 * kStride) {
+      const float d = load_f16_scalar(x), dmin = load_f16_scalar(x + 2);
+      for (int j = 0; j < 8; ++j) {
+        int sc, m;
+        scale_min_k4(j, x + 4, sc, m);
+        scale[j * kStride] = d * static_cast<float>(sc);
+        mins[j * kStride] = -(dmin * static_cast<float>(m));
+      }
+      const uint8_t* q = x + (k5 ? 48 : 16);
+      for (int c = 0; c < 4; ++c) {
+        // Sub-blocks 2c and 2c+1 are the low and high nibbles of q[32c .. 32c+31].
+        split_nibbles(q + 32 * c, u + 64 * c, u + 64 * c + 32);
+        split_nibbles(q + 32 * c + 16, u + 64 * c + 16, u + 64 * c + 48);
+      }
+      if constexpr (k5) {
+        // Bit k of qh[l] adds 16 to value l of sub-block k.
+        const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 16));
+        const __m256i sixteen = _mm256_set1_epi8(16);
+        for (int k = 0; k < 8; ++k) {
+          const __m256i bitk = _mm256_set1_epi8(static_cast<char>(1 << k));
+          const __m256i add = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bitk), bitk), sixteen);
+          __m256i* dst = reinterpret_cast<__m256i*>(u + 32 * k);
+          _mm256_storeu_si256(dst, _mm256_add_epi8(_mm256_loadu_si256(dst), add));
+        }
+      }
+    }
+  } else if constexpr (T == DType::Q6_K) {
+    const uint8_t* x = row + (k0 / 256) * 210;
+    const __m256i low = _mm256_set1_epi8(15), three = _mm256_set1_epi8(3);
+    for (int64_t sb = 0; sb < kc / 256; ++sb, x += 210, u += 256, scale += 16 * kStride) {
+      const float d = load_f16_scalar(x + 208);
+      const auto* sc = reinterpret_cast<const int8_t*>(x + 192);
+      for (int j = 0; j < 16; ++j) scale[j * kStride] = d * static_cast<float>(sc[j]);
+      for (int half = 0; half < 2; ++half) {
+        const uint8_t* ql = x + 64 * half;
+        const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
+        const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
+        const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 128 + 32 * half));
+        // Byte shifts through 16-bit lanes; the masks drop what crossed from the neighbour.
+        auto hbits = [&](int s) { return _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, s), three), 4); };
+        const __m256i q0 = _mm256_or_si256(_mm256_and_si256(a, low), hbits(0));
+        const __m256i q1 = _mm256_or_si256(_mm256_and_si256(b, low), hbits(2));
+        const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(a, 4), low), hbits(4));
+        const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), low), hbits(6));
+        uint8_t* o = u + 128 * half;
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), q0);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 32), q1);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 64), q2);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 96), q3);
+      }
+    }
+  }
+}
+
+}  // namespace i8
+
+}  // namespace
+}  // namespace fare

@@ -1,0 +1,69 @@
+// Entry points of the x86 kernels, one namespace per instruction-set level, each defined in its
+// own file compiled with that level's flags (see src/ops/CMakeLists.txt). Only kernels.cpp takes
+// their addresses, and only runs them after CPUID said the CPU can.
+//
+// Rules for the files behind this header, because the linker keeps one copy of every inline
+// function and template instance it sees, whichever file it came from: they use no std
+// containers, no FARE_CHECK / fare::cat and no inline functions of other project headers, and
+// keep their own helpers in an unnamed namespace; nothing at namespace scope needs dynamic
+// initialisation. Otherwise a portable caller could end up running AVX-512 code.
+#pragma once
+
+#include <cstdint>
+
+#include "common/dtype.h"
+#include "ops/kernels.h"
+
+namespace fare {
+
+// AVX2 + FMA + F16C: exact (float activations) for every weight type.
+namespace avx2 {
+inline constexpr int kRowTile = 16;
+template <DType T>
+void gemv(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
+template <DType T>
+void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
+void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int64_t g, int64_t pos0, const KvRows& kv,
+            float* out, float* scratch);
+}  // namespace avx2
+
+// AVX-512 F/BW/VL/DQ: exact for every weight type.
+namespace avx512 {
+inline constexpr int kRowTile = 32;
+template <DType T>
+void gemv(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
+template <DType T>
+void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
+void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int64_t g, int64_t pos0, const KvRows& kv,
+            float* out, float* scratch);
+}  // namespace avx512
+
+// AVX-512 VNNI: integer weights times int8 activation blocks (ActFormat::Q8) with vpdpbusd.
+namespace avx512_vnni {
+inline constexpr int kRowTile = 32;
+template <DType T>
+void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
+}  // namespace avx512_vnni
+
+// AVX-512 BF16: BF16 weights times bfloat16-rounded activations (ActFormat::BF16) with vdpbf16ps.
+namespace avx512_bf16 {
+inline constexpr int kRowTile = 32;
+void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
+void gemv_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
+}  // namespace avx512_bf16
+
+// AMX tiles: INT8 for integer weights (ActFormat::Q8), BF16 for BF16 weights (ActFormat::BF16).
+namespace amx {
+inline constexpr int kRowTile = 16;
+template <DType T>
+void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
+void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
+// The same kernels on a scalar model of the tile unit (AVX-512 only), for the tests.
+namespace emulated {
+template <DType T>
+void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
+void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
+}  // namespace emulated
+}  // namespace amx
+
+}  // namespace fare

@@ -1,0 +1,149 @@
+// The judge subcommands end to end: scripted replies for exact checks, the tiny random-weight
+// model for the real path (its verdicts are all invalid, which the summary must count).
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "test_util.h"
+
+namespace fare::judge {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+const std::string kTiny = std::string(FARE_FIXTURES_DIR) + "/tiny-qwen3/tiny-qwen3-q8_0.gguf";
+const std::string kJudgeBench =
+    testing::data_path("judgebench/dataset=judgebench,response_model=claude-3-5-sonnet-20240620.jsonl");
+
+struct CliRun {
+  int rc = -1;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+CliRun fare(const std::string& args, const fs::path& dir) {
+  std::string err_path = (dir / "stderr.txt").string();
+  std::string cmd = "cd '" + dir.string() + "' && '" + std::string(FARE_CLI_PATH) + "' " + args + " 2>'" + err_path + "'";
+  CliRun r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int status = pclose(p);
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.err = testing::read_file(err_path);
+  return r;
+}
+
+std::vector<json> records(const fs::path& path) {
+  std::vector<json> out;
+  std::istringstream in(testing::read_file(path.string()));
+  std::string line;
+  while (std::getline(in, line)) out.push_back(json::parse(line));
+  return out;
+}
+
+size_t unique_keys(const std::vector<json>& recs) {
+  std::set<std::string> keys;
+  for (const json& r : recs) keys.insert(r.at("key").get<std::string>());
+  return keys.size();
+}
+
+TEST(JudgeCli, EverySubcommandHasHelp) {
+  auto dir = testing::temp_dir("cli_help");
+  for (const char* sub : {"judge", "eval", "rerank"}) {
+    CliRun r = fare(std::string(sub) + " --help", dir);
+    EXPECT_EQ(r.rc, 0) << sub;
+    EXPECT_NE(r.out.find("--model"), std::string::npos) << sub;
+  }
+}
+
+TEST(JudgeCli, ScriptedEvalResumesATornFile) {
+  auto dir = testing::temp_dir("cli_scripted");
+  testing::write_file((dir / "rules.jsonl").string(), R"({"output": "Explanation: x\nVerdict: [A]"})" "\n");
+  std::string cmd = "eval -m scripted:rules.jsonl --input '" + kJudgeBench + "' --limit 5 -o r.jsonl";
+  CliRun first = fare(cmd, dir);
+  ASSERT_EQ(first.rc, 0) << first.err;
+  EXPECT_NE(first.out.find("headline: accuracy_consistent = 0.00%"), std::string::npos) << first.out;
+  std::vector<json> recs = records(dir / "r.jsonl");
+  ASSERT_EQ(recs.size(), 10u);
+
+  std::string text = testing::read_file((dir / "r.jsonl").string());
+  testing::write_file((dir / "r.jsonl").string(), text.substr(0, text.size() - 40));
+  CliRun second = fare(cmd, dir);
+  ASSERT_EQ(second.rc, 0) << second.err;
+  EXPECT_NE(second.err.find("torn"), std::string::npos) << second.err;
+  EXPECT_NE(second.out.find("9 resumed, 1 new"), std::string::npos) << second.out;
+  recs = records(dir / "r.jsonl");
+  EXPECT_EQ(recs.size(), 10u);
+  EXPECT_EQ(unique_keys(recs), 10u);
+  json summary = json::parse(testing::read_file((dir / "summary.json").string()));
+  EXPECT_EQ(summary["judgments"]["judgments"], 10);
+  EXPECT_EQ(summary["dataset"], "judgebench");
+}
+
+TEST(JudgeCli, JudgeJsonAndBadInput) {
+  auto dir = testing::temp_dir("cli_judge");
+  testing::write_file((dir / "rules.jsonl").string(),
+                      R"({"contains": "A's Answer]\n56", "output": "Explanation: right.\nVerdict: [A]"})" "\n"
+                      R"({"output": "Explanation: right.\nVerdict: [B]"})" "\n");
+  CliRun r = fare("judge -m scripted:rules.jsonl --task pairwise -i 'What is 7*8?' -a 56 -b 54 --json", dir);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  json j = json::parse(r.out);
+  ASSERT_EQ(j["decisions"].size(), 2u);
+  EXPECT_EQ(j["decisions"][0]["verdict"], "A");
+  EXPECT_EQ(j["decisions"][1]["verdict"], "A");  // the model's [B] on the swapped pair
+  EXPECT_EQ(j["judgments"][1]["verdict_as_shown"], "B");
+
+  testing::write_file((dir / "items.jsonl").string(),
+                      R"({"id":"a","instruction":"q","response_a":"56","response_b":"5","label":"A"})" "\n"
+                      R"({"id":"b","instruction":"q","response_a":"56","response_b":"5","label":"A=B"})" "\n");
+  CliRun lenient = fare("eval -m scripted:rules.jsonl --input items.jsonl -o e.jsonl", dir);
+  ASSERT_EQ(lenient.rc, 0) << lenient.err;
+  EXPECT_NE(lenient.err.find("items.jsonl:2: field 'label' is \"A=B\""), std::string::npos) << lenient.err;
+  CliRun strict = fare("eval -m scripted:rules.jsonl --input items.jsonl -o s.jsonl --strict", dir);
+  EXPECT_EQ(strict.rc, 1);
+  EXPECT_NE(strict.err.find("items.jsonl:2"), std::string::npos) << strict.err;
+}
+
+TEST(JudgeCli, TinyModelJudgeBenchAndProcessBenchResume) {
+  if (!fs::exists(kTiny)) GTEST_SKIP() << "fixture model missing: " << kTiny;
+  auto dir = testing::temp_dir("cli_tiny");
+  struct Case {
+    std::string input, out;
+    size_t judgments;
+  };
+  for (const Case& c : {Case{kJudgeBench, "jb.jsonl", 6},
+                        Case{testing::data_path("processbench/gsm8k.json"), "pb.jsonl", 3}}) {
+    std::string cmd = "eval -m '" + kTiny + "' -t 2 --input '" + c.input + "' --limit 3 -n 8 -o " + c.out;
+    CliRun first = fare(cmd, dir);
+    ASSERT_EQ(first.rc, 0) << first.err;
+    std::vector<json> recs = records(dir / c.out);
+    ASSERT_EQ(recs.size(), c.judgments);
+    // Drop the last record and tear the one before, as a kill mid-write would.
+    std::string text = testing::read_file((dir / c.out).string());
+    size_t cut = text.rfind('\n', text.size() - 2);
+    testing::write_file((dir / c.out).string(), text.substr(0, cut - 10));
+    CliRun again = fare(cmd, dir);
+    ASSERT_EQ(again.rc, 0) << again.err;
+    recs = records(dir / c.out);
+    EXPECT_EQ(recs.size(), c.judgments);
+    EXPECT_EQ(unique_keys(recs), c.judgments);
+    json summary = json::parse(testing::read_file((dir / "summary.json").string()));
+    EXPECT_EQ(summary["judgments"]["judgments"], c.judgments);
+    // Random weights never write a usable verdict; every one is counted as invalid.
+    EXPECT_EQ(summary["judgments"]["invalid"], c.judgments);
+    EXPECT_EQ(summary["complete"], true);
+  }
+}
+
+}  // namespace
+}  // namespace fare::judge

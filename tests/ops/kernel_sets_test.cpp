@@ -1,0 +1,309 @@
+// Every kernel set this CPU can run against the reference kernel, for every weight type, over
+// shapes that are not multiples of the register tiles, 1..40 tokens, odd thread counts and
+// misaligned pointers. Sets this CPU cannot run are skipped with the reason.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "common/half.h"
+#include "common/thread_pool.h"
+#include "ops/cpu_features.h"
+#include "ops/dequant.h"
+#include "ops/kernels.h"
+#include "ops/matmul.h"
+
+namespace fare {
+namespace {
+
+}  // namespace
+
+// Test names and failure messages show the type's name.
+void PrintTo(DType t, std::ostream* os) { *os << name(t); }
+
+namespace {
+
+constexpr DType kTypes[] = {DType::F32, DType::F16,  DType::BF16, DType::F8_E4M3, DType::Q8_0,
+                            DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K,    DType::Q8_K};
+
+void put_f16(uint8_t* p, float v) {
+  const uint16_t h = f32_to_f16(v);
+  std::memcpy(p, &h, 2);
+}
+
+// A random but valid row of n values of type t: random bytes everywhere (every code pattern
+// occurs), with the scale fields set to sane magnitudes so products stay finite.
+void random_row(DType t, int64_t n, std::mt19937& rng, uint8_t* dst) {
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::uniform_real_distribution<float> scale(0.002f, 0.02f);
+  const size_t bytes = row_bytes(t, n);
+  for (size_t i = 0; i < bytes; ++i) dst[i] = static_cast<uint8_t>(byte(rng));
+  const int64_t nb = n / traits(t).block_elems;
+  switch (t) {
+    case DType::F32:
+      for (int64_t i = 0; i < n; ++i) {
+        const float v = normal(rng);
+        std::memcpy(dst + 4 * i, &v, 4);
+      }
+      break;
+    case DType::F16:
+      for (int64_t i = 0; i < n; ++i) put_f16(dst + 2 * i, normal(rng));
+      break;
+    case DType::BF16:
+      for (int64_t i = 0; i < n; ++i) {
+        const uint16_t h = f32_to_bf16(normal(rng));
+        std::memcpy(dst + 2 * i, &h, 2);
+      }
+      break;
+    case DType::F8_E4M3:
+      for (int64_t i = 0; i < n; ++i)
+        if ((dst[i] & 0x7f) == 0x7f) dst[i] &= 0xfe;  // no NaN codes
+      break;
+    case DType::Q8_0:
+    case DType::Q4_0:
+      for (int64_t b = 0; b < nb; ++b) put_f16(dst + b * traits(t).block_bytes, scale(rng));
+      break;
+    case DType::Q4_K:
+    case DType::Q5_K:
+      for (int64_t b = 0; b < nb; ++b) {
+        uint8_t* x = dst + b * traits(t).block_bytes;
+        put_f16(x, scale(rng) * 0.1f);
+        put_f16(x + 2, scale(rng) * 0.1f);
+      }
+      break;
+    case DType::Q6_K:
+      for (int64_t b = 0; b < nb; ++b) put_f16(dst + b * 210 + 208, scale(rng) * 0.05f);
+      break;
+    case DType::Q8_K:
+      for (int64_t b = 0; b < nb; ++b) {
+        const float d = scale(rng);
+        std::memcpy(dst + b * 292, &d, 4);
+      }
+      break;
+    default:
+      FAIL() << "no generator for " << name(t);
+  }
+}
+
+// A weight matrix whose data starts `misalign` bytes past an aligned address, plus FP8 scales.
+struct TestMatrix {
+  std::vector<uint8_t> storage;
+  std::vector<float> scales;
+  WeightMatrix w;
+
+  TestMatrix(DType t, int64_t rows, int64_t cols, int misalign, uint32_t seed) {
+    std::mt19937 rng(seed);
+    const size_t stride = row_bytes(t, cols);
+    storage.resize(stride * static_cast<size_t>(rows) + 64);
+    uint8_t* base = storage.data() + misalign;
+    for (int64_t r = 0; r < rows; ++r) random_row(t, cols, rng, base + stride * static_cast<size_t>(r));
+    w = {t, rows, cols, base, stride};
+    if (t == DType::F8_E4M3) {
+      const int64_t sr = (rows + 127) / 128, sc = (cols + 127) / 128;
+      std::uniform_real_distribution<float> s(0.001f, 0.01f);
+      for (int64_t i = 0; i < sr * sc; ++i) scales.push_back(s(rng));
+      w.block_scale = scales.data();
+      w.scale_cols = sc;
+    }
+  }
+};
+
+// Floats at an address 4 bytes past 64-byte alignment (vector loads must not assume alignment).
+struct Floats {
+  std::vector<float> storage;
+  float* p;
+  explicit Floats(size_t n) : storage(n + 32, 0.0f), p(storage.data() + 1) {}
+};
+
+std::vector<float> randn(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+// What a kernel that rounds activations multiplies: x rounded the way matmul.cpp rounds it.
+std::vector<float> rounded_activations(ActFormat f, const float* x, int64_t n_tokens, int64_t cols) {
+  std::vector<float> out(x, x + n_tokens * cols);
+  if (f == ActFormat::BF16) {
+    for (auto& v : out) v = bf16_to_f32(f32_to_bf16(v));
+  } else if (f == ActFormat::Q8) {
+    for (int64_t b = 0; b < n_tokens * cols / 32; ++b) {
+      float* xb = out.data() + b * 32;
+      float amax = 0;
+      for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(xb[i]));
+      const float d = amax / 127.0f, id = amax > 0 ? 127.0f / amax : 0.0f;
+      for (int i = 0; i < 32; ++i) xb[i] = d * static_cast<float>(std::clamp(static_cast<int>(std::nearbyint(xb[i] * id)), -127, 127));
+    }
+  }
+  return out;
+}
+
+struct Shape {
+  int64_t rows, cols, tokens;
+  int threads;
+};
+
+std::string shape_name(const Shape& s) {
+  return std::to_string(s.rows) + "x" + std::to_string(s.cols) + "_t" + std::to_string(s.tokens) + "_th" +
+         std::to_string(s.threads);
+}
+
+// Columns are whole blocks of every type: multiples of 256, and 32 more for the 32-blocks.
+std::vector<Shape> shapes(DType t) {
+  const bool k_quant = traits(t).block_elems == 256;
+  const int64_t c1 = k_quant ? 256 : 96, c2 = k_quant ? 768 : 288, c3 = k_quant ? 512 : (traits(t).block_elems == 1 ? 77 : 544);
+  return {{1, c1, 1, 1},    {7, c1, 2, 2},    {33, c2, 3, 3},   {45, c1, 4, 2},   {31, c3, 5, 2},  {64, c2, 12, 1},
+          {65, c1, 13, 3},  {100, c3, 17, 2}, {33, c1, 24, 2},  {97, c2, 25, 3},  {40, c3, 40, 2}, {129, c1, 7, 3}};
+}
+
+// The set named `name` if this CPU runs it; else nullptr and the reason. "amx-emulated" is the
+// AMX kernels on a model of the tile unit, which runs wherever AVX-512 does.
+const KernelSet* find_set(const std::string& name, std::string& why) {
+  if (name == "amx-emulated") {
+    why = "the emulated AMX kernels need AVX-512 VNNI and BF16";
+    return amx_emulated_kernels();
+  }
+  for (const auto& k : kernel_sets())
+    if (name == k.set->name) {
+      why = "this CPU lacks " + k.needs + " for the " + name + " kernels";
+      return k.supported ? k.set : nullptr;
+    }
+  why = "unknown set " + name;
+  return nullptr;
+}
+
+class KernelSetTest : public ::testing::TestWithParam<std::tuple<std::string, DType>> {};
+
+TEST_P(KernelSetTest, MatchesReference) {
+  const auto& [set_name, type] = GetParam();
+  std::string why;
+  const KernelSet* set = find_set(set_name, why);
+  if (set == nullptr) GTEST_SKIP() << why;
+  uint32_t seed = 1;
+  for (const Shape& s : shapes(type)) {
+    SCOPED_TRACE(shape_name(s));
+    ThreadPool pool(s.threads);
+    const TestMatrix m(type, s.rows, s.cols, static_cast<int>(seed % 7) + 1, seed);
+    const auto xv = randn(static_cast<size_t>(s.tokens * s.cols), seed + 1000);
+    ++seed;
+    Floats x(xv.size()), y(static_cast<size_t>(s.tokens * s.rows));
+    std::copy(xv.begin(), xv.end(), x.p);
+    matmul({&pool, set}, m.w, x.p, s.tokens, y.p);
+
+    // What the set multiplies: float activations, or rounded ones (for any number of tokens).
+    const ActFormat f = set->of(type).act;
+    const auto xr = rounded_activations(f, x.p, s.tokens, s.cols);
+    std::vector<float> row(static_cast<size_t>(s.cols));
+    for (int64_t r = 0; r < s.rows; ++r) {
+      dequantize_matrix_row(m.w, r, row.data());
+      for (int64_t t = 0; t < s.tokens; ++t) {
+        double want = 0, mag = 0;
+        for (int64_t c = 0; c < s.cols; ++c) {
+          const double p = static_cast<double>(row[c]) * xr[t * s.cols + c];
+          want += p;
+          mag += std::fabs(p);
+        }
+        // Float32 sums in another order than float64: the error of n terms stays below
+        // about sqrt(n) * 2^-24 * sum|terms|; 1e-6 * sum|terms| covers n up to 768 with margin.
+        ASSERT_NEAR(y.p[t * s.rows + r], want, 1e-6 * mag + 1e-30) << name(type) << " row " << r << " token " << t;
+      }
+    }
+  }
+}
+
+// With one-hot activations every output is a single decoded weight: the exact sets must decode
+// every type to the very floats the reference decoder gives.
+TEST_P(KernelSetTest, DecodesBitExactly) {
+  const auto& [set_name, type] = GetParam();
+  std::string why;
+  const KernelSet* set = find_set(set_name, why);
+  if (set == nullptr) GTEST_SKIP() << why;
+  ThreadPool pool(2);
+  const int64_t rows = 35, cols = 256;
+  const TestMatrix m(type, rows, cols, 3, 77);
+  if (set->of(type).act != ActFormat::F32) GTEST_SKIP() << "the set rounds activations for " << name(type);
+  for (int64_t n_tok : {int64_t{3}, cols}) {  // the streaming kernel and the tile kernel
+    std::vector<float> x(static_cast<size_t>(n_tok * cols), 0.0f), y(static_cast<size_t>(n_tok * rows));
+    for (int64_t t = 0; t < n_tok; ++t) x[t * cols + (t * 37) % cols] = 1.0f;
+    matmul({&pool, set}, m.w, x.data(), n_tok, y.data());
+    std::vector<float> row(cols);
+    for (int64_t r = 0; r < rows; ++r) {
+      dequantize_matrix_row(m.w, r, row.data());
+      for (int64_t t = 0; t < n_tok; ++t)
+        ASSERT_EQ(y[t * rows + r], row[(t * 37) % cols]) << name(type) << " row " << r << " token " << t;
+    }
+  }
+}
+
+std::vector<std::string> set_names() {
+  std::vector<std::string> v;
+  for (const auto& k : kernel_sets()) v.emplace_back(k.set->name);
+  v.emplace_back("amx-emulated");
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllSets, KernelSetTest,
+                         ::testing::Combine(::testing::ValuesIn(set_names()), ::testing::ValuesIn(kTypes)),
+                         [](const auto& p) {
+                           std::string n = std::get<0>(p.param) + "_" + std::string(name(std::get<1>(p.param)));
+                           for (char& ch : n)
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return n;
+                         });
+
+TEST(KernelSelection, AutoIsExactAndFastIsSupported) {
+  const KernelSet& a = select_kernels("auto");
+  const KernelSet& e = select_kernels("fast");
+  EXPECT_TRUE(a.exact);
+  for (const auto& k : kernel_sets()) {
+    if (k.set == &a || k.set == &e) {
+      EXPECT_TRUE(k.supported) << k.set->name;
+    }
+  }
+  EXPECT_STREQ(select_kernels("reference").name, "reference");
+  EXPECT_NE(supported_kernel_names().find("reference"), std::string::npos);
+}
+
+TEST(KernelSelection, UnknownNameListsWhatThisCpuRuns) {
+  try {
+    select_kernels("avx1024");
+    FAIL() << "expected an error";
+  } catch (const Error& err) {
+    const std::string msg = err.what();
+    EXPECT_NE(msg.find("unknown kernel set 'avx1024'"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(supported_kernel_names()), std::string::npos) << msg;
+  }
+}
+
+TEST(KernelSelection, UnsupportedSetSaysWhatIsMissing) {
+  for (const auto& k : kernel_sets()) {
+    if (k.supported) continue;
+    try {
+      select_kernels(k.set->name);
+      FAIL() << "expected an error for " << k.set->name;
+    } catch (const Error& err) {
+      EXPECT_NE(std::string(err.what()).find(k.needs), std::string::npos) << err.what();
+    }
+    return;
+  }
+  GTEST_SKIP() << "this CPU runs every kernel set this build has";
+}
+
+TEST(CpuFeatures, ConsistentWithTheSetsOnOffer) {
+  const CpuFeatures& f = cpu_features();
+  // AVX-512 implies AVX2 on every CPU that has it; AMX needs the OS's permission first.
+  EXPECT_TRUE(!f.avx512f || f.avx2);
+  EXPECT_TRUE(!f.amx_tile || f.amx_granted);
+  EXPECT_FALSE(describe(f).empty());
+  std::printf("[cpu] %s; kernel sets: %s\n", describe(f).c_str(), supported_kernel_names().c_str());
+}
+
+}  // namespace
+}  // namespace fare

@@ -1,0 +1,129 @@
+// The `fare bench`, `fare convert` and `fare quantize` executables as scripts use them. The bench
+// smoke is what CI runs of the benchmarks: tiny sizes, every JSON field present and sane.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "support/derived_models.h"
+
+namespace fare {
+namespace {
+
+using json = nlohmann::json;
+
+struct CliRun {
+  int exit_code;
+  std::string out;  // stdout, and stderr too when asked
+};
+
+CliRun fare(const std::string& args, bool with_stderr = true) {
+  const std::string cmd = std::string(FARE_CLI) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+const std::string kMicroQ8 = test::fixture("micro-qwen3/micro-qwen3-q8_0.gguf");
+
+json bench_json() {
+  const CliRun r = fare("bench -m " + kMicroQ8 + " --pp 8 --tg 4 --reps 2 -t 2 --json", false);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  return json::parse(r.out);
+}
+
+TEST(BenchSmoke, JsonHasEveryMeasurement) {
+  const json j = bench_json();
+  EXPECT_EQ(j["engine"], "fare");
+  EXPECT_EQ(j["threads"], 2);
+  EXPECT_FALSE(j["kernels"].get<std::string>().empty());
+  EXPECT_EQ(j["weight_types"]["Q8_0"], 15);
+  EXPECT_GT(j["load_s"].get<double>(), 0);
+  for (const char* test : {"pp", "tg"}) {
+    EXPECT_EQ(j[test]["runs"].size(), 2u) << test;
+    EXPECT_GT(j[test]["tok_per_s"].get<double>(), 0) << test;
+  }
+  EXPECT_EQ(j["pp"]["tokens"], 8);
+  EXPECT_EQ(j["tg"]["tokens"], 4);
+  EXPECT_GT(j["pp"]["gflop_per_s"].get<double>(), 0);
+  const auto& d = j["decode"];
+  // A decode step reads at least every matrix except the untouched embedding rows.
+  EXPECT_GT(d["bytes_per_token"].get<double>(), 0.9 * j["weight_bytes"].get<double>());
+  for (const char* k : {"gb_per_s", "mem_read_gb_per_s", "mem_copy_gb_per_s", "fraction_of_mem_read"})
+    EXPECT_GT(d[k].get<double>(), 0) << k;
+  const auto& m = j["memory"];
+  EXPECT_GT(m["peak_rss_bytes"].get<double>(), m["weight_bytes"].get<double>());
+  EXPECT_GT(m["kv_bytes"].get<double>(), 0);
+  for (const char* k : {"pp_hash", "tg_hash"}) EXPECT_EQ(j["logits"][k].get<std::string>().size(), 16u) << k;
+  EXPECT_TRUE(j["logits"]["stable"].get<bool>());
+}
+
+TEST(BenchSmoke, LogitsHashesAreReproducible) {
+  const json a = bench_json(), b = bench_json();
+  EXPECT_EQ(a["logits"], b["logits"]);
+}
+
+TEST(BenchSmoke, ReferenceKernelsGiveTheSameDecodeLogitsEveryTime) {
+  const CliRun r = fare("bench -m " + kMicroQ8 + " --pp 4 --tg 2 --reps 2 -t 2 --kernels reference --kv-cache f16 --json", false);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["kernels"], "reference");
+  EXPECT_EQ(j["kv_cache"], "f16");
+  EXPECT_TRUE(j["logits"]["stable"].get<bool>());
+}
+
+TEST(BenchSmoke, TextOutputIsATable) {
+  const CliRun r = fare("bench -m " + kMicroQ8 + " --pp 4 --tg 2 --reps 1 -t 1");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  for (const char* s : {"| pp4", "| tg2", "GB/s", "peak RSS", "logits"}) EXPECT_NE(r.out.find(s), std::string::npos) << s;
+}
+
+TEST(ToolsCli, HelpListsTheNewSubcommands) {
+  const CliRun top = fare("--help");
+  for (const char* sub : {"convert", "quantize", "bench"}) EXPECT_NE(top.out.find(sub), std::string::npos) << sub;
+  EXPECT_NE(fare("convert --help").out.find("--random-weights"), std::string::npos);
+  EXPECT_NE(fare("bench --help").out.find("--pp"), std::string::npos);
+}
+
+TEST(ToolsCli, ConvertAndQuantizeWriteLoadableFiles) {
+  const std::string dir = test::scratch_dir();
+  const std::string out = dir + "/cli-random.gguf", requant = dir + "/cli-random-q4_0.gguf";
+  CliRun r = fare("convert --random-weights layers=1,hidden=64,heads=2,kv_heads=1,head_dim=32,ff=128,vocab=4224 --tokenizer " +
+                  test::fixture("micro-qwen3/tokenizer") + " --type bf16 --seed 3 -q -o " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = fare("quantize " + out + " " + requant + " --type q4_0 -q");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = fare("info --json -m " + requant, false);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const json info = json::parse(r.out);
+  EXPECT_EQ(info["weight_types"]["Q4_0"], 9);  // 7 per layer, token_embd and output
+  EXPECT_EQ(info["n_vocab"], 4224);
+}
+
+TEST(ToolsCli, BadInputsFailWithAMessage) {
+  const std::string out = test::scratch_dir() + "/cli-bad.gguf";
+  struct Case {
+    std::string args, message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"convert --random-weights foo=1 -o " + out, "unknown shape key 'foo'"},
+           {"convert -m /no/such/dir -o " + out, "/no/such/dir: no such file or directory"},
+           {"convert -m " + test::fixture("micro-qwen3/hf-bf16") + " --type q2 -o " + out, "unknown output type 'q2'"},
+           {"quantize " + kMicroQ8 + " " + test::scratch_dir() + "/x.bin --type q8_0", "must be a .gguf file"},
+           {"bench -m /no/such/model.gguf --pp 4 --tg 2", "/no/such/model.gguf: cannot open"},
+       }) {
+    const CliRun r = fare(c.args);
+    EXPECT_EQ(r.exit_code, 1) << c.args << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.message), std::string::npos) << c.args << "\n" << r.out;
+  }
+}
+
+}  // namespace
+}  // namespace fare
