@@ -136,7 +136,8 @@ double copy_bandwidth(ThreadPool& pool, int reps) {
   std::vector<uint8_t> src(n, 1), dst(n, 0);
   const double t = best_of(reps, [&] {
     pool.parallel_for(static_cast<int64_t>(n >> 20), 1, [&](int64_t b, int64_t e) {
-      std::memcpy(&dst[static_cast<size_t>(b) << 20], &src[static_cast<size_t>(b) << 20], static_cast<size_t>(e - b) << 20);
+      const size_t off = static_cast<size_t>(b) << 20;
+      std::memcpy(&dst[off], &src[off], static_cast<size_t>(e - b) << 20);
     });
   });
   return 2.0 * static_cast<double>(n) / t / 1e9;
@@ -151,7 +152,8 @@ void run(const Options& o) {
   ThreadPool pool(o.threads > 0 ? o.threads : ThreadPool::default_threads());
   std::vector<const KernelSet*> sets;
   for (const auto& k : kernel_sets()) {
-    const bool wanted = o.sets.empty() ? k.supported : std::find(o.sets.begin(), o.sets.end(), k.set->name) != o.sets.end();
+    const bool named = std::find(o.sets.begin(), o.sets.end(), k.set->name) != o.sets.end();
+    const bool wanted = o.sets.empty() ? k.supported : named;
     if (wanted) sets.push_back(&select_kernels(k.set->name));
   }
   std::printf("threads %d; kernel sets:", pool.size());

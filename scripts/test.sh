@@ -12,6 +12,6 @@ ctest --preset release -j "$jobs"
 
 if [ "${1:-}" != "--quick" ]; then
   cmake --preset sanitize >/dev/null
-  cmake --build --preset sanitize -j "$jobs"
+  cmake --build --preset sanitize -j "$jobs" --target sanitize_tests
   ctest --preset sanitize -j "$jobs" -L sanitize
 fi

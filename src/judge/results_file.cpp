@@ -56,6 +56,11 @@ ExistingResults open_results(const std::string& path) {
 }
 
 ResultsWriter::ResultsWriter(const std::string& path) : path_(path) {
+  // `-o runs/today/jb.jsonl` should just work: make the folders it names.
+  const auto dir = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+  if (ec) fail(dir.string(), ": cannot create the output folder: ", ec.message());
   fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) fail(path, ": cannot open for writing: ", std::strerror(errno));
 }

@@ -15,7 +15,11 @@ namespace fare {
 class KvCache {
  public:
   KvCache(int n_layer, int n_ctx, int kv_dim, DType type = DType::F32)
-      : n_ctx_(n_ctx), kv_dim_(kv_dim), type_(type), k_(static_cast<size_t>(n_layer)), v_(static_cast<size_t>(n_layer)) {
+      : n_ctx_(n_ctx),
+        kv_dim_(kv_dim),
+        type_(type),
+        k_(static_cast<size_t>(n_layer)),
+        v_(static_cast<size_t>(n_layer)) {
     if (type != DType::F32 && type != DType::F16 && type != DType::BF16)
       fail("a KV cache holds F32, F16 or BF16 values, not ", name(type));
     for (auto* side : {&k_, &v_})

@@ -2,7 +2,6 @@
 // Qwen3ForCausalLM: embed, then per block attention and SwiGLU MLP with pre-norm residuals,
 // then the final norm and the language-model head.
 
-#include "common/thread_pool.h"
 #include "model/session.h"
 #include "ops/attention.h"
 #include "ops/math.h"

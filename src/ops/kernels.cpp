@@ -58,7 +58,6 @@ struct Avx512 {
 // values per weight scale.
 void set_q8(KernelSet& s, DType t, RowsFn gemm, int row_tile, int offset, int group) {
   TypeKernels& k = slot(s, t);
-  k.gemv = nullptr;  // the tile kernel streams rows at memory speed for one token too
   k.gemm = gemm;
   k.act = ActFormat::Q8;
   k.row_align = row_tile;
@@ -66,9 +65,8 @@ void set_q8(KernelSet& s, DType t, RowsFn gemm, int row_tile, int offset, int gr
   k.q8_group = group;
 }
 
-void set_bf16(KernelSet& s, RowsFn gemv, RowsFn gemm, int row_tile) {
+void set_bf16(KernelSet& s, RowsFn gemm, int row_tile) {
   TypeKernels& k = slot(s, DType::BF16);
-  k.gemv = gemv;
   k.gemm = gemm;
   k.act = ActFormat::BF16;
   k.row_align = row_tile;
@@ -100,6 +98,7 @@ void add_x86_sets(std::vector<Entry>& out, Entry& emulated) {
   Entry ev = e5;
   ev.set.name = "avx512-vnni";
   ev.set.summary = "AVX-512 VNNI: prefill multiplies integer weights by int8 activation blocks (vpdpbusd)";
+  // Decode keeps avx512's float kernels: it is bound by memory either way.
   ev.set.exact = false;
   constexpr int kv = avx512_vnni::kRowTile;
   set_q8(ev.set, DType::Q8_0, &avx512_vnni::gemm<DType::Q8_0>, kv, 128, 32);
@@ -107,6 +106,7 @@ void add_x86_sets(std::vector<Entry>& out, Entry& emulated) {
   set_q8(ev.set, DType::Q4_K, &avx512_vnni::gemm<DType::Q4_K>, kv, 0, 32);
   set_q8(ev.set, DType::Q5_K, &avx512_vnni::gemm<DType::Q5_K>, kv, 0, 32);
   set_q8(ev.set, DType::Q6_K, &avx512_vnni::gemm<DType::Q6_K>, kv, 32, 16);
+  ev.set.quantize_q8 = &avx512_vnni::quantize_q8;
   ev.supported = avx512 && f.avx512_vnni;
   ev.needs = e5.needs + " avx512_vnni";
   out.push_back(ev);
@@ -114,7 +114,7 @@ void add_x86_sets(std::vector<Entry>& out, Entry& emulated) {
   Entry eb = ev;
   eb.set.name = "avx512-bf16";
   eb.set.summary = "avx512-vnni, and prefill multiplies BF16 weights by bfloat16-rounded activations (vdpbf16ps)";
-  set_bf16(eb.set, &avx512_bf16::gemv_bf16, &avx512_bf16::gemm_bf16, avx512_bf16::kRowTile);
+  set_bf16(eb.set, &avx512_bf16::gemm_bf16, avx512_bf16::kRowTile);
   eb.supported = ev.supported && f.avx512_bf16;
   eb.needs = ev.needs + " avx512_bf16";
   out.push_back(eb);
@@ -128,7 +128,7 @@ void add_x86_sets(std::vector<Entry>& out, Entry& emulated) {
   set_q8(ea.set, DType::Q4_K, &amx::gemm<DType::Q4_K>, ka, 0, 32);
   set_q8(ea.set, DType::Q5_K, &amx::gemm<DType::Q5_K>, ka, 0, 32);
   set_q8(ea.set, DType::Q6_K, &amx::gemm<DType::Q6_K>, ka, 32, 16);
-  set_bf16(ea.set, &avx512_bf16::gemv_bf16, &amx::gemm_bf16, ka);
+  set_bf16(ea.set, &amx::gemm_bf16, ka);
   ea.supported = eb.supported && f.amx_tile && f.amx_int8 && f.amx_bf16;
   ea.needs = eb.needs + " amx_tile amx_int8 amx_bf16 (and the OS's permission)";
   // Checked on a model of the tile unit only (no AMX machine was at hand), and not measured:
@@ -145,7 +145,7 @@ void add_x86_sets(std::vector<Entry>& out, Entry& emulated) {
   set_q8(ee.set, DType::Q4_K, &amx::emulated::gemm<DType::Q4_K>, ka, 0, 32);
   set_q8(ee.set, DType::Q5_K, &amx::emulated::gemm<DType::Q5_K>, ka, 0, 32);
   set_q8(ee.set, DType::Q6_K, &amx::emulated::gemm<DType::Q6_K>, ka, 32, 16);
-  set_bf16(ee.set, &avx512_bf16::gemv_bf16, &amx::emulated::gemm_bf16, ka);
+  set_bf16(ee.set, &amx::emulated::gemm_bf16, ka);
   emulated = ee;
 }
 
@@ -192,7 +192,7 @@ std::string supported_kernel_names() {
 
 const KernelSet& select_kernels(std::string_view name) {
   const auto& sets = registry();
-  if (name == "auto" || name == "fast") {
+  if (name == "auto" || name == "exact" || name == "fast") {
     const Entry* best = nullptr;
     for (const Entry& e : sets)
       if (e.supported && e.automatic && (name == "fast" || e.set.exact)) best = &e;
@@ -202,10 +202,10 @@ const KernelSet& select_kernels(std::string_view name) {
     if (e.set.name != name) continue;
     if (!e.supported)
       fail("kernel set '", name, "' needs CPU features ", e.needs, "; this CPU has ", describe(cpu_features()),
-           ". Sets it can run: auto, fast, ", supported_kernel_names());
+           ". Sets it can run: auto, exact, fast, ", supported_kernel_names());
     return e.set;
   }
-  fail("unknown kernel set '", name, "'; this CPU can run: auto, fast, ", supported_kernel_names());
+  fail("unknown kernel set '", name, "'; this CPU can run: auto, exact, fast, ", supported_kernel_names());
 }
 
 }  // namespace fare

@@ -44,16 +44,25 @@ struct Acts {
 // Computes y[t * w.rows + r] for r in [r0, r1) and every token t of `a`.
 using RowsFn = void (*)(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 
-// Products with at most this many tokens take the row-streaming kernel (decode) where the type
-// has one; more take the tiled one (prefill), which decodes each weight tile once for all tokens.
+// One token's activations to int8 blocks of 32 (ActFormat::Q8): scale[b] = max|x| / 127 and
+// q = x / scale rounded to nearest even, qsum[b] = scale[b] * sum(q of block b), and
+// bias[g] = -offset * sum(q of group g) for groups of `group` values. Every implementation
+// gives the same bytes.
+using QuantizeQ8Fn = void (*)(const float* x, int64_t cols, int offset, int group, int8_t* q, float* scale,
+                              float* qsum, int32_t* bias);
+// The portable one (the oracle of the others).
+void quantize_q8_reference(const float* x, int64_t cols, int offset, int group, int8_t* q, float* scale, float* qsum,
+                           int32_t* bias);
+
+// Products with at most this many tokens take the row-streaming kernel (decode); more take the
+// tiled one (prefill), which decodes each weight tile once for all tokens. Decode is bound by
+// memory, so the streaming kernels always multiply float activations: rounding them would save
+// no time. Only the tile kernels of the "fast" sets round activations.
 inline constexpr int64_t kGemvMaxTokens = 4;
 
-// A set's numerics for a weight type do not depend on the batch: both kernels read the same
-// activation format, so a token's logits are the same (up to float summation order) whether it
-// is decoded alone or inside a prompt.
 struct TypeKernels {
-  RowsFn gemv = nullptr;  // n_tokens <= kGemvMaxTokens; nullptr: the tile kernel serves every n
-  RowsFn gemm = nullptr;  // any number of tokens
+  RowsFn gemv = nullptr;  // n_tokens <= kGemvMaxTokens; reads Acts::x (float activations)
+  RowsFn gemm = nullptr;  // more tokens; reads the format below
   ActFormat act = ActFormat::F32;
   int row_align = 1;      // gemm row ranges start at multiples of this (its register tile height)
   // Q8 only: the gemm stores weight codes as unsigned bytes u with value scale*(u - q8_offset)
@@ -70,6 +79,7 @@ struct KernelSet {
   bool exact = true;  // every weight type multiplies float activations (no activation rounding)
   std::array<TypeKernels, kNumDTypes> types{};
   AttendFn attend = nullptr;  // attention for a block of query rows; nullptr: attend_reference
+  QuantizeQ8Fn quantize_q8 = nullptr;  // nullptr: the portable one in matmul.cpp
 
   const TypeKernels& of(DType t) const { return types[static_cast<size_t>(t)]; }
 };
@@ -82,9 +92,9 @@ struct KernelSetInfo {
 };
 std::vector<KernelSetInfo> kernel_sets();
 
-// "auto": the fastest set this CPU runs with exact=true (float activations: results within
-// float rounding of the reference, and the same whether a token is decoded alone or in a
-// batch). "fast": the fastest set overall, which may round activations to int8 blocks or bf16
+// "auto" (or "exact"): the fastest set this CPU runs with exact=true (float activations:
+// results within float rounding of the reference, and the same whether a token is decoded alone
+// or in a batch). "fast": the fastest set overall, which may round activations to int8 blocks or bf16
 // as llama.cpp does (prefill 2-3x faster; logits within the fixtures' llama.cpp-derived
 // tolerances). Otherwise a set by name. Throws fare::Error for an unknown name or one this CPU
 // cannot run, listing the names it can.

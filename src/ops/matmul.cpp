@@ -74,8 +74,10 @@ inline float round_even(float v) {
   return (v + kMagic) - kMagic;
 }
 
+}  // namespace
+
 // Blocks of 32: scale = max|x| / 127, q = round(x / scale), like ggml's Q8_0 activations.
-void quantize_q8_token(const float* x, int64_t cols, int offset, int group, int8_t* q, float* scale, float* qsum,
+void quantize_q8_reference(const float* x, int64_t cols, int offset, int group, int8_t* q, float* scale, float* qsum,
                        int32_t* bias) {
   for (int64_t b = 0; b < cols / kQ8Block; ++b) {
     const float* xb = x + b * kQ8Block;
@@ -99,7 +101,9 @@ void quantize_q8_token(const float* x, int64_t cols, int offset, int group, int8
   }
 }
 
-void prepare_acts(const TypeKernels& k, const WeightMatrix& w, Acts& a, ThreadPool& pool) {
+namespace {
+
+void prepare_acts(const KernelSet& set, const TypeKernels& k, const WeightMatrix& w, Acts& a, ThreadPool& pool) {
   ActBuffers& buf = act_buffers();
   const int64_t n = a.n_tokens, cols = w.cols;
   const auto size = [](int64_t v) { return static_cast<size_t>(v); };
@@ -110,10 +114,11 @@ void prepare_acts(const TypeKernels& k, const WeightMatrix& w, Acts& a, ThreadPo
     buf.scale.resize(size(n * nb));
     buf.qsum.resize(size(n * nb));
     buf.bias.resize(size(n * ng));
+    const QuantizeQ8Fn quantize = set.quantize_q8 != nullptr ? set.quantize_q8 : quantize_q8_reference;
     pool.parallel_for(n, 1, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t)
-        quantize_q8_token(a.x + t * cols, cols, k.q8_offset, k.q8_group, buf.q.data() + t * cols,
-                          buf.scale.data() + t * nb, buf.qsum.data() + t * nb, buf.bias.data() + t * ng);
+        quantize(a.x + t * cols, cols, k.q8_offset, k.q8_group, buf.q.data() + t * cols, buf.scale.data() + t * nb,
+                 buf.qsum.data() + t * nb, buf.bias.data() + t * ng);
     });
     a.q = buf.q.data();
     a.scale = buf.scale.data();
@@ -136,20 +141,21 @@ void prepare_acts(const TypeKernels& k, const WeightMatrix& w, Acts& a, ThreadPo
 void matmul(const Compute& cx, const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
   FARE_CHECK(cx.pool != nullptr && cx.kernels != nullptr);
   const TypeKernels& k = cx.kernels->of(w.type);
-  if (k.gemm == nullptr) fail("the ", cx.kernels->name, " kernels cannot multiply ", name(w.type), " weights");
+  if (k.gemv == nullptr || k.gemm == nullptr)
+    fail("the ", cx.kernels->name, " kernels cannot multiply ", name(w.type), " weights");
   if (n_tokens <= 0) return;
   ThreadPool& pool = *cx.pool;
   Acts a;
   a.n_tokens = n_tokens;
   a.cols = w.cols;
   a.x = x;
-  prepare_acts(k, w, a, pool);
-  if (n_tokens <= kGemvMaxTokens && k.gemv != nullptr) {
+  if (n_tokens <= kGemvMaxTokens) {
     // Memory bound: each thread streams its own rows once.
     constexpr int64_t kRowGrain = 8;
     pool.parallel_for(w.rows, kRowGrain, [&](int64_t r0, int64_t r1) { k.gemv(w, a, r0, r1, y); });
     return;
   }
+  prepare_acts(*cx.kernels, k, w, a, pool);
   const int64_t tile = k.row_align;
   const int64_t n_tiles = (w.rows + tile - 1) / tile;
   pool.parallel_for(n_tiles, 1, [&](int64_t b0, int64_t b1) {

@@ -235,7 +235,8 @@ std::vector<Case> kv_cases() {
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, GoldenKvCacheTest,
-                         ::testing::Combine(::testing::ValuesIn(kv_cases()), ::testing::Values(DType::F16, DType::BF16)),
+                         ::testing::Combine(::testing::ValuesIn(kv_cases()),
+                                            ::testing::Values(DType::F16, DType::BF16)),
                          [](const auto& p) {
                            return std::get<0>(p.param).label + "_" + std::string(name(std::get<1>(p.param)));
                          });

@@ -72,7 +72,8 @@ TEST_P(AttentionSets, MatchesFloat64) {
       const AttentionShape s{c.n_head, c.n_head_kv, c.head_dim};
       const int64_t ctx = c.pos0 + c.n_tokens, kvw = c.n_head_kv * c.head_dim, hd = c.head_dim;
       const auto q = randn(static_cast<size_t>(c.n_tokens * c.n_head * hd), seed);
-      const Cache cache(kv_type, randn(static_cast<size_t>(ctx * kvw), seed + 1), randn(static_cast<size_t>(ctx * kvw), seed + 2));
+      const auto kv_size = static_cast<size_t>(ctx * kvw);
+      const Cache cache(kv_type, randn(kv_size, seed + 1), randn(kv_size, seed + 2));
       seed += 3;
       std::vector<float> out(q.size(), -1.0f);
       ThreadPool pool(3);

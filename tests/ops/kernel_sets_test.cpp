@@ -139,7 +139,8 @@ std::vector<float> rounded_activations(ActFormat f, const float* x, int64_t n_to
       float amax = 0;
       for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(xb[i]));
       const float d = amax / 127.0f, id = amax > 0 ? 127.0f / amax : 0.0f;
-      for (int i = 0; i < 32; ++i) xb[i] = d * static_cast<float>(std::clamp(static_cast<int>(std::nearbyint(xb[i] * id)), -127, 127));
+      for (int i = 0; i < 32; ++i)
+        xb[i] = d * static_cast<float>(std::clamp(static_cast<int>(std::nearbyint(xb[i] * id)), -127, 127));
     }
   }
   return out;
@@ -158,7 +159,8 @@ std::string shape_name(const Shape& s) {
 // Columns are whole blocks of every type: multiples of 256, and 32 more for the 32-blocks.
 std::vector<Shape> shapes(DType t) {
   const bool k_quant = traits(t).block_elems == 256;
-  const int64_t c1 = k_quant ? 256 : 96, c2 = k_quant ? 768 : 288, c3 = k_quant ? 512 : (traits(t).block_elems == 1 ? 77 : 544);
+  const bool plain = traits(t).block_elems == 1;
+  const int64_t c1 = k_quant ? 256 : 96, c2 = k_quant ? 768 : 288, c3 = k_quant ? 512 : (plain ? 77 : 544);
   return {{1, c1, 1, 1},    {7, c1, 2, 2},    {33, c2, 3, 3},   {45, c1, 4, 2},   {31, c3, 5, 2},  {64, c2, 12, 1},
           {65, c1, 13, 3},  {100, c3, 17, 2}, {33, c1, 24, 2},  {97, c2, 25, 3},  {40, c3, 40, 2}, {129, c1, 7, 3}};
 }
@@ -197,8 +199,9 @@ TEST_P(KernelSetTest, MatchesReference) {
     std::copy(xv.begin(), xv.end(), x.p);
     matmul({&pool, set}, m.w, x.p, s.tokens, y.p);
 
-    // What the set multiplies: float activations, or rounded ones (for any number of tokens).
-    const ActFormat f = set->of(type).act;
+    // What the path multiplies: few tokens stream rows with float activations; more tokens take
+    // the tile kernel and its activation format.
+    const ActFormat f = s.tokens <= kGemvMaxTokens ? ActFormat::F32 : set->of(type).act;
     const auto xr = rounded_activations(f, x.p, s.tokens, s.cols);
     std::vector<float> row(static_cast<size_t>(s.cols));
     for (int64_t r = 0; r < s.rows; ++r) {
@@ -228,8 +231,8 @@ TEST_P(KernelSetTest, DecodesBitExactly) {
   ThreadPool pool(2);
   const int64_t rows = 35, cols = 256;
   const TestMatrix m(type, rows, cols, 3, 77);
-  if (set->of(type).act != ActFormat::F32) GTEST_SKIP() << "the set rounds activations for " << name(type);
   for (int64_t n_tok : {int64_t{3}, cols}) {  // the streaming kernel and the tile kernel
+    if (n_tok > kGemvMaxTokens && set->of(type).act != ActFormat::F32) continue;  // rounds activations
     std::vector<float> x(static_cast<size_t>(n_tok * cols), 0.0f), y(static_cast<size_t>(n_tok * rows));
     for (int64_t t = 0; t < n_tok; ++t) x[t * cols + (t * 37) % cols] = 1.0f;
     matmul({&pool, set}, m.w, x.data(), n_tok, y.data());
@@ -258,10 +261,34 @@ INSTANTIATE_TEST_SUITE_P(AllSets, KernelSetTest,
                            return n;
                          });
 
+TEST(QuantizeQ8, EverySetGivesTheReferenceBytes) {
+  // Random rows plus values on rounding ties (x / scale = k + 0.5) and all-zero blocks.
+  const int64_t cols = 512;
+  auto x = randn(static_cast<size_t>(cols), 5);
+  for (int64_t i = 0; i < 32; ++i) x[static_cast<size_t>(i)] = (i == 0 ? 127.0f : static_cast<float>(i) + 0.5f);
+  for (int64_t i = 64; i < 96; ++i) x[static_cast<size_t>(i)] = 0.0f;
+  std::vector<int8_t> q0(cols), q1(cols);
+  std::vector<float> s0(cols / 32), s1(cols / 32), m0(cols / 32), m1(cols / 32);
+  std::vector<int32_t> b0(cols / 16), b1(cols / 16);
+  quantize_q8_reference(x.data(), cols, 32, 16, q0.data(), s0.data(), m0.data(), b0.data());
+  int checked = 0;
+  for (const auto& k : kernel_sets()) {
+    if (!k.supported || k.set->quantize_q8 == nullptr) continue;
+    k.set->quantize_q8(x.data(), cols, 32, 16, q1.data(), s1.data(), m1.data(), b1.data());
+    EXPECT_EQ(q0, q1) << k.set->name;
+    EXPECT_EQ(s0, s1) << k.set->name;
+    EXPECT_EQ(m0, m1) << k.set->name;
+    EXPECT_EQ(b0, b1) << k.set->name;
+    ++checked;
+  }
+  if (checked == 0) GTEST_SKIP() << "no set on this CPU has its own activation quantizer";
+}
+
 TEST(KernelSelection, AutoIsExactAndFastIsSupported) {
   const KernelSet& a = select_kernels("auto");
   const KernelSet& e = select_kernels("fast");
   EXPECT_TRUE(a.exact);
+  EXPECT_EQ(&select_kernels("exact"), &a);
   for (const auto& k : kernel_sets()) {
     if (k.set == &a || k.set == &e) {
       EXPECT_TRUE(k.supported) << k.set->name;

@@ -291,7 +291,8 @@ void gemm_bf16_impl(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1
         for (int64_t i = 0; i < kRows; ++i) {
           uint16_t* u = ch.rows + i * kKCb;
           const int64_t have = i < nr ? kc : 0;
-          if (have > 0) std::memcpy(u, w.data + static_cast<size_t>(rb + i) * w.row_stride + 2 * k0, static_cast<size_t>(have) * 2);
+          const uint8_t* src = w.data + static_cast<size_t>(rb + i) * w.row_stride + 2 * k0;
+          if (have > 0) std::memcpy(u, src, static_cast<size_t>(have) * 2);
           std::memset(u + have, 0, static_cast<size_t>(kKCb - have) * 2);
         }
         for (int64_t tb = 0; tb * kTok < nt; ++tb) {

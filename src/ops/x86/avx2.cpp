@@ -65,13 +65,18 @@ struct V256 {
     F r = _mm256_fnmadd_ps(n, set1(0.693145752f), x);  // ln 2 in two parts (Cody-Waite)
     r = _mm256_fnmadd_ps(n, set1(1.42860677e-6f), r);
     F p = set1(1.0f / 5040);
-    for (const float c : {1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f}) p = _mm256_fmadd_ps(p, r, set1(c));
+    for (const float c : {1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f})
+      p = _mm256_fmadd_ps(p, r, set1(c));
     const I e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), set1i(127)), 23);
     return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
   }
   static F cvt(I v) { return _mm256_cvtepi32_ps(v); }
-  static I load_i8(const uint8_t* p) { return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))); }
-  static I load_u8(const uint8_t* p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))); }
+  static I load_i8(const uint8_t* p) {
+    return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  }
+  static I load_u8(const uint8_t* p) {
+    return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  }
   template <DType T>
   static F load_half(const uint8_t* p) {
     const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));

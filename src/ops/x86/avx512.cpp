@@ -16,7 +16,7 @@ struct V512 {
   using I = __m512i;
   static constexpr int kLanes = 16;
   static constexpr int kTokens = 12;
-  static constexpr bool kLut16 = true;  // lut16(): a 16-entry table in one register
+  static constexpr bool kLut16 = true;  // lut16() and lut32(): tables in one or two registers
 
   static F zero() { return _mm512_setzero_ps(); }
   static F set1(float v) { return _mm512_set1_ps(v); }
@@ -39,20 +39,28 @@ struct V512 {
   // e^x within 2 ulp for x in [-87, 88]; below that it returns about 1e-38 (callers mask such lanes).
   static F exp(F x) {
     x = _mm512_max_ps(x, set1(-87.33f));
-    const F n = _mm512_roundscale_ps(_mm512_mul_ps(x, set1(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const F n =
+        _mm512_roundscale_ps(_mm512_mul_ps(x, set1(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     F r = _mm512_fnmadd_ps(n, set1(0.693145752f), x);  // ln 2 in two parts (Cody-Waite)
     r = _mm512_fnmadd_ps(n, set1(1.42860677e-6f), r);
     F p = set1(1.0f / 5040);
-    for (const float c : {1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f}) p = _mm512_fmadd_ps(p, r, set1(c));
+    for (const float c : {1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f})
+      p = _mm512_fmadd_ps(p, r, set1(c));
     return _mm512_scalef_ps(p, n);
   }
   static F cvt(I v) { return _mm512_cvtepi32_ps(v); }
   static F iota() { return _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15); }
   // table[idx & 15] per lane.
   static F lut16(I idx, F table) { return _mm512_permutexvar_ps(idx, table); }
+  // (idx & 31) < 16 ? lo[idx & 15] : hi[idx & 15] per lane.
+  static F lut32(I idx, F lo, F hi) { return _mm512_permutex2var_ps(lo, idx, hi); }
 
-  static I load_i8(const uint8_t* p) { return _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
-  static I load_u8(const uint8_t* p) { return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+  static I load_i8(const uint8_t* p) {
+    return _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static I load_u8(const uint8_t* p) {
+    return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
   template <DType T>
   static F load_half(const uint8_t* p) {
     const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));

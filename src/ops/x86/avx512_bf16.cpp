@@ -27,7 +27,8 @@ void pack_tile(const WeightMatrix& w, int64_t rb, int64_t nr, int64_t k0, int64_
   for (int64_t i = 0; i < kMR; ++i) {
     uint16_t* u = p.rows + i * kKC;
     const int64_t have = i < nr ? kc : 0;
-    if (have > 0) std::memcpy(u, w.data + static_cast<size_t>(rb + i) * w.row_stride + 2 * k0, static_cast<size_t>(have) * 2);
+    const uint8_t* src = w.data + static_cast<size_t>(rb + i) * w.row_stride + 2 * k0;
+    if (have > 0) std::memcpy(u, src, static_cast<size_t>(have) * 2);
     std::memset(u + have, 0, static_cast<size_t>(kc32 - have) * 2);
   }
   for (int64_t kb = 0; kb < kc32; kb += 32)
@@ -72,53 +73,7 @@ void tile_kernel_n(int64_t nt, const Packed& p, int64_t kc, const uint16_t* x, i
   tile_kernel<NT>(p, kc, x, ldx, y, ldy, nr, first);
 }
 
-// Decode: rows dotted with up to 4 tokens, 32 bf16 products per instruction, no conversions.
-template <int R, int NT>
-void gemv_block(const WeightMatrix& w, const Acts& a, int64_t ld, int64_t r, float* y) {
-  __m512 acc[R][NT];
-  for (auto& row : acc)
-    for (auto& v : row) v = _mm512_setzero_ps();
-  const uint8_t* rows[R];
-  for (int i = 0; i < R; ++i) rows[i] = w.data + static_cast<size_t>(r + i) * w.row_stride;
-  for (int64_t k = 0; k < w.cols; k += 32) {
-    const int64_t left = w.cols - k;
-    const __mmask32 m = left >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((1u << left) - 1u);
-    __m512bh xv[NT];
-    for (int t = 0; t < NT; ++t) xv[t] = (__m512bh)_mm512_maskz_loadu_epi16(m, a.bf + t * ld + k);
-    for (int i = 0; i < R; ++i) {
-      const __m512bh wv = (__m512bh)_mm512_maskz_loadu_epi16(m, rows[i] + 2 * k);
-      for (int t = 0; t < NT; ++t) acc[i][t] = _mm512_dpbf16_ps(acc[i][t], wv, xv[t]);
-    }
-  }
-  for (int i = 0; i < R; ++i)
-    for (int t = 0; t < NT; ++t) y[t * w.rows + r + i] = _mm512_reduce_add_ps(acc[i][t]);
-}
-
-template <int NT>
-void gemv_rows(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
-  const int64_t ld = w.cols + (w.cols & 1);
-  int64_t r = r0;
-  for (; r + 4 <= r1; r += 4) gemv_block<4, NT>(w, a, ld, r, y);
-  for (; r < r1; ++r) gemv_block<1, NT>(w, a, ld, r, y);
-}
-
 }  // namespace
-
-void gemv_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
-  const int64_t ld = w.cols + (w.cols & 1);
-  for (int64_t t = 0; t < a.n_tokens; t += 4) {
-    Acts part = a;
-    part.n_tokens = min_i64(4, a.n_tokens - t);
-    part.bf = a.bf + t * ld;
-    float* yt = y + t * w.rows;
-    switch (part.n_tokens) {
-      case 1: gemv_rows<1>(w, part, r0, r1, yt); break;
-      case 2: gemv_rows<2>(w, part, r0, r1, yt); break;
-      case 3: gemv_rows<3>(w, part, r0, r1, yt); break;
-      default: gemv_rows<4>(w, part, r0, r1, yt); break;
-    }
-  }
-}
 
 void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
   Packed p;

@@ -146,6 +146,31 @@ void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y
   }
 }
 
+void quantize_q8(const float* x, int64_t cols, int offset, int group, int8_t* q, float* scale, float* qsum,
+                 int32_t* bias) {
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  for (int64_t b = 0; b < cols / 32; ++b) {
+    const __m512 x0 = _mm512_loadu_ps(x + 32 * b), x1 = _mm512_loadu_ps(x + 32 * b + 16);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_andnot_ps(sign, x0), _mm512_andnot_ps(sign, x1)));
+    const float d = amax / 127.0f;  // the same scalar operations as the portable version
+    const float id = amax > 0 ? 127.0f / amax : 0.0f;
+    const __m512 vid = _mm512_set1_ps(id);
+    const __m512i lim = _mm512_set1_epi32(127), nlim = _mm512_set1_epi32(-127);
+    // Round to nearest even (the default rounding mode), as the portable version does.
+    const __m512i q0 = _mm512_max_epi32(_mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(x0, vid)), lim), nlim);
+    const __m512i q1 = _mm512_max_epi32(_mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(x1, vid)), lim), nlim);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 32 * b), _mm512_cvtepi32_epi8(q0));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 32 * b + 16), _mm512_cvtepi32_epi8(q1));
+    scale[b] = d;
+    qsum[b] = d * static_cast<float>(_mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1)));
+  }
+  for (int64_t g = 0; g < cols / group; ++g) {
+    int32_t sum = 0;
+    for (int64_t i = 0; i < group; ++i) sum += q[g * group + i];
+    bias[g] = -offset * sum;
+  }
+}
+
 template void gemm<DType::Q8_0>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);
 template void gemm<DType::Q4_0>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);
 template void gemm<DType::Q4_K>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);

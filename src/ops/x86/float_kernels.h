@@ -2,10 +2,11 @@
 // avx2.cpp and avx512.cpp with their own flags. Every weight is decoded to the float the
 // reference decoder gives (same operations in the same order) and multiplied with FMA.
 //
-// Decode (few tokens): rows are streamed once, decoded 256 values at a time into a buffer that
-// stays in L1, and dotted with each token. Prefill: a tile of 2 vectors' worth of rows x 256
-// columns is decoded once, stored column-major, and a register-blocked outer-product kernel
-// (2 vectors of rows x V::kTokens tokens) runs it over all tokens.
+// Decode (few tokens): rows are streamed once, four at a time; block types are converted in
+// registers and each block's scale is applied to its partial dot product (fused_chunk), the
+// rarer ones are decoded 256 values at a time into an L1 buffer. Prefill: a tile of 2 vectors'
+// worth of rows x 256 columns is decoded once, stored column-major, and a register-blocked
+// outer-product kernel (2 vectors of rows x V::kTokens tokens) runs it over all tokens.
 //
 // V provides: F (float vector), I (int32 vector), kLanes, kTokens, and the static functions
 // used below. Internal linkage: see kernels_x86.h.
@@ -69,15 +70,18 @@ inline void scales_k4(const uint8_t* s, float d, float dmin, float* dsc, float* 
   _mm256_storeu_ps(dmn, _mm256_mul_ps(_mm256_set1_ps(dmin), _mm256_cvtepi32_ps(mn)));
 }
 
+// Block geometry of the non-plain weight types (as dtype.cpp's table), as constants for the
+// loops: a call to traits() per chunk showed in profiles.
 template <DType T>
-constexpr int64_t kBlockElems = T == DType::Q8_0 || T == DType::Q4_0 ? 32 : 256;
+constexpr int64_t kBlockElems = T == DType::F8_E4M3 ? 1 : T == DType::Q8_0 || T == DType::Q4_0 ? 32 : 256;
 template <DType T>
-constexpr int64_t kBlockBytes = T == DType::Q8_0   ? 34
-                                : T == DType::Q4_0 ? 18
-                                : T == DType::Q4_K ? 144
-                                : T == DType::Q5_K ? 176
-                                : T == DType::Q6_K ? 210
-                                                   : 292;
+constexpr int64_t kBlockBytes = T == DType::F8_E4M3 ? 1
+                                : T == DType::Q8_0  ? 34
+                                : T == DType::Q4_0  ? 18
+                                : T == DType::Q4_K  ? 144
+                                : T == DType::Q5_K  ? 176
+                                : T == DType::Q6_K  ? 210
+                                                    : 292;  // Q8_K
 
 // Values [k0, k0 + n) of row r as floats; k0 and n are whole blocks of the type.
 template <class V, DType T>
@@ -251,6 +255,13 @@ void fused_chunk(const uint8_t* const* rows, int64_t k0, int64_t kc, const float
         F q[32 / L];
         if constexpr (T == DType::Q8_0) {
           for (int j = 0; j < 32 / L; ++j) q[j] = V::cvt(V::load_i8(blk + 2 + j * L));
+        } else if constexpr (V::kLut16) {
+          // The 16 possible weights (q - 8) * d in a register: decoding is a lookup.
+          const F table = V::mul(V::sub(V::iota(), V::set1(8.0f)), V::set1(f16_scalar(blk)));
+          const I v = V::load_u8(blk + 2);
+          const F lo = V::lut16(v, table), hi = V::lut16(V::srli(v, 4), table);
+          for (int t = 0; t < NT; ++t) acc[r][t] = V::fmadd(hi, x[t][1], V::fmadd(lo, x[t][0], acc[r][t]));
+          continue;
         } else {
           for (int j = 0; j < 16 / L; ++j) {
             const I v = V::load_u8(blk + 2 + j * L);
@@ -270,14 +281,6 @@ void fused_chunk(const uint8_t* const* rows, int64_t k0, int64_t kc, const float
     constexpr bool k5 = T == DType::Q5_K;
     constexpr int kBytes = k5 ? 176 : 144;
     const int64_t sb = k0 / 256;  // chunks are whole super-blocks
-    // Per token, partial sums of x over each 32-value sub-block (for the minimums).
-    F xsum[NT][8];
-    for (int t = 0; t < NT; ++t)
-      for (int j = 0; j < 8; ++j) {
-        F v = V::loadu(xs[t] + k0 + 32 * j);
-        for (int l = L; l < 32; l += L) v = V::add(v, V::loadu(xs[t] + k0 + 32 * j + l));
-        xsum[t][j] = v;
-      }
     // Per row, the 8 scales and minimums as floats, converted together (int-to-float
     // conversions one at a time cost more than the products they feed).
     alignas(64) float dsc[R][8], dmn[R][8];
@@ -285,10 +288,10 @@ void fused_chunk(const uint8_t* const* rows, int64_t k0, int64_t kc, const float
       const uint8_t* x = rows[r] + sb * kBytes;
       scales_k4(x + 4, f16_scalar(x), f16_scalar(x + 2), dsc[r], dmn[r]);
     }
-    if constexpr (V::kLut16 && !k5) {
-      // Each sub-block's 16 possible weights d*sc*q - dmin*m are computed once into a table
-      // register (the reference's exact floats); decoding is then one lookup per vector.
-      const F iota = V::iota();
+    if constexpr (V::kLut16) {
+      // Each sub-block's 16 (Q5_K: 32) possible weights d*sc*q - dmin*m are computed once into
+      // table registers (the reference's exact floats); decoding is then one lookup per vector.
+      const F iota = V::iota(), sixteen = V::set1(16.0f);
       for (int c = 0; c < 4; ++c) {
         F xv[NT][2][32 / L];  // this pair of sub-blocks of every token
         for (int t = 0; t < NT; ++t)
@@ -296,12 +299,25 @@ void fused_chunk(const uint8_t* const* rows, int64_t k0, int64_t kc, const float
             for (int j = 0; j < 32 / L; ++j) xv[t][h][j] = V::loadu(xs[t] + k0 + 64 * c + 32 * h + j * L);
 #pragma GCC unroll 4
         for (int r = 0; r < R; ++r) {
-          const uint8_t* q = rows[r] + sb * kBytes + 16 + 32 * c;
-          const F t1 = V::fmsub(V::set1(dsc[r][2 * c]), iota, V::set1(dmn[r][2 * c]));
-          const F t2 = V::fmsub(V::set1(dsc[r][2 * c + 1]), iota, V::set1(dmn[r][2 * c + 1]));
+          const uint8_t* x = rows[r] + sb * kBytes;
+          const uint8_t* q = x + (k5 ? 48 : 16) + 32 * c;
+          const F d1 = V::set1(dsc[r][2 * c]), n1 = V::set1(dmn[r][2 * c]);
+          const F d2 = V::set1(dsc[r][2 * c + 1]), n2 = V::set1(dmn[r][2 * c + 1]);
+          const F t1 = V::fmsub(d1, iota, n1), t2 = V::fmsub(d2, iota, n2);
           for (int j = 0; j < 32 / L; ++j) {
             const I v = V::load_u8(q + j * L);
-            const F lo = V::lut16(v, t1), hi = V::lut16(V::srli(v, 4), t2);
+            F lo, hi;
+            if constexpr (k5) {
+              // Index q + 16 * (high bit) into 32 entries; the second table holds q = 16..31.
+              const I hb = V::load_u8(x + 16 + j * L);
+              const I i1 = V::or_(V::and_(v, V::set1i(15)), V::slli(V::and_(V::srli(hb, 2 * c), V::set1i(1)), 4));
+              const I i2 = V::or_(V::srli(v, 4), V::slli(V::and_(V::srli(hb, 2 * c + 1), V::set1i(1)), 4));
+              lo = V::lut32(i1, t1, V::fmsub(d1, V::add(iota, sixteen), n1));
+              hi = V::lut32(i2, t2, V::fmsub(d2, V::add(iota, sixteen), n2));
+            } else {
+              lo = V::lut16(v, t1);
+              hi = V::lut16(V::srli(v, 4), t2);
+            }
             for (int t = 0; t < NT; ++t) {
               acc[r][t] = V::fmadd(lo, xv[t][0][j], acc[r][t]);
               acc[r][t] = V::fmadd(hi, xv[t][1][j], acc[r][t]);
@@ -311,6 +327,14 @@ void fused_chunk(const uint8_t* const* rows, int64_t k0, int64_t kc, const float
       }
       return;
     }
+    // Per token, partial sums of x over each 32-value sub-block (for the minimums).
+    F xsum[NT][8];
+    for (int t = 0; t < NT; ++t)
+      for (int j = 0; j < 8; ++j) {
+        F v = V::loadu(xs[t] + k0 + 32 * j);
+        for (int l = L; l < 32; l += L) v = V::add(v, V::loadu(xs[t] + k0 + 32 * j + l));
+        xsum[t][j] = v;
+      }
     for (int c = 0; c < 4; ++c) {
       F xv[NT][2][32 / L];  // this pair of sub-blocks of every token
       for (int t = 0; t < NT; ++t)

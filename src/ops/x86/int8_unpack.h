@@ -21,7 +21,9 @@ constexpr int kGroup = T == DType::Q6_K ? 16 : 32;
 template <DType T>
 constexpr bool kHasMin = T == DType::Q4_K || T == DType::Q5_K;
 
-inline const uint8_t* row_ptr(const WeightMatrix& w, int64_t r) { return w.data + static_cast<size_t>(r) * w.row_stride; }
+inline const uint8_t* row_ptr(const WeightMatrix& w, int64_t r) {
+  return w.data + static_cast<size_t>(r) * w.row_stride;
+}
 
 // Low and high nibbles of 16 bytes, as 16 + 16 bytes.
 inline void split_nibbles(const uint8_t* src, uint8_t* lo, uint8_t* hi) {

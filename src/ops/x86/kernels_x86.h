@@ -43,13 +43,14 @@ namespace avx512_vnni {
 inline constexpr int kRowTile = 32;
 template <DType T>
 void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
+void quantize_q8(const float* x, int64_t cols, int offset, int group, int8_t* q, float* scale, float* qsum,
+                 int32_t* bias);
 }  // namespace avx512_vnni
 
 // AVX-512 BF16: BF16 weights times bfloat16-rounded activations (ActFormat::BF16) with vdpbf16ps.
 namespace avx512_bf16 {
 inline constexpr int kRowTile = 32;
 void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
-void gemv_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 }  // namespace avx512_bf16
 
 // AMX tiles: INT8 for integer weights (ActFormat::Q8), BF16 for BF16 weights (ActFormat::BF16).
