@@ -26,7 +26,6 @@ constexpr const char* kPromptText =
 
 struct BenchArgs {
   ModelArgs model;
-  std::string kernels = "auto", kv_cache = "f32";
   int pp = 512, tg = 64, reps = 2;
   bool as_json = false, no_warmup = false;
 };
@@ -85,12 +84,7 @@ Measured measure(const BenchArgs& a, std::unique_ptr<Engine>& engine) {
                            kBandwidthBytes, 3);
   m.rss_reset = reset_peak_rss();
   const auto t0 = std::chrono::steady_clock::now();
-  EngineOptions o;
-  o.n_threads = a.model.threads;
-  o.n_ctx = a.model.ctx;
-  o.kernels = a.kernels;
-  o.kv_cache = a.kv_cache;
-  engine = Engine::open(a.model.path, o);
+  engine = open_engine(a.model);
   m.load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const Engine& e = *engine;
   const auto prompt = bench_prompt(e, std::max(a.pp, kTgPrompt));
@@ -119,7 +113,7 @@ Measured measure(const BenchArgs& a, std::unique_ptr<Engine>& engine) {
 
 json report(const BenchArgs& a, const Engine& e, const Measured& m) {
   const ModelInfo i = e.info();
-  const double kv_elem = a.kv_cache == "f32" ? 4.0 : 2.0;
+  const double kv_elem = a.model.kv_cache == "f32" ? 4.0 : 2.0;
   const double kv_row = 2.0 * i.n_layer * i.n_head_kv * i.head_dim * kv_elem;  // K and V of one position
   // A decode step reads every matrix once, one embedding row (all of it when it is also lm_head),
   // and the KV cache up to its position; averaged over the timed steps.
@@ -147,7 +141,7 @@ json report(const BenchArgs& a, const Engine& e, const Measured& m) {
   return {
       {"engine", "fare"}, {"model", i.path}, {"format", i.format}, {"weight_types", types},
       {"weight_bytes", i.weight_bytes}, {"threads", e.n_threads()}, {"kernels", e.kernels()},
-      {"kv_cache", a.kv_cache}, {"cpu", cpu_model()}, {"load_s", m.load_s},
+      {"kv_cache", a.model.kv_cache}, {"cpu", cpu_model()}, {"load_s", m.load_s},
       {"pp", {{"tokens", a.pp}, {"runs", runs(m.pp_s, a.pp)}, {"tok_per_s", pp_tps},
               {"gflop_per_s", pp_s > 0 ? pp_flops / pp_s / 1e9 : 0}}},
       {"tg", {{"tokens", a.tg}, {"prompt_tokens", kTgPrompt}, {"runs", runs(m.tg_s, a.tg)}, {"tok_per_s", tg_tps},
@@ -203,9 +197,6 @@ void register_bench(CLI::App& app) {
   cmd->add_option("--pp", a->pp, "Prompt tokens, processed as one batch (0: skip)")->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--tg", a->tg, "Generated tokens, timed from the first one (0: skip)")->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("-r,--reps", a->reps, "Repetitions of each test; the median is reported")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--kernels", a->kernels,
-                  "CPU kernel set: auto, exact, reference, avx2, avx512, avx512-vnni, avx512-bf16, amx")->capture_default_str();
-  cmd->add_option("--kv-cache", a->kv_cache, "KV cache values: f32, f16 or bf16")->capture_default_str();
   cmd->add_flag("--no-warmup", a->no_warmup, "Skip the one-token warm-up run that maps the weights");
   cmd->add_flag("--json", a->as_json, "Print one JSON object");
   cmd->callback([a] { run(*a); });

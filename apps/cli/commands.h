@@ -22,6 +22,8 @@ struct ModelArgs {
   int threads = 0;
   int ctx = 0;
   std::string chat_template;
+  std::string kernels = "auto";
+  std::string kv_cache = "f32";
 };
 void add_model_options(CLI::App& cmd, ModelArgs& args);
 std::unique_ptr<Engine> open_engine(const ModelArgs& args);

@@ -11,6 +11,11 @@ void add_model_options(CLI::App& cmd, ModelArgs& args) {
   cmd.add_option("-t,--threads", args.threads, "Worker threads (default: all CPUs available)")->check(CLI::NonNegativeNumber);
   cmd.add_option("-c,--ctx", args.ctx, "Context length (default: the model's, at most 32768)")->check(CLI::NonNegativeNumber);
   cmd.add_option("--chat-template", args.chat_template, "Jinja chat template file to use instead of the model's own");
+  cmd.add_option("--kernels", args.kernels,
+                 "CPU kernel set: auto (= exact: the fastest that keeps float activations), fast (int8/bf16 activations "
+                 "in prefill, as llama.cpp), reference, avx2, avx512, avx512-vnni, avx512-bf16, amx")
+      ->capture_default_str();
+  cmd.add_option("--kv-cache", args.kv_cache, "KV cache values: f32, f16 or bf16")->capture_default_str();
 }
 
 std::unique_ptr<Engine> open_engine(const ModelArgs& args) {
@@ -18,6 +23,8 @@ std::unique_ptr<Engine> open_engine(const ModelArgs& args) {
   o.n_threads = args.threads;
   o.n_ctx = args.ctx;
   o.chat_template_file = args.chat_template;
+  o.kernels = args.kernels;
+  o.kv_cache = args.kv_cache;
   return Engine::open(args.path, o);
 }
 

@@ -1,11 +1,17 @@
 // The judge subcommands end to end: scripted replies for exact checks, the tiny random-weight
 // model for the real path (its verdicts are all invalid, which the summary must count).
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -143,6 +149,53 @@ TEST(JudgeCli, TinyModelJudgeBenchAndProcessBenchResume) {
     EXPECT_EQ(summary["judgments"]["invalid"], c.judgments);
     EXPECT_EQ(summary["complete"], true);
   }
+}
+
+size_t line_count(const fs::path& path) {
+  if (!fs::exists(path)) return 0;
+  const std::string text = testing::read_file(path.string());
+  return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// A real crash: SIGKILL while judgments are being written, then the same command again.
+TEST(JudgeCli, KilledMidRunResumesToExactlyOneLinePerJudgment) {
+  if (!fs::exists(kTiny)) GTEST_SKIP() << "fixture model missing: " << kTiny;
+  auto dir = testing::temp_dir("cli_kill");
+  const fs::path out = dir / "k.jsonl";
+  const std::vector<std::string> args = {FARE_CLI_PATH, "eval", "-m", kTiny, "-t", "1", "--input", kJudgeBench,
+                                         "--limit", "6", "-n", "48", "-o", out.string()};
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const int null_fd = open("/dev/null", O_WRONLY);
+    dup2(null_fd, 1);
+    dup2(null_fd, 2);
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (line_count(out) < 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run ended before it could be killed";
+  const size_t before = line_count(out);
+  ASSERT_GE(before, 2u);
+  ASSERT_LT(before, 12u);  // killed mid-run: 6 pairs x 2 orders were planned
+
+  std::string cmd = "eval -m '" + kTiny + "' -t 1 --input '" + kJudgeBench + "' --limit 6 -n 48 -o k.jsonl";
+  CliRun again = fare(cmd, dir);
+  ASSERT_EQ(again.rc, 0) << again.err;
+  std::vector<json> recs = records(out);
+  EXPECT_EQ(recs.size(), 12u);
+  EXPECT_EQ(unique_keys(recs), 12u);
+  json summary = json::parse(testing::read_file((dir / "summary.json").string()));
+  EXPECT_EQ(summary["judgments"]["judgments"], 12);
+  EXPECT_EQ(summary["judgments"]["invalid"], 12);  // random weights write no verdict; each is counted
 }
 
 }  // namespace
