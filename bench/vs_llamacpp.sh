@@ -4,7 +4,7 @@
 # load, then the median of each and the ratios fare / llama.cpp. Never part of CI.
 #
 #   bench/vs_llamacpp.sh MODEL.gguf [--threads N] [--pp 512] [--tg 64] [--reps R]
-#                        [--fare PATH] [--cache-dir DIR] [--json FILE]
+#                        [--kernels NAME] [--fare PATH] [--cache-dir DIR] [--json FILE]
 #
 # node-llama-cpp is installed once into the cache folder (default ~/.cache/fare/node-llama-cpp-3.21.1)
 # with `npm i -E`; it ships prebuilt binaries, so nothing is compiled. Exactly this version: newer
@@ -12,7 +12,7 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-model="" threads=2 pp=512 tg=64 reps=3 json_out=""
+model="" threads=2 pp=512 tg=64 reps=3 kernels=auto json_out=""
 fare="$repo/build/release/apps/cli/fare"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/fare/node-llama-cpp-3.21.1"
 usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
@@ -22,6 +22,7 @@ while [ $# -gt 0 ]; do
     --pp) pp="$2"; shift 2 ;;
     --tg) tg="$2"; shift 2 ;;
     --reps) reps="$2"; shift 2 ;;
+    --kernels) kernels="$2"; shift 2 ;;
     --fare) fare="$2"; shift 2 ;;
     --cache-dir) cache="$2"; shift 2 ;;
     --json) json_out="$2"; shift 2 ;;
@@ -44,7 +45,7 @@ runs="$(mktemp)"
 trap 'rm -f "$runs"' EXIT
 for ((r = 1; r <= reps; r++)); do
   echo "round $r/$reps: fare" >&2
-  "$fare" bench -m "$model" --pp "$pp" --tg "$tg" --reps 1 -t "$threads" --json | tr -d '\n' >> "$runs"
+  "$fare" bench -m "$model" --pp "$pp" --tg "$tg" --reps 1 -t "$threads" --kernels "$kernels" --json | tr -d '\n' >> "$runs"
   echo >> "$runs"
   echo "round $r/$reps: llama.cpp" >&2
   node "$repo/bench/llamacpp_bench.mjs" --module "$cache" "$model" --pp "$pp" --tg "$tg" --reps 1 --threads "$threads" >> "$runs"
