@@ -67,11 +67,25 @@ const DatasetAdapter& detect(const fs::path& path, const std::vector<Record>& re
 
 }  // namespace
 
-bool has_keys(const json& v, std::initializer_list<const char*> keys) {
+bool has_keys(const json& v, const std::vector<const char*>& keys) {
   if (!v.is_object()) return false;
   for (const char* k : keys)
     if (!v.contains(k)) return false;
   return true;
+}
+
+bool has_keys(const json& v, std::initializer_list<const char*> keys) { return has_keys(v, std::vector<const char*>(keys)); }
+
+DatasetAdapter keyed_adapter(DatasetInfo info, Task task, std::vector<const char*> keys,
+                             std::function<Converter(const std::filesystem::path& path)> make_converter) {
+  DatasetAdapter a;
+  a.info = std::move(info);
+  a.task = task;
+  a.matches = [keys = std::move(keys)](const std::filesystem::path&, const json& first) { return has_keys(first, keys); };
+  a.prepare = [make = std::move(make_converter)](const std::filesystem::path& path, const LoadOptions&, Task) {
+    return make(path);
+  };
+  return a;
 }
 
 std::vector<Record> read_records(const std::string& path) {

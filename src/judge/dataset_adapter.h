@@ -49,5 +49,11 @@ DatasetAdapter generic_adapter();
 Task generic_task(const nlohmann::json& first, const LoadOptions& opts, const std::string& where);
 
 bool has_keys(const nlohmann::json& v, std::initializer_list<const char*> keys);
+bool has_keys(const nlohmann::json& v, const std::vector<const char*>& keys);
+
+// An adapter of one benchmark with a fixed task, recognised by the keys of its first record,
+// whose converter depends only on the file's path.
+DatasetAdapter keyed_adapter(DatasetInfo info, Task task, std::vector<const char*> keys,
+                             std::function<Converter(const std::filesystem::path& path)> make_converter);
 
 }  // namespace fare::judge

@@ -38,14 +38,8 @@ void convert(const json& v, const Record& rec, std::vector<Item>& out) {
 }  // namespace
 
 DatasetAdapter hardverify_adapter() {
-  DatasetAdapter a;
-  a.info = {"hardverify_math", "verify_ref", "HardVerify-Math (TinyV) JSON: fn_output -> Correct, tn_output -> Incorrect"};
-  a.task = Task::kVerifyRef;
-  a.matches = [](const std::filesystem::path&, const json& first) {
-    return has_keys(first, {"question", "ground_truth", "fn_output", "tn_output"});
-  };
-  a.prepare = [](const std::filesystem::path&, const LoadOptions&, Task) -> Converter { return convert; };
-  return a;
+  return keyed_adapter({"hardverify_math", "verify_ref", "HardVerify-Math (TinyV) JSON: fn_output -> Correct, tn_output -> Incorrect"}, Task::kVerifyRef, {"question", "ground_truth", "fn_output", "tn_output"},
+                       [](const std::filesystem::path&) -> Converter { return convert; });
 }
 
 }  // namespace fare::judge

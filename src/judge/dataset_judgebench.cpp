@@ -41,14 +41,8 @@ void convert(const json& v, const Record& rec, std::vector<Item>& out) {
 }  // namespace
 
 DatasetAdapter judgebench_adapter() {
-  DatasetAdapter a;
-  a.info = {"judgebench", "pairwise", "JudgeBench (ScalerLab) JSONL: label \"A>B\"/\"B>A\""};
-  a.task = Task::kPairwise;
-  a.matches = [](const std::filesystem::path&, const json& first) {
-    return has_keys(first, {"pair_id", "response_A", "response_B", "label"});
-  };
-  a.prepare = [](const std::filesystem::path&, const LoadOptions&, Task) -> Converter { return convert; };
-  return a;
+  return keyed_adapter({"judgebench", "pairwise", "JudgeBench (ScalerLab) JSONL: label \"A>B\"/\"B>A\""}, Task::kPairwise, {"pair_id", "response_A", "response_B", "label"},
+                       [](const std::filesystem::path&) -> Converter { return convert; });
 }
 
 }  // namespace fare::judge

@@ -38,14 +38,8 @@ Converter make_converter(const std::filesystem::path& path) {
 }  // namespace
 
 DatasetAdapter llmbar_adapter() {
-  DatasetAdapter a;
-  a.info = {"llmbar", "pairwise", "LLMBar and its processed sets, JSON: label 1 -> A, 2 -> B"};
-  a.task = Task::kPairwise;
-  a.matches = [](const std::filesystem::path&, const json& first) {
-    return has_keys(first, {"input", "output_1", "output_2", "label"});
-  };
-  a.prepare = [](const std::filesystem::path& path, const LoadOptions&, Task) { return make_converter(path); };
-  return a;
+  return keyed_adapter({"llmbar", "pairwise", "LLMBar and its processed sets, JSON: label 1 -> A, 2 -> B"}, Task::kPairwise, {"input", "output_1", "output_2", "label"},
+                       [](const std::filesystem::path& path) { return make_converter(path); });
 }
 
 }  // namespace fare::judge

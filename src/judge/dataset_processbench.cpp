@@ -37,14 +37,8 @@ Converter make_converter(const std::filesystem::path& path) {
 }  // namespace
 
 DatasetAdapter processbench_adapter() {
-  DatasetAdapter a;
-  a.info = {"processbench", "step", "ProcessBench (Qwen) JSON: steps[], label = first wrong step or -1"};
-  a.task = Task::kStep;
-  a.matches = [](const std::filesystem::path&, const json& first) {
-    return has_keys(first, {"problem", "steps", "label"});
-  };
-  a.prepare = [](const std::filesystem::path& path, const LoadOptions&, Task) { return make_converter(path); };
-  return a;
+  return keyed_adapter({"processbench", "step", "ProcessBench (Qwen) JSON: steps[], label = first wrong step or -1"}, Task::kStep, {"problem", "steps", "label"},
+                       [](const std::filesystem::path& path) { return make_converter(path); });
 }
 
 }  // namespace fare::judge

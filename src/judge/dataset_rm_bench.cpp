@@ -72,16 +72,8 @@ Converter make_converter(std::string path_kind) {
 }  // namespace
 
 DatasetAdapter rm_bench_adapter() {
-  DatasetAdapter a;
-  a.info = {"rm_bench", "pairwise", "RM-Bench (THU-KEG) JSON: 3 chosen x 3 rejected = 9 pairs per prompt"};
-  a.task = Task::kPairwise;
-  a.matches = [](const std::filesystem::path&, const json& first) {
-    return has_keys(first, {"prompt", "chosen", "rejected"});
-  };
-  a.prepare = [](const std::filesystem::path& path, const LoadOptions&, Task) {
-    return make_converter(kind_from_path(path));
-  };
-  return a;
+  return keyed_adapter({"rm_bench", "pairwise", "RM-Bench (THU-KEG) JSON: 3 chosen x 3 rejected = 9 pairs per prompt"}, Task::kPairwise, {"prompt", "chosen", "rejected"},
+                       [](const std::filesystem::path& path) { return make_converter(kind_from_path(path)); });
 }
 
 }  // namespace fare::judge
