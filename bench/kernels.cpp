@@ -5,7 +5,11 @@
 // shared and noisy.
 //
 //   bench_kernels [--types Q8_0,Q4_K,Q6_K,BF16] [--sets all] [--reps 5] [--tokens 256]
-//                 [--threads N] [--no-vocab] [--no-prefill] [--no-decode]
+//                 [--threads N] [--no-vocab] [--no-prefill] [--no-decode] [--chain LAYERS]
+//
+// --chain decodes one token through LAYERS layers of FARE-8B's seven matrices, each its own
+// allocation, in the model's order: what a real decode step streams, with nothing left in cache
+// from the previous product (the single-matrix decode rows above are partly served by the L3).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -31,6 +35,7 @@ struct Options {
   int64_t tokens = 256;  // the engine's prefill micro-batch
   int threads = 0;
   bool vocab = true, prefill = true, decode = true;
+  int chain = 0;  // layers of the decode chain; 0: none
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -113,15 +118,18 @@ double best_of(int reps, F&& f) {
   return best;
 }
 
-// Read bandwidth with all threads: each sums its slice of a buffer far larger than the caches.
+// Read bandwidth with all threads: each sums its slice of a buffer far larger than the caches,
+// requesting every line 8 KiB ahead as the decode kernels do.
 double read_bandwidth(ThreadPool& pool, int reps) {
   std::vector<float> buf(size_t{1} << 28, 1.0f);  // 1 GiB
   std::atomic<float> sink{0};
   const double t = best_of(reps, [&] {
     pool.parallel_for(static_cast<int64_t>(buf.size()), 1 << 16, [&](int64_t b, int64_t e) {
       float s[16] = {};
-      for (int64_t i = b; i + 16 <= e; i += 16)
+      for (int64_t i = b; i + 16 <= e; i += 16) {
+        __builtin_prefetch(&buf[static_cast<size_t>(i)] + 2048);
         for (int j = 0; j < 16; ++j) s[j] += buf[static_cast<size_t>(i + j)];
+      }
       float total = 0;
       for (float v : s) total += v;
       sink.fetch_add(total);
@@ -148,6 +156,32 @@ struct Shape {
   int64_t rows, cols;
 };
 
+// One token through `layers` layers of q, k, v, o, gate, up, down: GB/s of weights streamed.
+void chain(const Options& o, ThreadPool& pool, const std::vector<const KernelSet*>& sets) {
+  const Shape layer[] = {{"q", 4096, 4096},      {"k", 1024, 4096},     {"v", 1024, 4096},   {"o", 4096, 4096},
+                         {"gate", 12288, 4096}, {"up", 12288, 4096}, {"down", 4096, 12288}};
+  for (DType t : o.types) {
+    std::vector<Matrix> ms;
+    double bytes = 0;
+    for (int l = 0; l < o.chain; ++l)
+      for (const Shape& s : layer) {
+        ms.emplace_back(t, s.rows, s.cols);
+        bytes += static_cast<double>(ms.back().data.size());
+      }
+    std::vector<float> x(12288, 0.5f), y(12288);
+    Rng rng;
+    for (auto& v : x) v = static_cast<float>(static_cast<int64_t>(rng.next() % 2001) - 1000) / 1000.0f;
+    for (const KernelSet* k : sets) {
+      const double secs = best_of(o.reps, [&] {
+        for (const Matrix& m : ms) matmul({&pool, k}, m.w, x.data(), 1, y.data());
+      });
+      std::printf("%-6s chain  %2d layers   %-13s %9.2f %9.1f\n", std::string(name(t)).c_str(), o.chain, k->name,
+                  secs * 1e3, bytes / secs / 1e9);
+      std::fflush(stdout);
+    }
+  }
+}
+
 void run(const Options& o) {
   ThreadPool pool(o.threads > 0 ? o.threads : ThreadPool::default_threads());
   std::vector<const KernelSet*> sets;
@@ -161,6 +195,11 @@ void run(const Options& o) {
   std::printf("\nmemory bandwidth, all threads: read %.1f GB/s, memcpy %.1f GB/s (read + write)\n\n",
               read_bandwidth(pool, o.reps), copy_bandwidth(pool, o.reps));
 
+  if (o.chain > 0) {
+    std::printf("%-6s %-6s %-12s %-13s %9s %9s\n", "type", "phase", "matrices", "kernels", "ms", "GB/s");
+    chain(o, pool, sets);
+    return;
+  }
   const std::vector<Shape> shapes = {{"attn q/o", 4096, 4096}, {"ffn gate/up", 12288, 4096}, {"ffn down", 4096, 12288}};
   std::printf("%-6s %-6s %-12s %-13s %9s %9s %9s %8s\n", "type", "phase", "shape", "kernels", "ms", "GB/s", "GFLOP/s",
               "x ref");
@@ -218,6 +257,7 @@ int main(int argc, char** argv) {
       else if (a == "--no-vocab") o.vocab = false;
       else if (a == "--no-prefill") o.prefill = false;
       else if (a == "--no-decode") o.decode = false;
+      else if (a == "--chain") o.chain = std::stoi(value());
       else fare::fail("unknown option ", a);
     }
     fare::run(o);

@@ -32,7 +32,7 @@ TypeKernels& slot(KernelSet& s, DType t) { return s.types[static_cast<size_t>(t)
 template <class Isa, size_t... I>
 void fill_exact(KernelSet& s, std::index_sequence<I...>) {
   ((slot(s, kWeightTypes[I]) = TypeKernels{Isa::template gemv<kWeightTypes[I]>, Isa::template gemm<kWeightTypes[I]>,
-                                           ActFormat::F32, Isa::kRowTile}),
+                                           ActFormat::F32, ActFormat::F32, Isa::kRowTile}),
    ...);
 }
 
@@ -63,6 +63,13 @@ void set_q8(KernelSet& s, DType t, RowsFn gemm, int row_tile, int offset, int gr
   k.row_align = row_tile;
   k.q8_offset = offset;
   k.q8_group = group;
+}
+
+// A decode kernel on int8 activations, with the offset and group the type's gemm set.
+void set_q8_gemv(KernelSet& s, DType t, RowsFn gemv) {
+  TypeKernels& k = slot(s, t);
+  k.gemv = gemv;
+  k.gemv_act = ActFormat::Q8;
 }
 
 void set_bf16(KernelSet& s, RowsFn gemm, int row_tile) {
@@ -97,8 +104,7 @@ void add_x86_sets(std::vector<Entry>& out, Entry& emulated) {
 
   Entry ev = e5;
   ev.set.name = "avx512-vnni";
-  ev.set.summary = "AVX-512 VNNI: prefill multiplies integer weights by int8 activation blocks (vpdpbusd)";
-  // Decode keeps avx512's float kernels: it is bound by memory either way.
+  ev.set.summary = "AVX-512 VNNI: integer weights times int8 activation blocks (vpdpbusd)";
   ev.set.exact = false;
   constexpr int kv = avx512_vnni::kRowTile;
   set_q8(ev.set, DType::Q8_0, &avx512_vnni::gemm<DType::Q8_0>, kv, 128, 32);
@@ -106,6 +112,9 @@ void add_x86_sets(std::vector<Entry>& out, Entry& emulated) {
   set_q8(ev.set, DType::Q4_K, &avx512_vnni::gemm<DType::Q4_K>, kv, 0, 32);
   set_q8(ev.set, DType::Q5_K, &avx512_vnni::gemm<DType::Q5_K>, kv, 0, 32);
   set_q8(ev.set, DType::Q6_K, &avx512_vnni::gemm<DType::Q6_K>, kv, 32, 16);
+  set_q8_gemv(ev.set, DType::Q8_0, &avx512_vnni::gemv<DType::Q8_0>);
+  set_q8_gemv(ev.set, DType::Q4_K, &avx512_vnni::gemv<DType::Q4_K>);
+  set_q8_gemv(ev.set, DType::Q6_K, &avx512_vnni::gemv<DType::Q6_K>);
   ev.set.quantize_q8 = &avx512_vnni::quantize_q8;
   ev.supported = avx512 && f.avx512_vnni;
   ev.needs = e5.needs + " avx512_vnni";
@@ -113,8 +122,10 @@ void add_x86_sets(std::vector<Entry>& out, Entry& emulated) {
 
   Entry eb = ev;
   eb.set.name = "avx512-bf16";
-  eb.set.summary = "avx512-vnni, and prefill multiplies BF16 weights by bfloat16-rounded activations (vdpbf16ps)";
+  eb.set.summary = "avx512-vnni, and BF16 weights times bfloat16-rounded activations (vdpbf16ps)";
   set_bf16(eb.set, &avx512_bf16::gemm_bf16, avx512_bf16::kRowTile);
+  slot(eb.set, DType::BF16).gemv = &avx512_bf16::gemv_bf16;
+  slot(eb.set, DType::BF16).gemv_act = ActFormat::BF16;
   eb.supported = ev.supported && f.avx512_bf16;
   eb.needs = ev.needs + " avx512_bf16";
   out.push_back(eb);

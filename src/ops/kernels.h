@@ -39,6 +39,11 @@ struct Acts {
   const float* qsum = nullptr;
   // BF16: bf[t * ld + c] with ld = cols rounded up to even (a zero pads odd rows: kernels read pairs).
   const uint16_t* bf = nullptr;
+  // Q8 for the decode kernels only: per lane of 4 columns (index t * (cols/4) + c/4), the scale of
+  // the block of 32 holding column c and bias[group of c] / (group / 4), so that the 16 lanes of a
+  // 64-column product start from the offset correction of their group.
+  const float* lane_scale = nullptr;
+  const int32_t* lane_bias = nullptr;
 };
 
 // Computes y[t * w.rows + r] for r in [r0, r1) and every token t of `a`.
@@ -55,18 +60,20 @@ void quantize_q8_reference(const float* x, int64_t cols, int offset, int group, 
                            int32_t* bias);
 
 // Products with at most this many tokens take the row-streaming kernel (decode); more take the
-// tiled one (prefill), which decodes each weight tile once for all tokens. Decode is bound by
-// memory, so the streaming kernels always multiply float activations: rounding them would save
-// no time. Only the tile kernels of the "fast" sets round activations.
+// tiled one (prefill), which decodes each weight tile once for all tokens.
 inline constexpr int64_t kGemvMaxTokens = 4;
 
 struct TypeKernels {
-  RowsFn gemv = nullptr;  // n_tokens <= kGemvMaxTokens; reads Acts::x (float activations)
-  RowsFn gemm = nullptr;  // more tokens; reads the format below
+  RowsFn gemv = nullptr;  // n_tokens <= kGemvMaxTokens; reads the format gemv_act
+  RowsFn gemm = nullptr;  // more tokens; reads the format act
   ActFormat act = ActFormat::F32;
+  // Decode is bound by memory on many cores, but with few cores decoding weights to float costs
+  // more than reading them: the "fast" sets' streaming kernels also take rounded activations.
+  ActFormat gemv_act = ActFormat::F32;
   int row_align = 1;      // gemm row ranges start at multiples of this (its register tile height)
-  // Q8 only: the gemm stores weight codes as unsigned bytes u with value scale*(u - q8_offset)
-  // (+ a per-block minimum) over groups of q8_group values; Acts::bias corrects for the offset.
+  // Q8 only (both kernels): weight codes are read as unsigned bytes u with value
+  // scale * (u - q8_offset) (+ a per-block minimum) over groups of q8_group values; Acts::bias
+  // corrects for the offset.
   int q8_offset = 0;
   int q8_group = 32;
 };

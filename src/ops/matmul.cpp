@@ -54,8 +54,8 @@ void reference_rows(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1
 // not allocate once the buffers have grown to the largest batch.
 struct ActBuffers {
   std::vector<int8_t> q;
-  std::vector<float> scale, qsum;
-  std::vector<int32_t> bias;
+  std::vector<float> scale, qsum, lane_scale;
+  std::vector<int32_t> bias, lane_bias;
   std::vector<uint16_t> bf;
 };
 
@@ -103,37 +103,60 @@ void quantize_q8_reference(const float* x, int64_t cols, int offset, int group, 
 
 namespace {
 
-void prepare_acts(const KernelSet& set, const TypeKernels& k, const WeightMatrix& w, Acts& a, ThreadPool& pool) {
+void prepare_q8(const KernelSet& set, const TypeKernels& k, Acts& a, ThreadPool& pool) {
   ActBuffers& buf = act_buffers();
-  const int64_t n = a.n_tokens, cols = w.cols;
+  const int64_t n = a.n_tokens, cols = a.cols;
   const auto size = [](int64_t v) { return static_cast<size_t>(v); };
-  if (k.act == ActFormat::Q8) {
-    FARE_CHECK(cols % kQ8Block == 0 && cols % k.q8_group == 0, "int8 activations need whole blocks: cols ", cols);
-    const int64_t nb = cols / kQ8Block, ng = cols / k.q8_group;
-    buf.q.resize(size(n * cols));
-    buf.scale.resize(size(n * nb));
-    buf.qsum.resize(size(n * nb));
-    buf.bias.resize(size(n * ng));
-    const QuantizeQ8Fn quantize = set.quantize_q8 != nullptr ? set.quantize_q8 : quantize_q8_reference;
-    pool.parallel_for(n, 1, [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t)
-        quantize(a.x + t * cols, cols, k.q8_offset, k.q8_group, buf.q.data() + t * cols, buf.scale.data() + t * nb,
-                 buf.qsum.data() + t * nb, buf.bias.data() + t * ng);
-    });
-    a.q = buf.q.data();
-    a.scale = buf.scale.data();
-    a.qsum = buf.qsum.data();
-    a.bias = buf.bias.data();
-  } else if (k.act == ActFormat::BF16) {
-    // Padded to an even length: the kernels read bf16 values in pairs.
-    const int64_t ld = cols + (cols & 1);
-    buf.bf.assign(size(n * ld), 0);
-    pool.parallel_for(n, 1, [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t)
-        for (int64_t c = 0; c < cols; ++c) buf.bf[size(t * ld + c)] = f32_to_bf16(a.x[t * cols + c]);
-    });
-    a.bf = buf.bf.data();
-  }
+  FARE_CHECK(cols % kQ8Block == 0 && cols % k.q8_group == 0, "int8 activations need whole blocks: cols ", cols);
+  const int64_t nb = cols / kQ8Block, ng = cols / k.q8_group;
+  buf.q.resize(size(n * cols));
+  buf.scale.resize(size(n * nb));
+  buf.qsum.resize(size(n * nb));
+  buf.bias.resize(size(n * ng));
+  const QuantizeQ8Fn quantize = set.quantize_q8 != nullptr ? set.quantize_q8 : quantize_q8_reference;
+  pool.parallel_for(n, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t)
+      quantize(a.x + t * cols, cols, k.q8_offset, k.q8_group, buf.q.data() + t * cols, buf.scale.data() + t * nb,
+               buf.qsum.data() + t * nb, buf.bias.data() + t * ng);
+  });
+  a.q = buf.q.data();
+  a.scale = buf.scale.data();
+  a.qsum = buf.qsum.data();
+  a.bias = buf.bias.data();
+}
+
+// The per-lane copies of the block scales and group biases the decode kernels read.
+void spread_to_lanes(const TypeKernels& k, Acts& a) {
+  ActBuffers& buf = act_buffers();
+  const int64_t n = a.n_tokens, lanes = a.cols / 4, per_group = k.q8_group / 4;
+  FARE_CHECK(k.q8_offset % per_group == 0);
+  buf.lane_scale.resize(static_cast<size_t>(n * lanes));
+  buf.lane_bias.resize(static_cast<size_t>(n * lanes));
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t l = 0; l < lanes; ++l) {
+      buf.lane_scale[static_cast<size_t>(t * lanes + l)] = a.scale[t * (a.cols / kQ8Block) + l / (kQ8Block / 4)];
+      buf.lane_bias[static_cast<size_t>(t * lanes + l)] = a.bias[t * (a.cols / k.q8_group) + l / per_group] / per_group;
+    }
+  a.lane_scale = buf.lane_scale.data();
+  a.lane_bias = buf.lane_bias.data();
+}
+
+void prepare_bf16(Acts& a, ThreadPool& pool) {
+  ActBuffers& buf = act_buffers();
+  const int64_t n = a.n_tokens, cols = a.cols;
+  // Padded to an even length: the kernels read bf16 values in pairs.
+  const int64_t ld = cols + (cols & 1);
+  buf.bf.assign(static_cast<size_t>(n * ld), 0);
+  pool.parallel_for(n, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t)
+      for (int64_t c = 0; c < cols; ++c) buf.bf[static_cast<size_t>(t * ld + c)] = f32_to_bf16(a.x[t * cols + c]);
+  });
+  a.bf = buf.bf.data();
+}
+
+void prepare_acts(const KernelSet& set, const TypeKernels& k, ActFormat format, Acts& a, ThreadPool& pool) {
+  if (format == ActFormat::Q8) prepare_q8(set, k, a, pool);
+  else if (format == ActFormat::BF16) prepare_bf16(a, pool);
 }
 
 }  // namespace
@@ -150,12 +173,14 @@ void matmul(const Compute& cx, const WeightMatrix& w, const float* x, int64_t n_
   a.cols = w.cols;
   a.x = x;
   if (n_tokens <= kGemvMaxTokens) {
+    prepare_acts(*cx.kernels, k, k.gemv_act, a, pool);
+    if (k.gemv_act == ActFormat::Q8) spread_to_lanes(k, a);
     // Memory bound: each thread streams its own rows once.
     constexpr int64_t kRowGrain = 8;
     pool.parallel_for(w.rows, kRowGrain, [&](int64_t r0, int64_t r1) { k.gemv(w, a, r0, r1, y); });
     return;
   }
-  prepare_acts(*cx.kernels, k, w, a, pool);
+  prepare_acts(*cx.kernels, k, k.act, a, pool);
   const int64_t tile = k.row_align;
   const int64_t n_tiles = (w.rows + tile - 1) / tile;
   pool.parallel_for(n_tiles, 1, [&](int64_t b0, int64_t b1) {
@@ -176,7 +201,7 @@ const KernelSet& reference_kernels() {
     for (size_t i = 0; i < kNumDTypes; ++i) {
       const DType t = static_cast<DType>(i);
       if (t == DType::I8 || t == DType::I16 || t == DType::I32 || t == DType::I64 || t == DType::F64) continue;
-      s.types[i] = TypeKernels{reference_rows, reference_rows, ActFormat::F32, static_cast<int>(kRefRowBlock)};
+      s.types[i] = TypeKernels{reference_rows, reference_rows, ActFormat::F32, ActFormat::F32, static_cast<int>(kRefRowBlock)};
     }
     return s;
   }();

@@ -199,9 +199,9 @@ TEST_P(KernelSetTest, MatchesReference) {
     std::copy(xv.begin(), xv.end(), x.p);
     matmul({&pool, set}, m.w, x.p, s.tokens, y.p);
 
-    // What the path multiplies: few tokens stream rows with float activations; more tokens take
-    // the tile kernel and its activation format.
-    const ActFormat f = s.tokens <= kGemvMaxTokens ? ActFormat::F32 : set->of(type).act;
+    // What the path multiplies: few tokens stream rows, more take the tile kernel; each path
+    // has its activation format.
+    const ActFormat f = s.tokens <= kGemvMaxTokens ? set->of(type).gemv_act : set->of(type).act;
     const auto xr = rounded_activations(f, x.p, s.tokens, s.cols);
     std::vector<float> row(static_cast<size_t>(s.cols));
     for (int64_t r = 0; r < s.rows; ++r) {
@@ -232,7 +232,8 @@ TEST_P(KernelSetTest, DecodesBitExactly) {
   const int64_t rows = 35, cols = 256;
   const TestMatrix m(type, rows, cols, 3, 77);
   for (int64_t n_tok : {int64_t{3}, cols}) {  // the streaming kernel and the tile kernel
-    if (n_tok > kGemvMaxTokens && set->of(type).act != ActFormat::F32) continue;  // rounds activations
+    const TypeKernels& k = set->of(type);
+    if ((n_tok > kGemvMaxTokens ? k.act : k.gemv_act) != ActFormat::F32) continue;  // rounds activations
     std::vector<float> x(static_cast<size_t>(n_tok * cols), 0.0f), y(static_cast<size_t>(n_tok * rows));
     for (int64_t t = 0; t < n_tok; ++t) x[t * cols + (t * 37) % cols] = 1.0f;
     matmul({&pool, set}, m.w, x.data(), n_tok, y.data());

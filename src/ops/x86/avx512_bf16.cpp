@@ -1,6 +1,6 @@
-// AVX-512 BF16 prefill for BF16 weights: activations arrive rounded to bfloat16
-// (ActFormat::BF16) and vdpbf16ps adds two bf16 products per lane into float accumulators, twice
-// the multiply rate of float FMA. A 32-row x 256-column weight tile is stored as
+// AVX-512 BF16 for BF16 weights: activations arrive rounded to bfloat16 (ActFormat::BF16) and
+// vdpbf16ps adds two bf16 products per lane into float accumulators, twice the multiply rate of
+// float FMA and no conversion of the weights. Decode streams rows as they are stored. Prefill: a 32-row x 256-column weight tile is stored as
 // [column pair][row][2 bf16] and a 32-row x 12-token register block runs over all tokens.
 #include <immintrin.h>
 
@@ -73,7 +73,56 @@ void tile_kernel_n(int64_t nt, const Packed& p, int64_t kc, const uint16_t* x, i
   tile_kernel<NT>(p, kc, x, ldx, y, ldy, nr, first);
 }
 
+// Decode: one row at a time (prefetched 8 KiB ahead: see avx512_vnni_gemv.cpp), 32 columns per
+// vdpbf16ps.
+template <int R, int NT>
+void gemv_block(const WeightMatrix& w, const uint16_t* x, int64_t ld, int64_t r, float* y) {
+  __m512 acc[R][NT];
+  for (auto& row : acc)
+    for (auto& v : row) v = _mm512_setzero_ps();
+  const uint16_t* rows[R];
+  for (int i = 0; i < R; ++i) rows[i] = reinterpret_cast<const uint16_t*>(w.data + static_cast<size_t>(r + i) * w.row_stride);
+  int64_t c = 0;
+  for (; c + 32 <= w.cols; c += 32) {
+    if (c % 256 == 0)
+      for (int i = 0; i < R; ++i)
+        for (int b = 0; b < 512; b += 64) _mm_prefetch(reinterpret_cast<const char*>(rows[i] + c) + 8192 + b, _MM_HINT_T0);
+    __m512bh xv[NT];
+    for (int t = 0; t < NT; ++t) xv[t] = (__m512bh)_mm512_loadu_si512(x + t * ld + c);
+    for (int i = 0; i < R; ++i) {
+      const __m512bh wv = (__m512bh)_mm512_loadu_si512(rows[i] + c);
+      for (int t = 0; t < NT; ++t) acc[i][t] = _mm512_dpbf16_ps(acc[i][t], wv, xv[t]);
+    }
+  }
+  if (c < w.cols) {  // zeros past the row end: the activation pad and the masked weights
+    const __mmask32 m = static_cast<__mmask32>((1ull << (w.cols - c)) - 1);
+    __m512bh xv[NT];
+    for (int t = 0; t < NT; ++t) xv[t] = (__m512bh)_mm512_maskz_loadu_epi16(m, x + t * ld + c);
+    for (int i = 0; i < R; ++i) {
+      const __m512bh wv = (__m512bh)_mm512_maskz_loadu_epi16(m, rows[i] + c);
+      for (int t = 0; t < NT; ++t) acc[i][t] = _mm512_dpbf16_ps(acc[i][t], wv, xv[t]);
+    }
+  }
+  for (int i = 0; i < R; ++i)
+    for (int t = 0; t < NT; ++t) y[t * w.rows + r + i] = _mm512_reduce_add_ps(acc[i][t]);
+}
+
+template <int NT>
+void gemv_n(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  const int64_t ld = w.cols + (w.cols & 1);
+  for (int64_t r = r0; r < r1; ++r) gemv_block<1, NT>(w, a.bf, ld, r, y);
+}
+
 }  // namespace
+
+void gemv_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  switch (a.n_tokens) {
+    case 1: return gemv_n<1>(w, a, r0, r1, y);
+    case 2: return gemv_n<2>(w, a, r0, r1, y);
+    case 3: return gemv_n<3>(w, a, r0, r1, y);
+    default: return gemv_n<4>(w, a, r0, r1, y);  // matmul sends at most kGemvMaxTokens = 4
+  }
+}
 
 void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
   Packed p;

@@ -73,9 +73,13 @@ inline void scales_k4(const uint8_t* s, float d, float dmin, float* dsc, float* 
 // Block geometry of the non-plain weight types (as dtype.cpp's table), as constants for the
 // loops: a call to traits() per chunk showed in profiles.
 template <DType T>
-constexpr int64_t kBlockElems = T == DType::F8_E4M3 ? 1 : T == DType::Q8_0 || T == DType::Q4_0 ? 32 : 256;
+constexpr int64_t kBlockElems = T == DType::F8_E4M3 || T == DType::F32 || T == DType::F16 || T == DType::BF16 ? 1
+                                : T == DType::Q8_0 || T == DType::Q4_0                                         ? 32
+                                                                                                               : 256;
 template <DType T>
 constexpr int64_t kBlockBytes = T == DType::F8_E4M3 ? 1
+                                : T == DType::F32   ? 4
+                                : T == DType::F16 || T == DType::BF16 ? 2
                                 : T == DType::Q8_0  ? 34
                                 : T == DType::Q4_0  ? 18
                                 : T == DType::Q4_K  ? 144
@@ -198,10 +202,14 @@ void decode(const WeightMatrix& w, int64_t r, int64_t k0, int64_t n, float* out)
 
 // ---- Decode: rows dotted with up to 4 tokens. ----
 
-// Rows are taken kGemvRows at a time, so every activation vector loaded serves several rows
-// (the activations outweigh the weights they meet: 4 bytes a value against 1-2) and the
-// memory system sees several streams.
-constexpr int kGemvRows = 4;
+// Rows taken at a time. One far-prefetched stream per thread reads fastest (measured with
+// bench_kernels --chain, one thread: Q8_0 27 GB/s for one row against 15-21 for four, BF16 33
+// against 21); the 4-bit types decode through register tables built per row and sub-block
+// (lut16), whose activation loads four rows share, and there four rows are faster (18 against 10).
+template <DType T>
+constexpr int kGemvRows = T == DType::Q4_0 || T == DType::Q4_K || T == DType::Q5_K ? 4 : 1;
+// How far ahead of the chunk in use each row is prefetched.
+constexpr int64_t kAheadBytes = 8192;
 
 // acc[r][t] += W_r[c0 + i] * x_t[c0 + i] for i in [0, n); load_w(r, i, m) gives the first m
 // (<= kLanes) weights of row r at offset i as floats.
@@ -420,6 +428,15 @@ void gemv_block(const WeightMatrix& w, const float* const* xs, int64_t r, float*
   for (int i = 0; i < R; ++i) rows[i] = row_ptr(w, r + i);
   for (int64_t k0 = 0; k0 < w.cols; k0 += kKC) {
     const int64_t kc = min_i64(kKC, w.cols - k0);
+    {
+      // Each row's stream is requested far ahead: decoding alone does not keep enough loads in
+      // flight to read at memory speed (see kAheadBytes).
+      constexpr size_t chunk_bytes = static_cast<size_t>(kKC / kBlockElems<T> * kBlockBytes<T>);
+      for (int i = 0; i < R; ++i) {
+        const char* next = reinterpret_cast<const char*>(rows[i]) + (k0 / kKC) * chunk_bytes + kAheadBytes;
+        for (size_t b = 0; b < chunk_bytes; b += 64) _mm_prefetch(next + b, _MM_HINT_T0);
+      }
+    }
     if constexpr (T == DType::F32 || T == DType::F16 || T == DType::BF16) {
       constexpr int64_t kBytes = T == DType::F32 ? 4 : 2;
       dot_rows<V, R, NT>(
@@ -439,13 +456,6 @@ void gemv_block(const WeightMatrix& w, const float* const* xs, int64_t r, float*
           },
           kc, xs, k0, acc);
     } else {
-      // The next chunk of each row is requested now: decoding alone does not keep enough loads
-      // in flight to stream at memory speed.
-      constexpr size_t chunk_bytes = static_cast<size_t>(kKC / kBlockElems<T> * kBlockBytes<T>);
-      for (int i = 0; i < R; ++i) {
-        const char* next = reinterpret_cast<const char*>(rows[i]) + (k0 / kKC + 4) * chunk_bytes;
-        for (size_t b = 0; b < chunk_bytes; b += 64) _mm_prefetch(next + b, _MM_HINT_T0);
-      }
       if constexpr (kFused<T>) {
         fused_chunk<V, T, R, NT>(rows, k0, kc, xs, acc);
       } else {
@@ -463,9 +473,10 @@ template <class V, DType T, int NT>
 void gemv_rows(const WeightMatrix& w, const float* x, int64_t r0, int64_t r1, float* y) {
   const float* xs[NT];
   for (int t = 0; t < NT; ++t) xs[t] = x + t * w.cols;
-  alignas(64) float buf[kGemvRows * kKC];
+  constexpr int R = kGemvRows<T>;
+  alignas(64) float buf[R * kKC];
   int64_t r = r0;
-  for (; r + kGemvRows <= r1; r += kGemvRows) gemv_block<V, T, kGemvRows, NT>(w, xs, r, buf, y);
+  for (; r + R <= r1; r += R) gemv_block<V, T, R, NT>(w, xs, r, buf, y);
   for (; r < r1; ++r) gemv_block<V, T, 1, NT>(w, xs, r, buf, y);
 }
 

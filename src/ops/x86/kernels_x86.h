@@ -41,6 +41,9 @@ void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int
 // AVX-512 VNNI: integer weights times int8 activation blocks (ActFormat::Q8) with vpdpbusd.
 namespace avx512_vnni {
 inline constexpr int kRowTile = 32;
+// Decode (Q8_0, Q4_K, Q6_K): reads Acts::lane_scale / lane_bias too.
+template <DType T>
+void gemv(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 template <DType T>
 void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 void quantize_q8(const float* x, int64_t cols, int offset, int group, int8_t* q, float* scale, float* qsum,
@@ -50,6 +53,7 @@ void quantize_q8(const float* x, int64_t cols, int offset, int group, int8_t* q,
 // AVX-512 BF16: BF16 weights times bfloat16-rounded activations (ActFormat::BF16) with vdpbf16ps.
 namespace avx512_bf16 {
 inline constexpr int kRowTile = 32;
+void gemv_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 }  // namespace avx512_bf16
 

@@ -1,0 +1,248 @@
+// AVX-512 VNNI decode for integer weights: a few tokens' activations, quantized to int8 blocks of
+// 32 (ActFormat::Q8), dotted with weight rows streamed once from memory.
+//
+// With two cores, decoding weights to float costs more time than reading them: the float
+// kernels reach about two thirds of the read bandwidth on Q8_0 and less on the K-quants. Here a
+// row is read 64 columns at a time as 64 unsigned byte codes (Q8_0: q + 128; Q4_K: the nibbles;
+// Q6_K: the 6-bit codes) in one register, one vpdpbusd sums their products with the activation
+// codes into 16 lanes of 4 columns each, and one FMA scales every lane by its weight scale times
+// its activation scale. The integer sum of each lane starts from Acts::lane_bias, which removes
+// the code offset exactly; Q4_K's per-block minimums are one 8-lane FMA per super-block against
+// the activation block sums.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "ops/x86/avx512_common.h"
+#include "ops/x86/kernels_x86.h"
+
+namespace fare::avx512_vnni {
+
+namespace {
+
+// One row at a time, each prefetched 8 KiB ahead: a single far-ahead stream per thread kept one
+// core at 33 GB/s on Q8_0, against 20-25 GB/s for four rows at once (several streams with the
+// same distance overflow the L1; shorter distances leave the core waiting). The activations are
+// re-read for every row, from L1.
+constexpr int kRows = 1;
+constexpr int64_t kAheadBytes = 8192;
+
+template <DType T>
+constexpr int64_t kChunkBytes = T == DType::Q8_0 ? 8 * 34 : T == DType::Q4_K ? 144 : 210;  // 256 columns
+
+inline __m512 half_pair(const uint8_t* a, const uint8_t* b) {
+  uint16_t ha, hb;
+  std::memcpy(&ha, a, 2);
+  std::memcpy(&hb, b, 2);
+  const __m256i h = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_set1_epi16(static_cast<short>(ha))),
+                                            _mm_set1_epi16(static_cast<short>(hb)), 1);
+  return _mm512_cvtph_ps(h);
+}
+
+// Activations of the tokens at column c: codes, per-lane scale and per-lane bias.
+template <int NT>
+struct Step {
+  __m512i x[NT];
+  __m512 scale[NT];
+  __m512i bias[NT];
+};
+
+template <int NT>
+struct TokenPtrs {
+  const int8_t* q[NT];
+  const float* scale[NT];   // lane_scale
+  const int32_t* bias[NT];  // lane_bias
+  const float* qsum[NT];    // per block of 32
+};
+
+template <int NT, bool kBias>
+inline void load_step(const TokenPtrs<NT>& tp, int64_t c, Step<NT>& s) {
+  for (int t = 0; t < NT; ++t) {
+    s.x[t] = _mm512_loadu_si512(tp.q[t] + c);
+    s.scale[t] = _mm512_loadu_ps(tp.scale[t] + c / 4);
+    s.bias[t] = kBias ? _mm512_loadu_si512(tp.bias[t] + c / 4) : _mm512_setzero_si512();
+  }
+}
+
+// The last 32 columns of a row of odd Q8_0 block count: the upper half of every vector is zero.
+template <int NT>
+inline void load_half_step(const TokenPtrs<NT>& tp, int64_t c, Step<NT>& s) {
+  for (int t = 0; t < NT; ++t) {
+    s.x[t] = _mm512_maskz_loadu_epi8(0xffffffffull, tp.q[t] + c);
+    s.scale[t] = _mm512_maskz_loadu_ps(0x00ff, tp.scale[t] + c / 4);
+    s.bias[t] = _mm512_maskz_loadu_epi32(0x00ff, tp.bias[t] + c / 4);
+  }
+}
+
+// acc[t] += codes . x_t, lane by lane, times weight scale x activation scale.
+template <int NT>
+inline void madd(__m512i codes, __m512 wscale, const Step<NT>& s, __m512 (&acc)[NT]) {
+  for (int t = 0; t < NT; ++t) {
+    const __m512i isum = _mm512_dpbusd_epi32(s.bias[t], codes, s.x[t]);
+    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(wscale, s.scale[t]), acc[t]);
+  }
+}
+
+// Q4_K / Q5_K super-block scales: d * sc[j] and dmin * m[j], j = 0..7 (the 6-bit fields of the
+// 12 scale bytes, unpacked as dequant.cpp does).
+inline void scales_k4(const uint8_t* blk, __m256& dsc, __m256& dmn) {
+  uint32_t w[3];
+  std::memcpy(w, blk + 4, 12);
+  const __m256i a = _mm256_cvtepu8_epi32(_mm_set1_epi32(static_cast<int>(w[0])));
+  const __m256i b = _mm256_cvtepu8_epi32(_mm_set1_epi32(static_cast<int>(w[1])));
+  const __m256i c = _mm256_cvtepu8_epi32(_mm_set1_epi32(static_cast<int>(w[2])));
+  const __m256i m63 = _mm256_set1_epi32(63), m15 = _mm256_set1_epi32(15);
+  const __m256i sc_hi = _mm256_or_si256(_mm256_and_si256(c, m15), _mm256_slli_epi32(_mm256_srli_epi32(a, 6), 4));
+  const __m256i m_hi = _mm256_or_si256(_mm256_srli_epi32(c, 4), _mm256_slli_epi32(_mm256_srli_epi32(b, 6), 4));
+  const __m256i sc = _mm256_blend_epi32(_mm256_and_si256(a, m63), sc_hi, 0xf0);
+  const __m256i mn = _mm256_blend_epi32(_mm256_and_si256(b, m63), m_hi, 0xf0);
+  dsc = _mm256_mul_ps(_mm256_set1_ps(load_f16_scalar(blk)), _mm256_cvtepi32_ps(sc));
+  dmn = _mm256_mul_ps(_mm256_set1_ps(load_f16_scalar(blk + 2)), _mm256_cvtepi32_ps(mn));
+}
+
+// Columns [k0, k0 + kc) of R rows (kc: whole blocks; K-quants: one super-block).
+template <DType T, int R, int NT>
+inline void chunk(const uint8_t* const* rows, const TokenPtrs<NT>& tp, int64_t k0, int64_t kc, __m512 (&acc)[R][NT],
+                  __m256 (&accm)[R][NT]) {
+  Step<NT> s;
+  if constexpr (T == DType::Q8_0) {
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+    int64_t c = k0;
+    for (; c + 64 <= k0 + kc; c += 64) {
+      load_step<NT, true>(tp, c, s);
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* blk = rows[r] + (c / 32) * 34;
+        const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
+        const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 36));
+        const __m512i codes = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), flip);
+        madd<NT>(codes, half_pair(blk, blk + 34), s, acc[r]);
+      }
+    }
+    if (c < k0 + kc) {  // one block left
+      load_half_step<NT>(tp, c, s);
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* blk = rows[r] + (c / 32) * 34;
+        const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
+        const __m512i codes = _mm512_xor_si512(_mm512_zextsi256_si512(lo), flip);
+        madd<NT>(codes, half_pair(blk, blk), s, acc[r]);
+      }
+    }
+  } else if constexpr (T == DType::Q4_K) {
+    const int64_t sb = k0 / 256;
+    __m512 dsc[R];
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* blk = rows[r] + sb * 144;
+      __m256 d, m;
+      scales_k4(blk, d, m);
+      dsc[r] = _mm512_castps256_ps512(d);
+      for (int t = 0; t < NT; ++t) accm[r][t] = _mm256_fmadd_ps(m, _mm256_loadu_ps(tp.qsum[t] + sb * 8), accm[r][t]);
+    }
+    const __m512i low = _mm512_set1_epi8(15);
+    for (int p = 0; p < 4; ++p) {
+      load_step<NT, false>(tp, k0 + 64 * p, s);
+      // Lanes 0-7: sub-block 2p, lanes 8-15: sub-block 2p + 1.
+      const __m512i idx = _mm512_set_epi32(2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1,
+                                           2 * p + 1, 2 * p + 1, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p);
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* q = rows[r] + sb * 144 + 16 + 32 * p;
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
+        const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(v), _mm256_srli_epi16(v, 4), 1);
+        madd<NT>(_mm512_and_si512(both, low), _mm512_permutexvar_ps(idx, dsc[r]), s, acc[r]);
+      }
+    }
+  } else if constexpr (T == DType::Q6_K) {
+    const int64_t sb = k0 / 256;
+    __m512 dsc[R];
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* blk = rows[r] + sb * 210;
+      const __m512i sc = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192)));
+      dsc[r] = _mm512_mul_ps(_mm512_set1_ps(load_f16_scalar(blk + 208)), _mm512_cvtepi32_ps(sc));
+    }
+    const __m512i low = _mm512_set1_epi8(15), top = _mm512_set1_epi8(0x30);
+    // 16-bit shifts per half: the first 64 columns of a half take bits 0-1 / 2-3 of qh into bits
+    // 4-5, the next 64 bits 4-5 / 6-7. Masks drop what crossed over from the neighbouring byte.
+    const __m512i shl_a = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+    const __m512i shr_b = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    for (int h = 0; h < 2; ++h) {
+      Step<NT> s2;
+      load_step<NT, true>(tp, k0 + 128 * h, s);
+      load_step<NT, true>(tp, k0 + 128 * h + 64, s2);
+      const __m512i ia = _mm512_set_epi32(8 * h + 3, 8 * h + 3, 8 * h + 3, 8 * h + 3, 8 * h + 2, 8 * h + 2, 8 * h + 2,
+                                          8 * h + 2, 8 * h + 1, 8 * h + 1, 8 * h + 1, 8 * h + 1, 8 * h, 8 * h, 8 * h,
+                                          8 * h);
+      const __m512i ib = _mm512_add_epi32(ia, _mm512_set1_epi32(4));
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* blk = rows[r] + sb * 210;
+        const __m512i ql = _mm512_loadu_si512(blk + 64 * h);  // a = columns 0-31 / 64-95, b = 32-63 / 96-127
+        const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 128 + 32 * h)));
+        const __m512i ca = _mm512_or_si512(_mm512_and_si512(ql, low),
+                                           _mm512_and_si512(_mm512_sllv_epi16(qh, shl_a), top));
+        const __m512i cb = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low),
+                                           _mm512_and_si512(_mm512_srlv_epi16(qh, shr_b), top));
+        madd<NT>(ca, _mm512_permutexvar_ps(ia, dsc[r]), s, acc[r]);
+        madd<NT>(cb, _mm512_permutexvar_ps(ib, dsc[r]), s2, acc[r]);
+      }
+    }
+  }
+}
+
+template <DType T, int R, int NT>
+void rows_block(const WeightMatrix& w, const TokenPtrs<NT>& tp, int64_t r, float* y) {
+  __m512 acc[R][NT];
+  __m256 accm[R][NT];
+  for (int i = 0; i < R; ++i)
+    for (int t = 0; t < NT; ++t) {
+      acc[i][t] = _mm512_setzero_ps();
+      accm[i][t] = _mm256_setzero_ps();
+    }
+  const uint8_t* rows[R];
+  for (int i = 0; i < R; ++i) rows[i] = w.data + static_cast<size_t>(r + i) * w.row_stride;
+  for (int64_t k0 = 0; k0 < w.cols; k0 += 256) {
+    // Decoding alone does not keep enough loads in flight to stream at memory speed.
+    for (int i = 0; i < R; ++i) {
+      const char* next = reinterpret_cast<const char*>(rows[i]) + (k0 / 256) * kChunkBytes<T> + kAheadBytes;
+      for (int64_t b = 0; b < kChunkBytes<T>; b += 64) _mm_prefetch(next + b, _MM_HINT_T0);
+    }
+    chunk<T, R, NT>(rows, tp, k0, min_i64(256, w.cols - k0), acc, accm);
+  }
+  for (int i = 0; i < R; ++i)
+    for (int t = 0; t < NT; ++t) {
+      float v = _mm512_reduce_add_ps(acc[i][t]);
+      // Minimums enter with a minus sign: value = d * sc * q - dmin * m.
+      if constexpr (T == DType::Q4_K) v -= _mm512_reduce_add_ps(_mm512_zextps256_ps512(accm[i][t]));
+      y[t * w.rows + r + i] = v;
+    }
+}
+
+template <DType T, int NT>
+void gemv_n(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  TokenPtrs<NT> tp;
+  const int64_t cols = w.cols;
+  for (int t = 0; t < NT; ++t) {
+    tp.q[t] = a.q + t * cols;
+    tp.scale[t] = a.lane_scale + t * (cols / 4);
+    tp.bias[t] = a.lane_bias + t * (cols / 4);
+    tp.qsum[t] = a.qsum + t * (cols / 32);
+  }
+  int64_t r = r0;
+  for (; r + kRows <= r1; r += kRows) rows_block<T, kRows, NT>(w, tp, r, y);
+  for (; r < r1; ++r) rows_block<T, 1, NT>(w, tp, r, y);
+}
+
+}  // namespace
+
+template <DType T>
+void gemv(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  switch (a.n_tokens) {
+    case 1: return gemv_n<T, 1>(w, a, r0, r1, y);
+    case 2: return gemv_n<T, 2>(w, a, r0, r1, y);
+    case 3: return gemv_n<T, 3>(w, a, r0, r1, y);
+    default: return gemv_n<T, 4>(w, a, r0, r1, y);  // matmul sends at most kGemvMaxTokens = 4
+  }
+}
+
+template void gemv<DType::Q8_0>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);
+template void gemv<DType::Q4_K>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);
+template void gemv<DType::Q6_K>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);
+
+}  // namespace fare::avx512_vnni
