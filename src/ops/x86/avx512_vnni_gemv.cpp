@@ -52,7 +52,8 @@ struct TokenPtrs {
   const int8_t* q[NT];
   const float* scale[NT];   // lane_scale
   const int32_t* bias[NT];  // lane_bias
-  const float* qsum[NT];    // per block of 32
+  const float* qsum[NT];       // per block of 32
+  const float* blk_scale[NT];  // per block of 32
 };
 
 template <int NT, bool kBias>
@@ -129,26 +130,48 @@ inline void chunk(const uint8_t* const* rows, const TokenPtrs<NT>& tp, int64_t k
     }
   } else if constexpr (T == DType::Q4_K) {
     const int64_t sb = k0 / 256;
-    __m512 dsc[R];
+    const __m512i low = _mm512_set1_epi8(15);
+    // Lane patterns of the sub-block scales: lanes 0-7 take sub-block 2p, lanes 8-15 2p + 1.
+    const __m512i idx[4] = {_mm512_set_epi64(0x0000000100000001, 0x0000000100000001, 0x0000000100000001,
+                                             0x0000000100000001, 0, 0, 0, 0),
+                            _mm512_set_epi64(0x0000000300000003, 0x0000000300000003, 0x0000000300000003,
+                                             0x0000000300000003, 0x0000000200000002, 0x0000000200000002,
+                                             0x0000000200000002, 0x0000000200000002),
+                            _mm512_set_epi64(0x0000000500000005, 0x0000000500000005, 0x0000000500000005,
+                                             0x0000000500000005, 0x0000000400000004, 0x0000000400000004,
+                                             0x0000000400000004, 0x0000000400000004),
+                            _mm512_set_epi64(0x0000000700000007, 0x0000000700000007, 0x0000000700000007,
+                                             0x0000000700000007, 0x0000000600000006, 0x0000000600000006,
+                                             0x0000000600000006, 0x0000000600000006)};
     for (int r = 0; r < R; ++r) {
       const uint8_t* blk = rows[r] + sb * 144;
-      __m256 d, m;
-      scales_k4(blk, d, m);
-      dsc[r] = _mm512_castps256_ps512(d);
-      for (int t = 0; t < NT; ++t) accm[r][t] = _mm256_fmadd_ps(m, _mm256_loadu_ps(tp.qsum[t] + sb * 8), accm[r][t]);
-    }
-    const __m512i low = _mm512_set1_epi8(15);
-    for (int p = 0; p < 4; ++p) {
-      load_step<NT, false>(tp, k0 + 64 * p, s);
-      // Lanes 0-7: sub-block 2p, lanes 8-15: sub-block 2p + 1.
-      const __m512i idx = _mm512_set_epi32(2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1,
-                                           2 * p + 1, 2 * p + 1, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p, 2 * p);
-      for (int r = 0; r < R; ++r) {
-        const uint8_t* q = rows[r] + sb * 144 + 16 + 32 * p;
-        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
-        const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(v), _mm256_srli_epi16(v, 4), 1);
-        madd<NT>(_mm512_and_si512(both, low), _mm512_permutexvar_ps(idx, dsc[r]), s, acc[r]);
+      __m256 dsc, dmn;
+      scales_k4(blk, dsc, dmn);
+      // Per token, weight scale x activation scale of each of the 8 blocks of 32: both change at
+      // the same block boundaries, so one product per super-block serves all its lanes.
+      __m512 scale[NT];
+      for (int t = 0; t < NT; ++t) {
+        scale[t] = _mm512_castps256_ps512(_mm256_mul_ps(dsc, _mm256_loadu_ps(tp.blk_scale[t] + sb * 8)));
+        accm[r][t] = _mm256_fmadd_ps(dmn, _mm256_loadu_ps(tp.qsum[t] + sb * 8), accm[r][t]);
       }
+      // 64 bytes of codes: low nibbles are sub-blocks 0 / 2 (4 / 6), high nibbles 1 / 3 (5 / 7).
+      // Each half sums into its own register: one chain of FMAs through the whole row would
+      // make their latency, not the arithmetic or the memory, the limit.
+      __m512 part[2][NT];
+      for (int half = 0; half < 2; ++half) {
+        const __m512i v = _mm512_loadu_si512(blk + 16 + 64 * half);
+        const __m512i lo = _mm512_and_si512(v, low), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+        const __m512i pair[2] = {_mm512_shuffle_i64x2(lo, hi, 0x44), _mm512_shuffle_i64x2(lo, hi, 0xee)};
+        for (int t = 0; t < NT; ++t) {
+          const int p = 2 * half;
+          const __m512i i0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), pair[0], _mm512_loadu_si512(tp.q[t] + k0 + 64 * p));
+          const __m512i i1 =
+              _mm512_dpbusd_epi32(_mm512_setzero_si512(), pair[1], _mm512_loadu_si512(tp.q[t] + k0 + 64 * p + 64));
+          part[half][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_permutexvar_ps(idx[p + 1], scale[t]),
+                                          _mm512_mul_ps(_mm512_cvtepi32_ps(i0), _mm512_permutexvar_ps(idx[p], scale[t])));
+        }
+      }
+      for (int t = 0; t < NT; ++t) acc[r][t] = _mm512_add_ps(acc[r][t], _mm512_add_ps(part[0][t], part[1][t]));
     }
   } else if constexpr (T == DType::Q6_K) {
     const int64_t sb = k0 / 256;
@@ -223,6 +246,7 @@ void gemv_n(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float*
     tp.scale[t] = a.lane_scale + t * (cols / 4);
     tp.bias[t] = a.lane_bias + t * (cols / 4);
     tp.qsum[t] = a.qsum + t * (cols / 32);
+    tp.blk_scale[t] = a.scale + t * (cols / 32);
   }
   int64_t r = r0;
   for (; r + kRows <= r1; r += kRows) rows_block<T, kRows, NT>(w, tp, r, y);
