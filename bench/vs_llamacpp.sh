@@ -4,7 +4,11 @@
 # load, then the median of each and the ratios fare / llama.cpp. Never part of CI.
 #
 #   bench/vs_llamacpp.sh MODEL.gguf [--threads N] [--pp 512] [--tg 64] [--reps R]
-#                        [--kernels NAME] [--fare PATH] [--cache-dir DIR] [--json FILE]
+#                        [--kernels NAME] [--fare PATH] [--fare-model PATH] [--cache-dir DIR]
+#                        [--json FILE]
+#
+# --fare-model gives fare another copy of the same weights, e.g. the Hugging Face safetensors
+# folder MODEL.gguf was converted from (llama.cpp reads only GGUF).
 #
 # node-llama-cpp is installed once into the cache folder (default ~/.cache/fare/node-llama-cpp-3.21.1)
 # with `npm i -E`; it ships prebuilt binaries, so nothing is compiled. Exactly this version: newer
@@ -12,10 +16,10 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-model="" threads=2 pp=512 tg=64 reps=3 kernels=auto json_out=""
+model="" fare_model="" threads=2 pp=512 tg=64 reps=3 kernels=auto json_out=""
 fare="$repo/build/release/apps/cli/fare"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/fare/node-llama-cpp-3.21.1"
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads="$2"; shift 2 ;;
@@ -24,6 +28,7 @@ while [ $# -gt 0 ]; do
     --reps) reps="$2"; shift 2 ;;
     --kernels) kernels="$2"; shift 2 ;;
     --fare) fare="$2"; shift 2 ;;
+    --fare-model) fare_model="$2"; shift 2 ;;
     --cache-dir) cache="$2"; shift 2 ;;
     --json) json_out="$2"; shift 2 ;;
     -h|--help) usage 0 ;;
@@ -33,6 +38,8 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$model" ] || usage
 [ -f "$model" ] || { echo "vs_llamacpp.sh: $model: no such file" >&2; exit 1; }
+[ -n "$fare_model" ] || fare_model="$model"
+[ -e "$fare_model" ] || { echo "vs_llamacpp.sh: $fare_model: no such file or folder" >&2; exit 1; }
 [ -x "$fare" ] || { echo "vs_llamacpp.sh: $fare: not built (cmake --preset release && cmake --build --preset release)" >&2; exit 1; }
 
 if [ ! -f "$cache/node_modules/node-llama-cpp/package.json" ]; then
@@ -45,7 +52,7 @@ runs="$(mktemp)"
 trap 'rm -f "$runs"' EXIT
 for ((r = 1; r <= reps; r++)); do
   echo "round $r/$reps: fare" >&2
-  "$fare" bench -m "$model" --pp "$pp" --tg "$tg" --reps 1 -t "$threads" --kernels "$kernels" --json | tr -d '\n' >> "$runs"
+  "$fare" bench -m "$fare_model" --pp "$pp" --tg "$tg" --reps 1 -t "$threads" --kernels "$kernels" --json | tr -d '\n' >> "$runs"
   echo >> "$runs"
   echo "round $r/$reps: llama.cpp" >&2
   node "$repo/bench/llamacpp_bench.mjs" --module "$cache" "$model" --pp "$pp" --tg "$tg" --reps 1 --threads "$threads" >> "$runs"
@@ -74,10 +81,12 @@ summary.fare.mem_read_gb_per_s = median(runs.filter((r) => r.engine === "fare").
 summary.fare.peak_rss_over_weights_kv = f.memory.rss_over_weights_kv;
 summary.ratio = {pp: summary.fare.pp / summary["llama.cpp"].pp, tg: summary.fare.tg / summary["llama.cpp"].tg};
 const fix = (x, d) => x.toFixed(d).padStart(9);
-console.log(`model ${f.model}, ${f.threads} threads, ${runs.length / 2} alternating rounds (median)`);
+console.log(`model ${f.model} (llama.cpp: ${runs.find((r) => r.engine === "llama.cpp").model ?? "the same"}), ${f.threads} threads, ${runs.length / 2} alternating rounds (median)`);
 console.log(`| engine    |   pp t/s |   tg t/s |  load s |`);
 for (const e of ["fare", "llama.cpp"])
   console.log(`| ${e.padEnd(9)} |${fix(summary[e].pp, 2)} |${fix(summary[e].tg, 3)} |${fix(summary[e].load_s, 2)} |`);
+for (const e of ["fare", "llama.cpp"])
+  console.log(`${e} runs in order: pp ${summary[e].pp_runs.map((v) => v.toFixed(2)).join(", ")}; tg ${summary[e].tg_runs.map((v) => v.toFixed(3)).join(", ")}`);
 console.log(`ratio fare / llama.cpp: pp ${summary.ratio.pp.toFixed(2)}x, tg ${summary.ratio.tg.toFixed(2)}x`);
 console.log(`fare decode ${summary.fare.decode_gb_per_s.toFixed(1)} GB/s of ${summary.fare.mem_read_gb_per_s.toFixed(1)} GB/s read bandwidth`);
 if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({summary, runs}, null, 1));

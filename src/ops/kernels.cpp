@@ -72,10 +72,10 @@ void set_q8_gemv(KernelSet& s, DType t, RowsFn gemv) {
   k.gemv_act = ActFormat::Q8;
 }
 
-void set_bf16(KernelSet& s, RowsFn gemm, int row_tile) {
+void set_bf16(KernelSet& s, RowsFn gemm, int row_tile, ActFormat act = ActFormat::BF16) {
   TypeKernels& k = slot(s, DType::BF16);
   k.gemm = gemm;
-  k.act = ActFormat::BF16;
+  k.act = act;
   k.row_align = row_tile;
 }
 
@@ -132,31 +132,38 @@ void add_x86_sets(std::vector<Entry>& out, Entry& emulated) {
 
   Entry ea = eb;
   ea.set.name = "amx";
-  ea.set.summary = "avx512-bf16 with prefill on AMX tiles (INT8 for integer weights, BF16 for BF16 weights)";
+  ea.set.summary = "avx512-bf16 with BF16 prefill on AMX tiles (TDPBF16PS)";
   constexpr int ka = amx::kRowTile;
-  set_q8(ea.set, DType::Q8_0, &amx::gemm<DType::Q8_0>, ka, 128, 32);
-  set_q8(ea.set, DType::Q4_0, &amx::gemm<DType::Q4_0>, ka, 8, 32);
-  set_q8(ea.set, DType::Q4_K, &amx::gemm<DType::Q4_K>, ka, 0, 32);
-  set_q8(ea.set, DType::Q5_K, &amx::gemm<DType::Q5_K>, ka, 0, 32);
-  set_q8(ea.set, DType::Q6_K, &amx::gemm<DType::Q6_K>, ka, 32, 16);
-  set_bf16(ea.set, &amx::gemm_bf16, ka);
+  set_bf16(ea.set, &amx::gemm_bf16, 2 * ka, ActFormat::BF16_TILES);
   ea.supported = eb.supported && f.amx_tile && f.amx_int8 && f.amx_bf16;
   ea.needs = eb.needs + " amx_tile amx_int8 amx_bf16 (and the OS's permission)";
-  // Checked on a model of the tile unit only (no AMX machine was at hand), and not measured:
-  // until it is, "fast" stays with avx512-bf16 and amx is chosen by name.
-  ea.automatic = false;
   out.push_back(ea);
+
+  // Integer weights on AMX-INT8 as well. Every block of 32 columns (16 for Q6_K) has its own
+  // weight scale, so the tile unit can only sum 32 columns before its results go through the
+  // vector unit: on a 16-core Xeon this ran at 0.5-0.75x the avx512-vnni prefill
+  // (docs/PERFORMANCE.md), so it is chosen only by name.
+  Entry ei = ea;
+  ei.set.name = "amx-int8";
+  ei.set.summary = "amx, and integer-weight prefill on AMX-INT8 tiles (slower than VNNI where measured)";
+  set_q8(ei.set, DType::Q8_0, &amx::gemm<DType::Q8_0>, ka, 128, 32);
+  set_q8(ei.set, DType::Q4_0, &amx::gemm<DType::Q4_0>, ka, 8, 32);
+  set_q8(ei.set, DType::Q4_K, &amx::gemm<DType::Q4_K>, ka, 0, 32);
+  set_q8(ei.set, DType::Q5_K, &amx::gemm<DType::Q5_K>, ka, 0, 32);
+  set_q8(ei.set, DType::Q6_K, &amx::gemm<DType::Q6_K>, ka, 32, 16);
+  ei.automatic = false;
+  out.push_back(ei);
 
   // Not in the list the engine chooses from: see amx_emulated_kernels().
   Entry ee = eb;
   ee.set.name = "amx-emulated";
-  ee.set.summary = "the amx kernels on a scalar model of the tile unit (tests only)";
+  ee.set.summary = "the amx-int8 kernels on a scalar model of the tile unit (tests only)";
   set_q8(ee.set, DType::Q8_0, &amx::emulated::gemm<DType::Q8_0>, ka, 128, 32);
   set_q8(ee.set, DType::Q4_0, &amx::emulated::gemm<DType::Q4_0>, ka, 8, 32);
   set_q8(ee.set, DType::Q4_K, &amx::emulated::gemm<DType::Q4_K>, ka, 0, 32);
   set_q8(ee.set, DType::Q5_K, &amx::emulated::gemm<DType::Q5_K>, ka, 0, 32);
   set_q8(ee.set, DType::Q6_K, &amx::emulated::gemm<DType::Q6_K>, ka, 32, 16);
-  set_bf16(ee.set, &amx::emulated::gemm_bf16, ka);
+  set_bf16(ee.set, &amx::emulated::gemm_bf16, 2 * ka, ActFormat::BF16_TILES);
   emulated = ee;
 }
 

@@ -21,7 +21,8 @@ class ThreadPool;
 enum class ActFormat : uint8_t {
   F32,   // exact: weights are decoded to float and multiplied by float activations
   Q8,    // int8 blocks of 32 with a float scale each (weights stay integer: VNNI / AMX-INT8)
-  BF16,  // activations rounded to bfloat16 (vdpbf16ps / AMX-BF16)
+  BF16,  // activations rounded to bfloat16 (vdpbf16ps)
+  BF16_TILES,  // the same values laid out as AMX-BF16 activation tiles (Acts::bf_tiles)
 };
 
 // Activations of one matrix product, prepared once and read by every thread.
@@ -39,6 +40,10 @@ struct Acts {
   const float* qsum = nullptr;
   // BF16: bf[t * ld + c] with ld = cols rounded up to even (a zero pads odd rows: kernels read pairs).
   const uint16_t* bf = nullptr;
+  // BF16_TILES: for each block of 16 tokens (zero rows past the last token), each pair of columns
+  // p (zero past the last column, up to whole tiles of 32 columns), 16 tokens x 2 values:
+  // bf_tiles[((tb * pairs + p) * 16 + token % 16) * 2 + i], pairs = ceil(cols / 32) * 16.
+  const uint16_t* bf_tiles = nullptr;
   // Q8 for the decode kernels only: per lane of 4 columns (index t * (cols/4) + c/4), the scale of
   // the block of 32 holding column c and bias[group of c] / (group / 4), so that the 16 lanes of a
   // 64-column product start from the offset correction of their group.
@@ -113,7 +118,7 @@ std::string supported_kernel_names();
 // The reference set (always available; the oracle of every test).
 const KernelSet& reference_kernels();
 
-// The amx set with its tile instructions run on a scalar model of the tile unit, so the tests
+// The amx-int8 set with its tile instructions run on a scalar model of the tile unit, so the tests
 // check the AMX kernels' layouts and scale handling on CPUs without AMX. Slow; never chosen by
 // select_kernels. nullptr where the build or the CPU lacks what it needs (AVX-512 VNNI + BF16).
 const KernelSet* amx_emulated_kernels();

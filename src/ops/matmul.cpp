@@ -154,9 +154,24 @@ void prepare_bf16(Acts& a, ThreadPool& pool) {
   a.bf = buf.bf.data();
 }
 
+void prepare_bf16_tiles(Acts& a, ThreadPool& pool) {
+  ActBuffers& buf = act_buffers();
+  const int64_t n = a.n_tokens, cols = a.cols;
+  const int64_t n_blocks = (n + 15) / 16, pairs = (cols + 31) / 32 * 16;
+  buf.bf.assign(static_cast<size_t>(n_blocks * pairs * 32), 0);
+  pool.parallel_for(n, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      uint16_t* dst = buf.bf.data() + (t / 16) * pairs * 32 + (t % 16) * 2;
+      for (int64_t c = 0; c < cols; ++c) dst[(c / 2) * 32 + (c & 1)] = f32_to_bf16(a.x[t * cols + c]);
+    }
+  });
+  a.bf_tiles = buf.bf.data();
+}
+
 void prepare_acts(const KernelSet& set, const TypeKernels& k, ActFormat format, Acts& a, ThreadPool& pool) {
   if (format == ActFormat::Q8) prepare_q8(set, k, a, pool);
   else if (format == ActFormat::BF16) prepare_bf16(a, pool);
+  else if (format == ActFormat::BF16_TILES) prepare_bf16_tiles(a, pool);
 }
 
 }  // namespace

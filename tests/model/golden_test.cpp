@@ -98,7 +98,9 @@ const json& golden(const std::string& variant) {
 
 // Whether any weight matrix of the model is multiplied with rounded activations by `k`.
 bool rounds_activations(const Model& m, const KernelSet& k) {
-  auto rounds = [&](const WeightMatrix& w) { return k.of(w.type).act != ActFormat::F32; };
+  auto rounds = [&](const WeightMatrix& w) {
+    return k.of(w.type).act != ActFormat::F32 || k.of(w.type).gemv_act != ActFormat::F32;
+  };
   bool any = rounds(m.output);
   for (const auto& l : m.layers)
     for (const WeightMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) any = any || rounds(*w);

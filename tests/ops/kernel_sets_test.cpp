@@ -131,7 +131,7 @@ std::vector<float> randn(size_t n, uint32_t seed) {
 // What a kernel that rounds activations multiplies: x rounded the way matmul.cpp rounds it.
 std::vector<float> rounded_activations(ActFormat f, const float* x, int64_t n_tokens, int64_t cols) {
   std::vector<float> out(x, x + n_tokens * cols);
-  if (f == ActFormat::BF16) {
+  if (f == ActFormat::BF16 || f == ActFormat::BF16_TILES) {
     for (auto& v : out) v = bf16_to_f32(f32_to_bf16(v));
   } else if (f == ActFormat::Q8) {
     for (int64_t b = 0; b < n_tokens * cols / 32; ++b) {

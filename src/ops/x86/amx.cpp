@@ -10,7 +10,7 @@
 // tokens ("VNNI" order), built once per column chunk for all tokens. Int8: every group of 32
 // (Q6_K: 16) columns has its own weight scale, so each group is one TDPBUSD per output tile,
 // followed by a float step (vector over 16 tokens, one row at a time) into float accumulators.
-// BF16: the tile unit accumulates in float, so a chunk of 128 columns is four TDPBF16PS.
+// BF16: the tile unit accumulates in float, so each output tile runs over all columns at once.
 #include <immintrin.h>
 
 #include <cstring>
@@ -26,7 +26,6 @@ namespace {
 constexpr int kRows = 2 * kRowTile;  // rows per pass: two 16-row weight tiles
 constexpr int kTok = 16;             // tokens per output tile
 constexpr int kKC = 256;             // columns per chunk (int8)
-constexpr int kKCb = 128;            // columns per chunk (bf16)
 constexpr int kMaxTok = 256;         // tokens whose activation tiles are built at once
 
 // Tile registers used: 0, 1 outputs (weight rows 0-15, 16-31), 2, 3 weights, 4 activations.
@@ -55,28 +54,36 @@ TileConfig make_config(int weight_bytes, int act_rows) {
 }
 
 // The tile intrinsics paste the register number into the instruction text, so each register
-// used is spelled out.
+// used is spelled out. Int8 uses 0, 1 (outputs), 2, 3 (weights), 4 (activations); BF16 uses 0-3
+// (a 2 x 2 block of outputs), 4, 5 (weights), 6, 7 (activations).
 struct Hardware {
   static void config(const TileConfig& c) { _tile_loadconfig(&c); }
   static void release() { _tile_release(); }
   template <int T>
   static void zero() {
-    static_assert(T == 0 || T == 1);
+    static_assert(T >= 0 && T <= 3);
     if constexpr (T == 0) _tile_zero(0);
-    else _tile_zero(1);
+    else if constexpr (T == 1) _tile_zero(1);
+    else if constexpr (T == 2) _tile_zero(2);
+    else _tile_zero(3);
   }
   template <int T>
   static void load(const void* p, int64_t stride) {
-    static_assert(T >= 2 && T <= 4);
+    static_assert(T >= 2 && T <= 7);
     if constexpr (T == 2) _tile_loadd(2, p, stride);
     else if constexpr (T == 3) _tile_loadd(3, p, stride);
-    else _tile_loadd(4, p, stride);
+    else if constexpr (T == 4) _tile_loadd(4, p, stride);
+    else if constexpr (T == 5) _tile_loadd(5, p, stride);
+    else if constexpr (T == 6) _tile_loadd(6, p, stride);
+    else _tile_loadd(7, p, stride);
   }
   template <int T>
   static void store(void* p, int64_t stride) {
-    static_assert(T == 0 || T == 1);
+    static_assert(T >= 0 && T <= 3);
     if constexpr (T == 0) _tile_stored(0, p, stride);
-    else _tile_stored(1, p, stride);
+    else if constexpr (T == 1) _tile_stored(1, p, stride);
+    else if constexpr (T == 2) _tile_stored(2, p, stride);
+    else _tile_stored(3, p, stride);
   }
   template <int C, int A, int B>
   static void dpbusd() {
@@ -86,9 +93,12 @@ struct Hardware {
   }
   template <int C, int A, int B>
   static void dpbf16ps() {
-    static_assert(B == 4 && ((C == 0 && A == 2) || (C == 1 && A == 3)));
-    if constexpr (C == 0) _tile_dpbf16ps(0, 2, 4);
-    else _tile_dpbf16ps(1, 3, 4);
+    static_assert((C == 0 && A == 4 && B == 6) || (C == 1 && A == 4 && B == 7) || (C == 2 && A == 5 && B == 6) ||
+                  (C == 3 && A == 5 && B == 7));
+    if constexpr (C == 0) _tile_dpbf16ps(0, 4, 6);
+    else if constexpr (C == 1) _tile_dpbf16ps(1, 4, 7);
+    else if constexpr (C == 2) _tile_dpbf16ps(2, 5, 6);
+    else _tile_dpbf16ps(3, 5, 7);
   }
 };
 
@@ -258,58 +268,76 @@ void gemm_int8(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, flo
 
 // ---- BF16 ----
 
-struct Bf16Chunk {
-  // Activation tiles: [token block][column pair of the chunk][16 tokens][2 bf16].
-  alignas(64) uint16_t act[(kMaxTok / kTok) * (kKCb / 2) * kTok * 2];
-  alignas(64) uint16_t rows[kRows * kKCb];  // weight rows, zero past the matrix
-};
+// A 2 x 2 block of output tiles (32 weight rows x 32 tokens) accumulates over every column in
+// the tile unit, with no float work between products: weight tiles are read straight from the
+// row-major matrix (16 rows x 32 columns, stride = the row stride), activation tiles from
+// Acts::bf_tiles, packed once per product (matmul.cpp) for all threads. Row blocks or column
+// tails that do not fill a tile go through a zero-padded copy.
+TileConfig bf16_config() {
+  TileConfig c;
+  for (int t = 0; t < 8; ++t) {
+    c.rows[t] = 16;
+    c.colsb[t] = 64;
+  }
+  return c;
+}
+
+// Weight tile rows [r, r + 16) x columns [k, k + 32): in place when whole, else copied to pad.
+const uint16_t* weight_tile(const WeightMatrix& w, int64_t r, int64_t r_end, int64_t k, uint16_t* pad, int64_t& stride) {
+  const int64_t nr = min_i64(16, r_end - r), nk = min_i64(32, w.cols - k);
+  const uint8_t* src = w.data + static_cast<size_t>(r) * w.row_stride + 2 * k;
+  if (nr == 16 && nk == 32) {
+    stride = static_cast<int64_t>(w.row_stride);
+    return reinterpret_cast<const uint16_t*>(src);
+  }
+  std::memset(pad, 0, 16 * 64);
+  for (int64_t i = 0; i < nr; ++i) std::memcpy(pad + 32 * i, src + static_cast<size_t>(i) * w.row_stride, 2 * nk);
+  stride = 64;
+  return pad;
+}
 
 template <class Tiles>
 void gemm_bf16_impl(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
-  Bf16Chunk ch;
-  alignas(64) float acc[kRows][kTok];
-  const int64_t ld = w.cols + (w.cols & 1);
-  const TileConfig cfg = make_config(64, 16);
-  Tiles::config(cfg);
-  for (int64_t ts = 0; ts < a.n_tokens; ts += kMaxTok) {
-    const int64_t nt = min_i64(kMaxTok, a.n_tokens - ts);
-    for (int64_t k0 = 0; k0 < w.cols; k0 += kKCb) {
-      const int64_t kc = min_i64(kKCb, w.cols - k0), kc32 = (kc + 31) / 32 * 32;
-      for (int64_t tb = 0; tb * kTok < nt; ++tb)
-        for (int64_t j = 0; j < kTok; ++j) {
-          const int64_t t = ts + tb * kTok + j;
-          const bool real = tb * kTok + j < nt;
-          for (int64_t p = 0; p < kc32 / 2; ++p) {
-            uint16_t* d = ch.act + ((tb * (kKCb / 2) + p) * kTok + j) * 2;
-            const int64_t col = k0 + 2 * p;
-            d[0] = real && col < w.cols ? a.bf[t * ld + col] : 0;
-            d[1] = real && col + 1 < w.cols ? a.bf[t * ld + col + 1] : 0;
-          }
-        }
-      for (int64_t rb = r0; rb < r1; rb += kRows) {
-        const int64_t nr = min_i64(kRows, r1 - rb);
-        for (int64_t i = 0; i < kRows; ++i) {
-          uint16_t* u = ch.rows + i * kKCb;
-          const int64_t have = i < nr ? kc : 0;
-          const uint8_t* src = w.data + static_cast<size_t>(rb + i) * w.row_stride + 2 * k0;
-          if (have > 0) std::memcpy(u, src, static_cast<size_t>(have) * 2);
-          std::memset(u + have, 0, static_cast<size_t>(kKCb - have) * 2);
-        }
-        for (int64_t tb = 0; tb * kTok < nt; ++tb) {
-          Tiles::template zero<0>();
-          Tiles::template zero<1>();
-          for (int64_t k = 0; k < kc32; k += 32) {
-            Tiles::template load<2>(ch.rows + k, kKCb * 2);
-            Tiles::template load<3>(ch.rows + 16 * kKCb + k, kKCb * 2);
-            Tiles::template load<4>(ch.act + (tb * (kKCb / 2) + k / 2) * kTok * 2, kTok * 4);
-            Tiles::template dpbf16ps<0, 2, 4>();
-            Tiles::template dpbf16ps<1, 3, 4>();
-          }
-          Tiles::template store<0>(acc[0], kTok * 4);
-          Tiles::template store<1>(acc[16], kTok * 4);
-          write_out(acc, nr, min_i64(kTok, nt - tb * kTok), y + (ts + tb * kTok) * w.rows + rb, w.rows, k0 == 0);
-        }
+  const int64_t pairs = (w.cols + 31) / 32 * 16;  // column pairs per token block, tiles whole
+  const int64_t n_tb = (a.n_tokens + kTok - 1) / kTok;
+  alignas(64) float out[4][16][16];
+  alignas(64) uint16_t pad[2][16 * 32];
+  Tiles::config(bf16_config());
+  for (int64_t rb = r0; rb < r1; rb += 32) {
+    for (int64_t tb = 0; tb < n_tb; tb += 2) {
+      const bool two = tb + 1 < n_tb;
+      const uint16_t* act0 = a.bf_tiles + tb * pairs * 32;
+      const uint16_t* act1 = two ? act0 + pairs * 32 : act0;  // a lone last block is computed twice
+      Tiles::template zero<0>();
+      Tiles::template zero<1>();
+      Tiles::template zero<2>();
+      Tiles::template zero<3>();
+      for (int64_t k = 0; k < w.cols; k += 32) {
+        int64_t s0, s1;
+        const uint16_t* w0 = weight_tile(w, rb, r1, k, pad[0], s0);
+        const uint16_t* w1 = rb + 16 < r1 ? weight_tile(w, rb + 16, r1, k, pad[1], s1) : w0;
+        if (rb + 16 >= r1) s1 = s0;
+        Tiles::template load<4>(w0, s0);
+        Tiles::template load<5>(w1, s1);
+        Tiles::template load<6>(act0 + k / 2 * 32, 64);
+        Tiles::template load<7>(act1 + k / 2 * 32, 64);
+        Tiles::template dpbf16ps<0, 4, 6>();
+        Tiles::template dpbf16ps<1, 4, 7>();
+        Tiles::template dpbf16ps<2, 5, 6>();
+        Tiles::template dpbf16ps<3, 5, 7>();
       }
+      Tiles::template store<0>(out[0], 64);
+      Tiles::template store<1>(out[1], 64);
+      Tiles::template store<2>(out[2], 64);
+      Tiles::template store<3>(out[3], 64);
+      // out[2 * h + j][m][n]: weight row rb + 16 h + m, token 16 (tb + j) + n.
+      for (int h = 0; h < 2; ++h)
+        for (int j = 0; j < (two ? 2 : 1); ++j) {
+          const int64_t nr = min_i64(16, r1 - rb - 16 * h), t0 = (tb + j) * kTok;
+          const int64_t nt = min_i64(kTok, a.n_tokens - t0);
+          for (int64_t n = 0; n < nt; ++n)
+            for (int64_t m = 0; m < nr; ++m) y[(t0 + n) * w.rows + rb + 16 * h + m] = out[2 * h + j][m][n];
+        }
     }
   }
   Tiles::release();

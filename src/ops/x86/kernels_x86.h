@@ -57,7 +57,7 @@ void gemv_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, flo
 void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 }  // namespace avx512_bf16
 
-// AMX tiles: INT8 for integer weights (ActFormat::Q8), BF16 for BF16 weights (ActFormat::BF16).
+// AMX tiles: INT8 for integer weights (ActFormat::Q8), BF16 for BF16 weights (ActFormat::BF16_TILES).
 namespace amx {
 inline constexpr int kRowTile = 16;
 template <DType T>
