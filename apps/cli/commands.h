@@ -26,6 +26,8 @@ struct ModelArgs {
   std::string kv_cache = "f32";
 };
 void add_model_options(CLI::App& cmd, ModelArgs& args);
+// --chat-template, --kernels, --kv-cache (every command that runs the engine).
+void add_engine_options(CLI::App& cmd, std::string& kernels, std::string& kv_cache, std::string& chat_template);
 std::unique_ptr<Engine> open_engine(const ModelArgs& args);
 
 // "1,2, 3" -> {1, 2, 3}; throws fare::Error naming the bad element.
@@ -37,6 +39,7 @@ struct JudgeArgs {
   std::string model;  // model folder, .gguf, or scripted:FILE.jsonl
   int threads = 0;
   int ctx = 0;
+  std::string kernels = "auto", kv_cache = "f32", chat_template;
   std::string task;
   std::string template_dir, system_template, user_template;
   bool think = false;

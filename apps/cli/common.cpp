@@ -10,12 +10,16 @@ void add_model_options(CLI::App& cmd, ModelArgs& args) {
   cmd.add_option("-m,--model", args.path, "Hugging Face model directory or .gguf file")->required();
   cmd.add_option("-t,--threads", args.threads, "Worker threads (default: all CPUs available)")->check(CLI::NonNegativeNumber);
   cmd.add_option("-c,--ctx", args.ctx, "Context length (default: the model's, at most 32768)")->check(CLI::NonNegativeNumber);
-  cmd.add_option("--chat-template", args.chat_template, "Jinja chat template file to use instead of the model's own");
-  cmd.add_option("--kernels", args.kernels,
-                 "CPU kernel set: auto (= exact: the fastest that keeps float activations), fast (int8/bf16 activations "
-                 "in prefill, as llama.cpp), reference, avx2, avx512, avx512-vnni, avx512-bf16, amx")
+  add_engine_options(cmd, args.kernels, args.kv_cache, args.chat_template);
+}
+
+void add_engine_options(CLI::App& cmd, std::string& kernels, std::string& kv_cache, std::string& chat_template) {
+  cmd.add_option("--chat-template", chat_template, "Jinja chat template file to use instead of the model's own");
+  cmd.add_option("--kernels", kernels,
+                 "CPU kernel set: auto (= exact: the fastest that keeps float activations), fast (int8/bf16 "
+                 "activations, as llama.cpp), reference, avx2, avx512, avx512-vnni, avx512-bf16, amx, amx-int8")
       ->capture_default_str();
-  cmd.add_option("--kv-cache", args.kv_cache, "KV cache values: f32, f16 or bf16")->capture_default_str();
+  cmd.add_option("--kv-cache", kv_cache, "KV cache values: f32, f16 or bf16")->capture_default_str();
 }
 
 std::unique_ptr<Engine> open_engine(const ModelArgs& args) {

@@ -14,6 +14,9 @@ std::unique_ptr<LocalBackend> LocalBackend::open(const std::string& model_path, 
   EngineOptions eo;
   eo.n_threads = opts.n_threads;
   eo.n_ctx = opts.n_ctx;
+  eo.kernels = opts.kernels;
+  eo.kv_cache = opts.kv_cache;
+  eo.chat_template_file = opts.chat_template_file;
   return std::unique_ptr<LocalBackend>(new LocalBackend(Engine::open(model_path, eo)));
 }
 

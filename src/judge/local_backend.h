@@ -16,6 +16,9 @@ namespace fare::judge {
 struct LocalBackendOptions {
   int n_threads = 0;  // 0: all CPUs this process may use
   int n_ctx = 0;      // 0: the engine's default
+  std::string kernels = "auto";
+  std::string kv_cache = "f32";
+  std::string chat_template_file;  // empty: the model's own
 };
 
 class LocalBackend : public JudgeBackend {

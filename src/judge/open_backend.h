@@ -11,6 +11,9 @@ namespace fare::judge {
 struct BackendOptions {
   int n_threads = 0;  // local engine: 0 = all CPUs
   int n_ctx = 0;      // local engine: 0 = its default
+  std::string kernels = "auto";     // local engine: CPU kernel set (EngineOptions::kernels)
+  std::string kv_cache = "f32";     // local engine: KV cache values
+  std::string chat_template_file;   // local engine: template instead of the model's own
 };
 
 inline constexpr std::string_view kScriptedPrefix = "scripted:";

@@ -14,11 +14,18 @@ namespace {
 
 const std::string kTiny = std::string(FARE_FIXTURES_DIR) + "/tiny-qwen3/tiny-qwen3-q8_0.gguf";
 
+LocalBackendOptions options(int threads, int ctx) {
+  LocalBackendOptions o;
+  o.n_threads = threads;
+  o.n_ctx = ctx;
+  return o;
+}
+
 class LocalBackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!std::filesystem::exists(kTiny)) GTEST_SKIP() << "fixture model missing: " << kTiny;
-    backend_ = LocalBackend::open(kTiny, {2, 2048});
+    backend_ = LocalBackend::open(kTiny, options(2, 2048));
   }
   std::unique_ptr<LocalBackend> backend_;
 };
@@ -58,8 +65,23 @@ TEST_F(LocalBackendTest, ThinkingSwitchChangesThePromptAndGreedyRepeats) {
   EXPECT_EQ(backend_->model_id(), "tiny-qwen3-q8_0.gguf");
 }
 
+// The engine options the CLI passes (--kernels, --kv-cache) reach the engine.
+TEST_F(LocalBackendTest, EngineOptionsReachTheEngine) {
+  LocalBackendOptions o = options(2, 256);
+  o.kernels = "no-such-set";
+  try {
+    LocalBackend::open(kTiny, o);
+    FAIL() << "an unknown kernel set was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown kernel set 'no-such-set'"), std::string::npos) << e.what();
+  }
+  o.kernels = "reference";
+  o.kv_cache = "f8";
+  EXPECT_THROW(LocalBackend::open(kTiny, o), Error);
+}
+
 TEST_F(LocalBackendTest, PromptLongerThanContextIsAnInvalidJudgment) {
-  auto small = LocalBackend::open(kTiny, {2, 64});
+  auto small = LocalBackend::open(kTiny, options(2, 64));
   Item item;
   item.id = "long";
   item.task = Task::kVerify;
