@@ -174,10 +174,10 @@ void prepare_acts(const KernelSet& set, const TypeKernels& k, ActFormat format, 
   else if (format == ActFormat::BF16_TILES) prepare_bf16_tiles(a, pool);
 }
 
-// Rows per chunk of a streaming product: about four chunks per thread, a multiple of 8 rows, and
-// an odd multiple, so that threads starting on neighbouring chunks never read addresses a power
-// of two apart. (A 4096-column BF16 matrix in chunks of 512 rows put the two threads exactly
-// 4 MiB apart for the whole product, and two threads read no faster than one.)
+// Rows per chunk of a streaming product: about four chunks per thread, and an odd multiple of 8
+// rows, so that threads starting on neighbouring chunks do not stream addresses a large power of
+// two apart for a whole product (rows of 8 KiB in chunks of 512 put them exactly 4 MiB apart),
+// which can send both streams to the same DRAM banks.
 int64_t gemv_chunk_rows(int64_t rows, int threads) {
   const int64_t target = (rows + 4 * threads - 1) / (4 * threads);
   return (((target + 7) / 8) | 1) * 8;

@@ -7,8 +7,9 @@
 // Q6_K: the 6-bit codes) in one register, one vpdpbusd sums their products with the activation
 // codes into 16 lanes of 4 columns each, and one FMA scales every lane by its weight scale times
 // its activation scale. The integer sum of each lane starts from Acts::lane_bias, which removes
-// the code offset exactly; Q4_K's per-block minimums are one 8-lane FMA per super-block against
-// the activation block sums.
+// the code offset exactly. Q4_K (offset 0) takes its scales per super-block instead, times the
+// 8 activation block scales at once, and its per-block minimums are one 8-lane FMA per
+// super-block against the activation block sums.
 #include <immintrin.h>
 
 #include <cstring>
@@ -50,18 +51,18 @@ struct Step {
 template <int NT>
 struct TokenPtrs {
   const int8_t* q[NT];
-  const float* scale[NT];   // lane_scale
-  const int32_t* bias[NT];  // lane_bias
-  const float* qsum[NT];       // per block of 32
-  const float* blk_scale[NT];  // per block of 32
+  const float* scale[NT];      // Acts::lane_scale
+  const int32_t* bias[NT];     // Acts::lane_bias
+  const float* qsum[NT];       // Acts::qsum, per block of 32
+  const float* blk_scale[NT];  // Acts::scale, per block of 32
 };
 
-template <int NT, bool kBias>
+template <int NT>
 inline void load_step(const TokenPtrs<NT>& tp, int64_t c, Step<NT>& s) {
   for (int t = 0; t < NT; ++t) {
     s.x[t] = _mm512_loadu_si512(tp.q[t] + c);
     s.scale[t] = _mm512_loadu_ps(tp.scale[t] + c / 4);
-    s.bias[t] = kBias ? _mm512_loadu_si512(tp.bias[t] + c / 4) : _mm512_setzero_si512();
+    s.bias[t] = _mm512_loadu_si512(tp.bias[t] + c / 4);
   }
 }
 
@@ -110,7 +111,7 @@ inline void chunk(const uint8_t* const* rows, const TokenPtrs<NT>& tp, int64_t k
     const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
     int64_t c = k0;
     for (; c + 64 <= k0 + kc; c += 64) {
-      load_step<NT, true>(tp, c, s);
+      load_step<NT>(tp, c, s);
       for (int r = 0; r < R; ++r) {
         const uint8_t* blk = rows[r] + (c / 32) * 34;
         const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
@@ -188,8 +189,8 @@ inline void chunk(const uint8_t* const* rows, const TokenPtrs<NT>& tp, int64_t k
     const __m512i shr_b = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
     for (int h = 0; h < 2; ++h) {
       Step<NT> s2;
-      load_step<NT, true>(tp, k0 + 128 * h, s);
-      load_step<NT, true>(tp, k0 + 128 * h + 64, s2);
+      load_step<NT>(tp, k0 + 128 * h, s);
+      load_step<NT>(tp, k0 + 128 * h + 64, s2);
       const __m512i ia = _mm512_set_epi32(8 * h + 3, 8 * h + 3, 8 * h + 3, 8 * h + 3, 8 * h + 2, 8 * h + 2, 8 * h + 2,
                                           8 * h + 2, 8 * h + 1, 8 * h + 1, 8 * h + 1, 8 * h + 1, 8 * h, 8 * h, 8 * h,
                                           8 * h);
