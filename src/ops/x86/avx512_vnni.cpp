@@ -139,6 +139,8 @@ void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y
     for (int64_t rb = r0; rb < r1; rb += kMR) {
       const int64_t nr = min_i64(kMR, r1 - rb);
       pack_tile<T>(w, rb, nr, k0, kc, p);
+      if (rb + kMR < r1) i8::prefetch_rows<T>(w, rb + kMR, min_i64(kMR, r1 - rb - kMR), k0);
+      else if (k0 + kKC < w.cols) i8::prefetch_rows<T>(w, r0, min_i64(kMR, r1 - r0), k0 + kKC);
       for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kNR)
         tile_kernel_n<T, kNR>(min_i64(kNR, a.n_tokens - t0), p, k0, kc, a, t0, y + t0 * w.rows + rb, w.rows, nr,
                               k0 == 0);

@@ -20,9 +20,27 @@ template <DType T>
 constexpr int kGroup = T == DType::Q6_K ? 16 : 32;
 template <DType T>
 constexpr bool kHasMin = T == DType::Q4_K || T == DType::Q5_K;
+// Bytes of 256 columns of a row.
+template <DType T>
+constexpr int64_t kBytesPer256 = T == DType::Q8_0 ? 8 * 34
+                                 : T == DType::Q4_0 ? 8 * 18
+                                 : T == DType::Q4_K ? 144
+                                 : T == DType::Q5_K ? 176
+                                                    : 210;  // Q6_K
 
 inline const uint8_t* row_ptr(const WeightMatrix& w, int64_t r) {
   return w.data + static_cast<size_t>(r) * w.row_stride;
+}
+
+// Asks for rows [r, r + n) x columns [k0, k0 + 256) to be brought to L2. A prefill tile is
+// decoded once and then multiplied with every token for a long while: requesting the next tile's
+// weights before that work hides the memory latency that otherwise stalls each tile's decode.
+template <DType T>
+inline void prefetch_rows(const WeightMatrix& w, int64_t r, int64_t n, int64_t k0) {
+  for (int64_t i = 0; i < n; ++i) {
+    const char* p = reinterpret_cast<const char*>(row_ptr(w, r + i)) + (k0 / 256) * kBytesPer256<T>;
+    for (int64_t b = 0; b < kBytesPer256<T>; b += 64) _mm_prefetch(p + b, _MM_HINT_T1);
+  }
 }
 
 // Low and high nibbles of 16 bytes, as 16 + 16 bytes.
