@@ -85,21 +85,22 @@ inline void madd(__m512i codes, __m512 wscale, const Step<NT>& s, __m512 (&acc)[
   }
 }
 
-// Q4_K / Q5_K super-block scales: d * sc[j] and dmin * m[j], j = 0..7 (the 6-bit fields of the
-// 12 scale bytes, unpacked as dequant.cpp does).
+// Q4_K super-block scales: d * sc[j] and dmin * m[j], j = 0..7, the 6-bit fields of the 12 scale
+// bytes s (dequant.cpp): sc[0..3] = s[0..3] & 63, m[0..3] = s[4..7] & 63, sc[4..7] = low nibble of
+// s[8..11] + top two bits of s[0..3] as bits 4-5, m[4..7] = high nibble of s[8..11] + top two bits
+// of s[4..7]. Byte shuffles of the block's first 16 bytes give all 16 in one register.
 inline void scales_k4(const uint8_t* blk, __m256& dsc, __m256& dmn) {
-  uint32_t w[3];
-  std::memcpy(w, blk + 4, 12);
-  const __m256i a = _mm256_cvtepu8_epi32(_mm_set1_epi32(static_cast<int>(w[0])));
-  const __m256i b = _mm256_cvtepu8_epi32(_mm_set1_epi32(static_cast<int>(w[1])));
-  const __m256i c = _mm256_cvtepu8_epi32(_mm_set1_epi32(static_cast<int>(w[2])));
-  const __m256i m63 = _mm256_set1_epi32(63), m15 = _mm256_set1_epi32(15);
-  const __m256i sc_hi = _mm256_or_si256(_mm256_and_si256(c, m15), _mm256_slli_epi32(_mm256_srli_epi32(a, 6), 4));
-  const __m256i m_hi = _mm256_or_si256(_mm256_srli_epi32(c, 4), _mm256_slli_epi32(_mm256_srli_epi32(b, 6), 4));
-  const __m256i sc = _mm256_blend_epi32(_mm256_and_si256(a, m63), sc_hi, 0xf0);
-  const __m256i mn = _mm256_blend_epi32(_mm256_and_si256(b, m63), m_hi, 0xf0);
-  dsc = _mm256_mul_ps(_mm256_set1_ps(load_f16_scalar(blk)), _mm256_cvtepi32_ps(sc));
-  dmn = _mm256_mul_ps(_mm256_set1_ps(load_f16_scalar(blk + 2)), _mm256_cvtepi32_ps(mn));
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk));  // d, dmin, s[0..11]
+  // Lanes 0-7 become sc[0..7], lanes 8-15 m[0..7].
+  const __m128i a = _mm_shuffle_epi8(v, _mm_setr_epi8(4, 5, 6, 7, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15));
+  const __m128i top = _mm_shuffle_epi8(v, _mm_setr_epi8(-1, -1, -1, -1, 4, 5, 6, 7, -1, -1, -1, -1, 8, 9, 10, 11));
+  const __m128i a2 = _mm_blend_epi16(a, _mm_srli_epi16(a, 4), 0xc0);  // m[4..7] take the high nibbles
+  const __m128i low = _mm_and_si128(a2, _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15));
+  const __m128i six = _mm_or_si128(low, _mm_and_si128(_mm_srli_epi16(top, 2), _mm_set1_epi8(0x30)));
+  const __m256 d = _mm256_broadcastss_ps(_mm_cvtph_ps(v));
+  const __m256 dmin = _mm256_broadcastss_ps(_mm_cvtph_ps(_mm_srli_epi32(v, 16)));
+  dsc = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(six)));
+  dmn = _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(six, 8))));
 }
 
 // Columns [k0, k0 + kc) of R rows (kc: whole blocks; K-quants: one super-block).
