@@ -199,7 +199,8 @@ void matmul(const Compute& cx, const WeightMatrix& w, const float* x, int64_t n_
   if (n_tokens <= kGemvMaxTokens) {
     prepare_acts(*cx.kernels, k, k.gemv_act, a, pool);
     if (k.gemv_act == ActFormat::Q8) spread_to_lanes(k, a);
-    pool.parallel_for(w.rows, gemv_chunk_rows(w.rows, pool.size()), [&](int64_t r0, int64_t r1) { k.gemv(w, a, r0, r1, y); });
+    pool.parallel_for(w.rows, gemv_chunk_rows(w.rows, pool.size()),
+                      [&](int64_t r0, int64_t r1) { k.gemv(w, a, r0, r1, y); });
     return;
   }
   prepare_acts(*cx.kernels, k, k.act, a, pool);
@@ -223,7 +224,8 @@ const KernelSet& reference_kernels() {
     for (size_t i = 0; i < kNumDTypes; ++i) {
       const DType t = static_cast<DType>(i);
       if (t == DType::I8 || t == DType::I16 || t == DType::I32 || t == DType::I64 || t == DType::F64) continue;
-      s.types[i] = TypeKernels{reference_rows, reference_rows, ActFormat::F32, ActFormat::F32, static_cast<int>(kRefRowBlock)};
+      s.types[i] =
+          TypeKernels{reference_rows, reference_rows, ActFormat::F32, ActFormat::F32, static_cast<int>(kRefRowBlock)};
     }
     return s;
   }();

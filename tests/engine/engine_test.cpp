@@ -20,8 +20,15 @@ namespace fs = std::filesystem;
 const std::string kTiny = test::fixture("tiny-qwen3/hf-bf16");
 const std::string kMicro = test::fixture("micro-qwen3/hf-bf16");
 
+EngineOptions threads_ctx(int n_threads, int n_ctx = 0) {
+  EngineOptions o;
+  o.n_threads = n_threads;
+  o.n_ctx = n_ctx;
+  return o;
+}
+
 const Engine& micro() {
-  static auto e = Engine::open(kMicro, {.n_threads = 2});
+  static auto e = Engine::open(kMicro, threads_ctx(2));
   return *e;
 }
 
@@ -114,7 +121,7 @@ TEST(Engine, StopsAtTheModelsEosIds) {
   for (const char* f : {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"})
     fs::copy_file(fs::path(kMicro) / f, dir / f, fs::copy_options::overwrite_existing);
   std::ofstream(dir / "generation_config.json") << "{\"eos_token_id\": [" << free_run.tokens[2] << "]}";
-  auto e = Engine::open(dir.string(), {.n_threads = 1});
+  auto e = Engine::open(dir.string(), threads_ctx(1));
   auto r = greedy(p, 8);
   r.stop_at_eos = true;
   const auto res = e->generate(r);
@@ -124,7 +131,7 @@ TEST(Engine, StopsAtTheModelsEosIds) {
 }
 
 TEST(Engine, ContextLimitEndsGenerationAndRejectsLongPrompts) {
-  auto e = Engine::open(kMicro, {.n_threads = 1, .n_ctx = 8});
+  auto e = Engine::open(kMicro, threads_ctx(1, 8));
   const std::vector<int32_t> six = {1, 2, 3, 4, 5, 6};
   const auto res = e->generate(greedy(six, 50));
   EXPECT_EQ(res.finish_reason, "length");

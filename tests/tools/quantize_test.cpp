@@ -125,7 +125,7 @@ TEST_P(QuantizeBound, ZerosStayZero) {
 INSTANTIATE_TEST_SUITE_P(Types, QuantizeBound,
                          ::testing::Values(DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K,
                                            DType::Q6_K),
-                         [](const auto& info) { return std::string(name(info.param)); });
+                         [](const auto& p) { return std::string(name(p.param)); });
 
 // Values a file already holds come back unchanged: decode(quantize(decode(q))) == decode(q).
 // True for the plain types and for ggml's Q8_0/Q4_0 rule (their scale is recovered exactly from

@@ -283,7 +283,8 @@ TileConfig bf16_config() {
 }
 
 // Weight tile rows [r, r + 16) x columns [k, k + 32): in place when whole, else copied to pad.
-const uint16_t* weight_tile(const WeightMatrix& w, int64_t r, int64_t r_end, int64_t k, uint16_t* pad, int64_t& stride) {
+const uint16_t* weight_tile(const WeightMatrix& w, int64_t r, int64_t r_end, int64_t k, uint16_t* pad,
+                            int64_t& stride) {
   const int64_t nr = min_i64(16, r_end - r), nk = min_i64(32, w.cols - k);
   const uint8_t* src = w.data + static_cast<size_t>(r) * w.row_stride + 2 * k;
   if (nr == 16 && nk == 32) {

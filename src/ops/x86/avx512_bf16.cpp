@@ -1,7 +1,8 @@
 // AVX-512 BF16 for BF16 weights: activations arrive rounded to bfloat16 (ActFormat::BF16) and
 // vdpbf16ps adds two bf16 products per lane into float accumulators, twice the multiply rate of
-// float FMA and no conversion of the weights. Decode streams rows as they are stored. Prefill: a 32-row x 256-column weight tile is stored as
-// [column pair][row][2 bf16] and a 32-row x 12-token register block runs over all tokens.
+// float FMA and no conversion of the weights. Decode streams rows as they are stored. Prefill: a
+// 32-row x 256-column weight tile is stored as [column pair][row][2 bf16] and a 32-row x 12-token
+// register block runs over all tokens.
 #include <immintrin.h>
 
 #include <cstring>
@@ -81,12 +82,14 @@ void gemv_block(const WeightMatrix& w, const uint16_t* x, int64_t ld, int64_t r,
   for (auto& row : acc)
     for (auto& v : row) v = _mm512_setzero_ps();
   const uint16_t* rows[R];
-  for (int i = 0; i < R; ++i) rows[i] = reinterpret_cast<const uint16_t*>(w.data + static_cast<size_t>(r + i) * w.row_stride);
+  for (int i = 0; i < R; ++i)
+    rows[i] = reinterpret_cast<const uint16_t*>(w.data + static_cast<size_t>(r + i) * w.row_stride);
   int64_t c = 0;
   for (; c + 32 <= w.cols; c += 32) {
     if (c % 256 == 0)
       for (int i = 0; i < R; ++i)
-        for (int b = 0; b < 512; b += 64) _mm_prefetch(reinterpret_cast<const char*>(rows[i] + c) + 8192 + b, _MM_HINT_T0);
+        for (int b = 0; b < 512; b += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(rows[i] + c) + 8192 + b, _MM_HINT_T0);
     __m512bh xv[NT];
     for (int t = 0; t < NT; ++t) xv[t] = (__m512bh)_mm512_loadu_si512(x + t * ld + c);
     for (int i = 0; i < R; ++i) {

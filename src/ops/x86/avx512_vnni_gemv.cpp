@@ -166,11 +166,11 @@ inline void chunk(const uint8_t* const* rows, const TokenPtrs<NT>& tp, int64_t k
         const __m512i pair[2] = {_mm512_shuffle_i64x2(lo, hi, 0x44), _mm512_shuffle_i64x2(lo, hi, 0xee)};
         for (int t = 0; t < NT; ++t) {
           const int p = 2 * half;
-          const __m512i i0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), pair[0], _mm512_loadu_si512(tp.q[t] + k0 + 64 * p));
-          const __m512i i1 =
-              _mm512_dpbusd_epi32(_mm512_setzero_si512(), pair[1], _mm512_loadu_si512(tp.q[t] + k0 + 64 * p + 64));
-          part[half][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_permutexvar_ps(idx[p + 1], scale[t]),
-                                          _mm512_mul_ps(_mm512_cvtepi32_ps(i0), _mm512_permutexvar_ps(idx[p], scale[t])));
+          const int8_t* x = tp.q[t] + k0 + 64 * p;
+          const __m512i i0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), pair[0], _mm512_loadu_si512(x));
+          const __m512i i1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), pair[1], _mm512_loadu_si512(x + 64));
+          const __m512 s0 = _mm512_permutexvar_ps(idx[p], scale[t]), s1 = _mm512_permutexvar_ps(idx[p + 1], scale[t]);
+          part[half][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), s1, _mm512_mul_ps(_mm512_cvtepi32_ps(i0), s0));
         }
       }
       for (int t = 0; t < NT; ++t) acc[r][t] = _mm512_add_ps(acc[r][t], _mm512_add_ps(part[0][t], part[1][t]));
@@ -199,7 +199,8 @@ inline void chunk(const uint8_t* const* rows, const TokenPtrs<NT>& tp, int64_t k
       for (int r = 0; r < R; ++r) {
         const uint8_t* blk = rows[r] + sb * 210;
         const __m512i ql = _mm512_loadu_si512(blk + 64 * h);  // a = columns 0-31 / 64-95, b = 32-63 / 96-127
-        const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 128 + 32 * h)));
+        const __m512i qh =
+            _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 128 + 32 * h)));
         const __m512i ca = _mm512_or_si512(_mm512_and_si512(ql, low),
                                            _mm512_and_si512(_mm512_sllv_epi16(qh, shl_a), top));
         const __m512i cb = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low),
