@@ -16,12 +16,8 @@ namespace fare::cli {
 using judge::Task;
 
 void add_judge_options(CLI::App& cmd, JudgeArgs& a) {
-  cmd.add_option("-m,--model", a.model,
-                 "Model folder or .gguf file; or scripted:FILE.jsonl to replay prepared outputs (no model needed)")
-      ->required();
-  cmd.add_option("-t,--threads", a.threads, "Worker threads (default: all CPUs available)")->check(CLI::NonNegativeNumber);
-  cmd.add_option("-c,--ctx", a.ctx, "Context length (default: the model's, at most 32768)")->check(CLI::NonNegativeNumber);
-  add_engine_options(cmd, a.kernels, a.kv_cache, a.chat_template);
+  add_model_options(cmd, a.model,
+                    "Model folder or .gguf file; or scripted:FILE.jsonl to replay prepared outputs (no model needed)");
   cmd.add_option("--template-dir", a.template_dir, "Folder with <task>.system.txt / <task>.user.txt overriding the built-in template");
   cmd.add_option("--system-template", a.system_template, "File with the system prompt template");
   cmd.add_option("--user-template", a.user_template, "File with the user prompt template");
@@ -56,7 +52,7 @@ judge::JudgeConfig judge_config_from(const JudgeArgs& a, Task task) {
 }
 
 std::unique_ptr<judge::JudgeBackend> open_judge_backend(const JudgeArgs& a) {
-  return judge::open_backend(a.model, {a.threads, a.ctx, a.kernels, a.kv_cache, a.chat_template});
+  return judge::open_backend(a.model.path, engine_options(a.model));
 }
 
 std::string text_arg(const std::string& value) {

@@ -25,9 +25,10 @@ struct ModelArgs {
   std::string kernels = "auto";
   std::string kv_cache = "f32";
 };
-void add_model_options(CLI::App& cmd, ModelArgs& args);
-// --chat-template, --kernels, --kv-cache (every command that runs the engine).
-void add_engine_options(CLI::App& cmd, std::string& kernels, std::string& kv_cache, std::string& chat_template);
+// -m (described by model_help), -t, -c, --chat-template, --kernels, --kv-cache.
+void add_model_options(CLI::App& cmd, ModelArgs& args,
+                       const std::string& model_help = "Hugging Face model directory or .gguf file");
+EngineOptions engine_options(const ModelArgs& args);
 std::unique_ptr<Engine> open_engine(const ModelArgs& args);
 
 // "1,2, 3" -> {1, 2, 3}; throws fare::Error naming the bad element.
@@ -36,10 +37,7 @@ std::string read_text_file(const std::string& path);
 
 // Options the judge subcommands (judge, eval, rerank) share; defined in cmd_judge.cpp.
 struct JudgeArgs {
-  std::string model;  // model folder, .gguf, or scripted:FILE.jsonl
-  int threads = 0;
-  int ctx = 0;
-  std::string kernels = "auto", kv_cache = "f32", chat_template;
+  ModelArgs model;  // path: a model folder, .gguf, or scripted:FILE.jsonl
   std::string task;
   std::string template_dir, system_template, user_template;
   bool think = false;

@@ -6,31 +6,31 @@
 
 namespace fare::cli {
 
-void add_model_options(CLI::App& cmd, ModelArgs& args) {
-  cmd.add_option("-m,--model", args.path, "Hugging Face model directory or .gguf file")->required();
-  cmd.add_option("-t,--threads", args.threads, "Worker threads (default: all CPUs available)")->check(CLI::NonNegativeNumber);
-  cmd.add_option("-c,--ctx", args.ctx, "Context length (default: the model's, at most 32768)")->check(CLI::NonNegativeNumber);
-  add_engine_options(cmd, args.kernels, args.kv_cache, args.chat_template);
-}
-
-void add_engine_options(CLI::App& cmd, std::string& kernels, std::string& kv_cache, std::string& chat_template) {
-  cmd.add_option("--chat-template", chat_template, "Jinja chat template file to use instead of the model's own");
-  cmd.add_option("--kernels", kernels,
+void add_model_options(CLI::App& cmd, ModelArgs& args, const std::string& model_help) {
+  cmd.add_option("-m,--model", args.path, model_help)->required();
+  cmd.add_option("-t,--threads", args.threads, "Worker threads (default: all CPUs available)")
+      ->check(CLI::NonNegativeNumber);
+  cmd.add_option("-c,--ctx", args.ctx, "Context length (default: the model's, at most 32768)")
+      ->check(CLI::NonNegativeNumber);
+  cmd.add_option("--chat-template", args.chat_template, "Jinja chat template file to use instead of the model's own");
+  cmd.add_option("--kernels", args.kernels,
                  "CPU kernel set: auto (= exact: the fastest that keeps float activations), fast (int8/bf16 "
                  "activations, as llama.cpp), reference, avx2, avx512, avx512-vnni, avx512-bf16, amx, amx-int8")
       ->capture_default_str();
-  cmd.add_option("--kv-cache", kv_cache, "KV cache values: f32, f16 or bf16")->capture_default_str();
+  cmd.add_option("--kv-cache", args.kv_cache, "KV cache values: f32, f16 or bf16")->capture_default_str();
 }
 
-std::unique_ptr<Engine> open_engine(const ModelArgs& args) {
+EngineOptions engine_options(const ModelArgs& args) {
   EngineOptions o;
   o.n_threads = args.threads;
   o.n_ctx = args.ctx;
   o.chat_template_file = args.chat_template;
   o.kernels = args.kernels;
   o.kv_cache = args.kv_cache;
-  return Engine::open(args.path, o);
+  return o;
 }
+
+std::unique_ptr<Engine> open_engine(const ModelArgs& args) { return Engine::open(args.path, engine_options(args)); }
 
 std::vector<int32_t> parse_id_list(const std::string& text) {
   std::vector<int32_t> ids;

@@ -10,6 +10,7 @@
 #include "io/json_file.h"
 #include "io/gguf.h"
 #include "io/safetensors.h"
+#include "ops/quantize.h"
 #include "ops/dequant.h"
 #include "ops/matmul.h"
 
@@ -162,7 +163,8 @@ class GgufSource : public WeightSource {
       const TensorInfo& s = it->second;
       if (s.shape != t.shape)
         fail(path, ": tensor '", t.name, "': expected shape ", shape_str(t.shape), ", found ", shape_str(s.shape));
-      if (s.dtype == DType::F8_E4M3 || s.dtype == DType::Q8_K || !can_decode(s.dtype))
+      // The types this tool writes (ops/quantize.h) are the ones it reads back.
+      if (!can_quantize(s.dtype))
         fail(path, ": tensor '", t.name, "': type ", name(s.dtype), " is not a weight type this tool reads");
       t.stored = s.dtype;
       stored_.push_back(&s);
@@ -177,15 +179,6 @@ class GgufSource : public WeightSource {
   }
 
  private:
-  static bool can_decode(DType t) {
-    switch (t) {
-      case DType::F32: case DType::F16: case DType::BF16: case DType::Q8_0: case DType::Q4_0:
-      case DType::Q4_K: case DType::Q5_K: case DType::Q6_K:
-        return true;
-      default:
-        return false;
-    }
-  }
   GgufFile file_;
   Config config_;
   std::vector<SourceTensor> tensors_;

@@ -23,9 +23,9 @@ struct EngineOptions {
   int n_ctx = 0;      // KV cache length per generation; 0: the model's max_position_embeddings, capped at 32768
   std::string chat_template_file;  // replaces the model's own chat template when set
   // CPU kernel set: "auto" = "exact" (fastest for this CPU with float activations: exact, and
-  // decode steps agree with batched passes), "fast" (fastest overall; prefill rounds activations
-  // to int8 blocks or bf16 as llama.cpp does), or a name: "reference", "avx2", "avx512",
-  // "avx512-vnni", "avx512-bf16", "amx".
+  // decode steps agree with batched passes), "fast" (fastest overall; rounds activations to int8
+  // blocks or bf16 as llama.cpp does), or a name: "reference", "avx2", "avx512", "avx512-vnni",
+  // "avx512-bf16", "amx", "amx-int8".
   std::string kernels = "auto";
   std::string kv_cache = "f32";  // KV cache values: "f32", "f16" or "bf16"
 };

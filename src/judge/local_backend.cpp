@@ -10,14 +10,8 @@ namespace fare::judge {
 LocalBackend::LocalBackend(std::unique_ptr<Engine> engine) : engine_(std::move(engine)) {}
 LocalBackend::~LocalBackend() = default;
 
-std::unique_ptr<LocalBackend> LocalBackend::open(const std::string& model_path, const LocalBackendOptions& opts) {
-  EngineOptions eo;
-  eo.n_threads = opts.n_threads;
-  eo.n_ctx = opts.n_ctx;
-  eo.kernels = opts.kernels;
-  eo.kv_cache = opts.kv_cache;
-  eo.chat_template_file = opts.chat_template_file;
-  return std::unique_ptr<LocalBackend>(new LocalBackend(Engine::open(model_path, eo)));
+std::unique_ptr<LocalBackend> LocalBackend::open(const std::string& model_path, const EngineOptions& opts) {
+  return std::unique_ptr<LocalBackend>(new LocalBackend(Engine::open(model_path, opts)));
 }
 
 std::string LocalBackend::model_id() const { return engine_->model_id(); }

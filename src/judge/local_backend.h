@@ -9,22 +9,15 @@
 
 namespace fare {
 class Engine;
+struct EngineOptions;
 }
 
 namespace fare::judge {
 
-struct LocalBackendOptions {
-  int n_threads = 0;  // 0: all CPUs this process may use
-  int n_ctx = 0;      // 0: the engine's default
-  std::string kernels = "auto";
-  std::string kv_cache = "f32";
-  std::string chat_template_file;  // empty: the model's own
-};
-
 class LocalBackend : public JudgeBackend {
  public:
   // A Hugging Face folder or a .gguf file; throws fare::Error with the engine's message.
-  static std::unique_ptr<LocalBackend> open(const std::string& model_path, const LocalBackendOptions& opts = {});
+  static std::unique_ptr<LocalBackend> open(const std::string& model_path, const EngineOptions& opts);
   ~LocalBackend() override;
 
   // The chat template renders the messages (enable_thinking from the request); a prompt that

@@ -5,9 +5,9 @@
 
 namespace fare::judge {
 
-std::unique_ptr<JudgeBackend> open_backend(const std::string& spec, const BackendOptions& opts) {
+std::unique_ptr<JudgeBackend> open_backend(const std::string& spec, const EngineOptions& opts) {
   if (spec.starts_with(kScriptedPrefix)) return ScriptedBackend::from_file(spec.substr(kScriptedPrefix.size()));
-  return LocalBackend::open(spec, {opts.n_threads, opts.n_ctx, opts.kernels, opts.kv_cache, opts.chat_template_file});
+  return LocalBackend::open(spec, opts);
 }
 
 }  // namespace fare::judge

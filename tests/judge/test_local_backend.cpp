@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "common/error.h"
+#include "engine/engine.h"
 #include "judge/judge.h"
 
 namespace fare::judge {
@@ -14,8 +15,8 @@ namespace {
 
 const std::string kTiny = std::string(FARE_FIXTURES_DIR) + "/tiny-qwen3/tiny-qwen3-q8_0.gguf";
 
-LocalBackendOptions options(int threads, int ctx) {
-  LocalBackendOptions o;
+EngineOptions options(int threads, int ctx) {
+  EngineOptions o;
   o.n_threads = threads;
   o.n_ctx = ctx;
   return o;
@@ -67,7 +68,7 @@ TEST_F(LocalBackendTest, ThinkingSwitchChangesThePromptAndGreedyRepeats) {
 
 // The engine options the CLI passes (--kernels, --kv-cache) reach the engine.
 TEST_F(LocalBackendTest, EngineOptionsReachTheEngine) {
-  LocalBackendOptions o = options(2, 256);
+  EngineOptions o = options(2, 256);
   o.kernels = "no-such-set";
   try {
     LocalBackend::open(kTiny, o);

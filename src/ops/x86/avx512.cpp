@@ -89,35 +89,6 @@ struct V512 {
 
 }  // namespace
 
-template <DType T>
-void gemv(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
-  fk::gemv<V512, T>(w, a, r0, r1, y);
-}
-
-template <DType T>
-void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
-  static_assert(2 * V512::kLanes == kRowTile);
-  fk::gemm<V512, T>(w, a, r0, r1, y);
-}
-
-void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int64_t g, int64_t pos0, const KvRows& kv,
-            float* out, float* scratch) {
-  fa::attend<V512>(s, q, t0, t1, g, pos0, kv, out, scratch);
-}
-
-#define FARE_INSTANTIATE(T)                                                          \
-  template void gemv<T>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*); \
-  template void gemm<T>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);
-FARE_INSTANTIATE(DType::F32)
-FARE_INSTANTIATE(DType::F16)
-FARE_INSTANTIATE(DType::BF16)
-FARE_INSTANTIATE(DType::F8_E4M3)
-FARE_INSTANTIATE(DType::Q8_0)
-FARE_INSTANTIATE(DType::Q4_0)
-FARE_INSTANTIATE(DType::Q4_K)
-FARE_INSTANTIATE(DType::Q5_K)
-FARE_INSTANTIATE(DType::Q6_K)
-FARE_INSTANTIATE(DType::Q8_K)
-#undef FARE_INSTANTIATE
+FARE_FLOAT_KERNEL_ENTRY_POINTS(V512)
 
 }  // namespace fare::avx512

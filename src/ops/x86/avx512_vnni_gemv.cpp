@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "ops/x86/avx512_common.h"
+#include "ops/x86/k_quant_scales.h"
 #include "ops/x86/kernels_x86.h"
 
 namespace fare::avx512_vnni {
@@ -83,24 +84,6 @@ inline void madd(__m512i codes, __m512 wscale, const Step<NT>& s, __m512 (&acc)[
     const __m512i isum = _mm512_dpbusd_epi32(s.bias[t], codes, s.x[t]);
     acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(wscale, s.scale[t]), acc[t]);
   }
-}
-
-// Q4_K super-block scales: d * sc[j] and dmin * m[j], j = 0..7, the 6-bit fields of the 12 scale
-// bytes s (dequant.cpp): sc[0..3] = s[0..3] & 63, m[0..3] = s[4..7] & 63, sc[4..7] = low nibble of
-// s[8..11] + top two bits of s[0..3] as bits 4-5, m[4..7] = high nibble of s[8..11] + top two bits
-// of s[4..7]. Byte shuffles of the block's first 16 bytes give all 16 in one register.
-inline void scales_k4(const uint8_t* blk, __m256& dsc, __m256& dmn) {
-  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk));  // d, dmin, s[0..11]
-  // Lanes 0-7 become sc[0..7], lanes 8-15 m[0..7].
-  const __m128i a = _mm_shuffle_epi8(v, _mm_setr_epi8(4, 5, 6, 7, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15));
-  const __m128i top = _mm_shuffle_epi8(v, _mm_setr_epi8(-1, -1, -1, -1, 4, 5, 6, 7, -1, -1, -1, -1, 8, 9, 10, 11));
-  const __m128i a2 = _mm_blend_epi16(a, _mm_srli_epi16(a, 4), 0xc0);  // m[4..7] take the high nibbles
-  const __m128i low = _mm_and_si128(a2, _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15));
-  const __m128i six = _mm_or_si128(low, _mm_and_si128(_mm_srli_epi16(top, 2), _mm_set1_epi8(0x30)));
-  const __m256 d = _mm256_broadcastss_ps(_mm_cvtph_ps(v));
-  const __m256 dmin = _mm256_broadcastss_ps(_mm_cvtph_ps(_mm_srli_epi32(v, 16)));
-  dsc = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(six)));
-  dmn = _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(six, 8))));
 }
 
 // Columns [k0, k0 + kc) of R rows (kc: whole blocks; K-quants: one super-block).

@@ -19,6 +19,7 @@
 
 #include "ops/dequant.h"
 #include "ops/kernels.h"
+#include "ops/x86/k_quant_scales.h"
 
 namespace fare {
 namespace {
@@ -37,37 +38,6 @@ inline float f16_scalar(const uint8_t* p) {
   uint16_t h;
   std::memcpy(&h, p, 2);
   return _cvtsh_ss(h);
-}
-
-// 6-bit scale and min of sub-block j of a Q4_K / Q5_K super-block (see dequant.cpp).
-inline void scale_min_k4(int j, const uint8_t* s, int32_t& sc, int32_t& m) {
-  if (j < 4) {
-    sc = s[j] & 63;
-    m = s[j + 4] & 63;
-  } else {
-    sc = (s[j + 4] & 15) | ((s[j - 4] >> 6) << 4);
-    m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-  }
-}
-
-// The 8 scales and minimums of a Q4_K / Q5_K super-block, times d and dmin, with 256-bit
-// integer ops (both instruction sets here have them): scalar unpacking of the 12 bytes costs as
-// much as the products of the whole sub-block.
-inline void scales_k4(const uint8_t* s, float d, float dmin, float* dsc, float* dmn) {
-  uint32_t w[3];
-  std::memcpy(w, s, 12);
-  const __m256i a = _mm256_cvtepu8_epi32(_mm_set1_epi32(static_cast<int>(w[0])));  // s0..s3 twice
-  const __m256i b = _mm256_cvtepu8_epi32(_mm_set1_epi32(static_cast<int>(w[1])));  // s4..s7 twice
-  const __m256i c = _mm256_cvtepu8_epi32(_mm_set1_epi32(static_cast<int>(w[2])));  // s8..s11 twice
-  const __m256i m63 = _mm256_set1_epi32(63), m15 = _mm256_set1_epi32(15);
-  // Sub-blocks 0-3: low 6 bits of s[j] / s[j+4]; 4-7: low nibble / high nibble of s[j+4]
-  // plus the top 2 bits of s[j-4] / s[j] as bits 4-5.
-  const __m256i sc_hi = _mm256_or_si256(_mm256_and_si256(c, m15), _mm256_slli_epi32(_mm256_srli_epi32(a, 6), 4));
-  const __m256i m_hi = _mm256_or_si256(_mm256_srli_epi32(c, 4), _mm256_slli_epi32(_mm256_srli_epi32(b, 6), 4));
-  const __m256i sc = _mm256_blend_epi32(_mm256_and_si256(a, m63), sc_hi, 0xf0);
-  const __m256i mn = _mm256_blend_epi32(_mm256_and_si256(b, m63), m_hi, 0xf0);
-  _mm256_storeu_ps(dsc, _mm256_mul_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sc)));
-  _mm256_storeu_ps(dmn, _mm256_mul_ps(_mm256_set1_ps(dmin), _mm256_cvtepi32_ps(mn)));
 }
 
 // Block geometry of the non-plain weight types (as dtype.cpp's table), as constants for the
@@ -293,18 +263,24 @@ void fused_chunk(const uint8_t* const* rows, int64_t k0, int64_t kc, const float
     // conversions one at a time cost more than the products they feed).
     alignas(64) float dsc[R][8], dmn[R][8];
     for (int r = 0; r < R; ++r) {
-      const uint8_t* x = rows[r] + sb * kBytes;
-      scales_k4(x + 4, f16_scalar(x), f16_scalar(x + 2), dsc[r], dmn[r]);
+      __m256 s, m;
+      scales_k4(rows[r] + sb * kBytes, s, m);
+      _mm256_store_ps(dsc[r], s);
+      _mm256_store_ps(dmn[r], m);
     }
+    // Sub-blocks 2c and 2c + 1 of every token's activations.
+    const auto load_pair = [&](int c, F (&xv)[NT][2][32 / L]) {
+      for (int t = 0; t < NT; ++t)
+        for (int h = 0; h < 2; ++h)
+          for (int j = 0; j < 32 / L; ++j) xv[t][h][j] = V::loadu(xs[t] + k0 + 64 * c + 32 * h + j * L);
+    };
     if constexpr (V::kLut16) {
       // Each sub-block's 16 (Q5_K: 32) possible weights d*sc*q - dmin*m are computed once into
       // table registers (the reference's exact floats); decoding is then one lookup per vector.
       const F iota = V::iota(), sixteen = V::set1(16.0f);
       for (int c = 0; c < 4; ++c) {
-        F xv[NT][2][32 / L];  // this pair of sub-blocks of every token
-        for (int t = 0; t < NT; ++t)
-          for (int h = 0; h < 2; ++h)
-            for (int j = 0; j < 32 / L; ++j) xv[t][h][j] = V::loadu(xs[t] + k0 + 64 * c + 32 * h + j * L);
+        F xv[NT][2][32 / L];
+        load_pair(c, xv);
 #pragma GCC unroll 4
         for (int r = 0; r < R; ++r) {
           const uint8_t* x = rows[r] + sb * kBytes;
@@ -344,10 +320,8 @@ void fused_chunk(const uint8_t* const* rows, int64_t k0, int64_t kc, const float
         xsum[t][j] = v;
       }
     for (int c = 0; c < 4; ++c) {
-      F xv[NT][2][32 / L];  // this pair of sub-blocks of every token
-      for (int t = 0; t < NT; ++t)
-        for (int h = 0; h < 2; ++h)
-          for (int j = 0; j < 32 / L; ++j) xv[t][h][j] = V::loadu(xs[t] + k0 + 64 * c + 32 * h + j * L);
+      F xv[NT][2][32 / L];
+      load_pair(c, xv);
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         const uint8_t* x = rows[r] + sb * kBytes;
@@ -573,3 +547,35 @@ void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y
 
 }  // namespace
 }  // namespace fare
+
+// The exact entry points an instruction-set file declares in kernels_x86.h (gemv, gemm, attend),
+// over its vector type V, and their instances for every weight type. Used inside the file's
+// namespace (fare::avx2, fare::avx512) after V is defined; attend needs attention_kernels.h.
+#define FARE_FLOAT_KERNEL_ENTRY_POINTS(V)                                                                           \
+  template <DType T>                                                                                                \
+  void gemv(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {                               \
+    fk::gemv<V, T>(w, a, r0, r1, y);                                                                                \
+  }                                                                                                                 \
+  template <DType T>                                                                                                \
+  void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {                               \
+    static_assert(2 * V::kLanes == kRowTile);                                                                       \
+    fk::gemm<V, T>(w, a, r0, r1, y);                                                                                \
+  }                                                                                                                 \
+  void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int64_t g, int64_t pos0,             \
+              const KvRows& kv, float* out, float* scratch) {                                                       \
+    fa::attend<V>(s, q, t0, t1, g, pos0, kv, out, scratch);                                                         \
+  }                                                                                                                 \
+  FARE_FLOAT_KERNEL_INSTANCE(DType::F32)                                                                            \
+  FARE_FLOAT_KERNEL_INSTANCE(DType::F16)                                                                            \
+  FARE_FLOAT_KERNEL_INSTANCE(DType::BF16)                                                                           \
+  FARE_FLOAT_KERNEL_INSTANCE(DType::F8_E4M3)                                                                        \
+  FARE_FLOAT_KERNEL_INSTANCE(DType::Q8_0)                                                                           \
+  FARE_FLOAT_KERNEL_INSTANCE(DType::Q4_0)                                                                           \
+  FARE_FLOAT_KERNEL_INSTANCE(DType::Q4_K)                                                                           \
+  FARE_FLOAT_KERNEL_INSTANCE(DType::Q5_K)                                                                           \
+  FARE_FLOAT_KERNEL_INSTANCE(DType::Q6_K)                                                                           \
+  FARE_FLOAT_KERNEL_INSTANCE(DType::Q8_K)
+
+#define FARE_FLOAT_KERNEL_INSTANCE(T)                                                  \
+  template void gemv<T>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*); \
+  template void gemm<T>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);

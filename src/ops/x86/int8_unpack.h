@@ -10,6 +10,7 @@
 
 #include "ops/kernels.h"
 #include "ops/x86/avx512_common.h"
+#include "ops/x86/k_quant_scales.h"
 
 namespace fare {
 namespace {
@@ -49,16 +50,6 @@ inline void split_nibbles(const uint8_t* src, uint8_t* lo, uint8_t* hi) {
   const __m128i m = _mm_set1_epi8(15);
   _mm_storeu_si128(reinterpret_cast<__m128i*>(lo), _mm_and_si128(v, m));
   _mm_storeu_si128(reinterpret_cast<__m128i*>(hi), _mm_and_si128(_mm_srli_epi16(v, 4), m));
-}
-
-inline void scale_min_k4(int j, const uint8_t* s, int& sc, int& m) {
-  if (j < 4) {
-    sc = s[j] & 63;
-    m = s[j + 4] & 63;
-  } else {
-    sc = (s[j + 4] & 15) | ((s[j - 4] >> 6) << 4);
-    m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-  }
 }
 
 // Row r, columns [k0, k0 + kc): codes to `u`, group scales to scale[g * kStride], block minimums
