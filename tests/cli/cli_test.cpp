@@ -1,34 +1,22 @@
 // The `fare` executable as scripts use it: --help everywhere, stable --json forms, clear errors.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "support/derived_models.h"
+#include "support/run_command.h"
 
 namespace fare {
 namespace {
 
 using json = nlohmann::json;
 
-struct CliRun {
-  int exit_code;
-  std::string out;  // stdout and stderr together
-};
+using CliRun = test::CommandRun;
 
-CliRun fare(const std::string& args) {
-  const std::string cmd = std::string(FARE_CLI) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+// stdout and stderr together.
+CliRun fare(const std::string& args) { return test::run_command(std::string(FARE_CLI) + " " + args + " 2>&1"); }
 
 json fare_json(const std::string& args) {
   const CliRun r = fare(args);

@@ -16,6 +16,7 @@
 #include <set>
 #include <sstream>
 
+#include "support/run_command.h"
 #include "test_util.h"
 
 namespace fare::judge {
@@ -35,18 +36,10 @@ struct CliRun {
 };
 
 CliRun fare(const std::string& args, const fs::path& dir) {
-  std::string err_path = (dir / "stderr.txt").string();
-  std::string cmd = "cd '" + dir.string() + "' && '" + std::string(FARE_CLI_PATH) + "' " + args + " 2>'" + err_path + "'";
-  CliRun r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = testing::read_file(err_path);
-  return r;
+  const std::string err_path = (dir / "stderr.txt").string();
+  const test::CommandRun run = test::run_command("cd '" + dir.string() + "' && '" + std::string(FARE_CLI_PATH) + "' " +
+                                                 args + " 2>'" + err_path + "'");
+  return {run.exit_code, run.out, testing::read_file(err_path)};
 }
 
 std::vector<json> records(const fs::path& path) {

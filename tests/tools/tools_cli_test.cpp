@@ -1,34 +1,24 @@
 // The `fare bench`, `fare convert` and `fare quantize` executables as scripts use them. The bench
 // smoke is what CI runs of the benchmarks: tiny sizes, every JSON field present and sane.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "support/derived_models.h"
+#include "support/run_command.h"
 
 namespace fare {
 namespace {
 
 using json = nlohmann::json;
 
-struct CliRun {
-  int exit_code;
-  std::string out;  // stdout, and stderr too when asked
-};
+using CliRun = test::CommandRun;
 
+// stdout, and stderr too when asked.
 CliRun fare(const std::string& args, bool with_stderr = true) {
-  const std::string cmd = std::string(FARE_CLI) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  return test::run_command(std::string(FARE_CLI) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null"));
 }
 
 const std::string kMicroQ8 = test::fixture("micro-qwen3/micro-qwen3-q8_0.gguf");
