@@ -12,6 +12,7 @@
 #include "common/thread_pool.h"
 #include "ops/attention.h"
 #include "ops/kernels.h"
+#include "support/random.h"
 
 namespace fare {
 namespace {
@@ -44,13 +45,7 @@ struct Cache {
   }
 };
 
-std::vector<float> randn(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
+using test::randn;
 
 class AttentionSets : public ::testing::TestWithParam<std::string> {};
 

@@ -16,6 +16,7 @@
 #include "ops/dequant.h"
 #include "ops/kernels.h"
 #include "ops/matmul.h"
+#include "support/random.h"
 
 namespace fare {
 namespace {
@@ -120,13 +121,7 @@ struct Floats {
   explicit Floats(size_t n) : storage(n + 32, 0.0f), p(storage.data() + 1) {}
 };
 
-std::vector<float> randn(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
+using test::randn;
 
 // What a kernel that rounds activations multiplies: x rounded the way matmul.cpp rounds it.
 std::vector<float> rounded_activations(ActFormat f, const float* x, int64_t n_tokens, int64_t cols) {

@@ -13,17 +13,12 @@
 #include "ops/kernels.h"
 #include "ops/math.h"
 #include "ops/matmul.h"
+#include "support/random.h"
 
 namespace fare {
 namespace {
 
-std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
+using test::randn;
 
 struct MatmulCase {
   int64_t rows, cols, tokens;
