@@ -27,7 +27,9 @@ class ThreadPool {
 
   int size() const { return n_threads_; }
 
-  // Calls fn(begin, end) over [0, n) split in chunks of at least `grain`; returns when all ran.
+  // Calls fn(begin, end) over [0, n) split in chunks whose sizes are odd multiples of `grain`
+  // (the last one may be cut short at n); returns when all ran. Chunks shrink as the region
+  // drains (see next_chunk).
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
   // Hardware threads available to this process (sched affinity), at least 1.
@@ -39,6 +41,7 @@ class ThreadPool {
  private:
   void worker_loop();
   void run_chunks();
+  int64_t next_chunk(int64_t left) const;
 
   int n_threads_;
   std::vector<std::thread> workers_;
@@ -51,7 +54,7 @@ class ThreadPool {
   // The current region, written before generation_ is bumped.
   const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
   int64_t n_ = 0;
-  int64_t chunk_ = 1;
+  int64_t grain_ = 1;
   std::atomic<int64_t> next_{0};
 };
 

@@ -174,14 +174,8 @@ void prepare_acts(const KernelSet& set, const TypeKernels& k, ActFormat format, 
   else if (format == ActFormat::BF16_TILES) prepare_bf16_tiles(a, pool);
 }
 
-// Rows per chunk of a streaming product: about four chunks per thread, and an odd multiple of 8
-// rows, so that threads starting on neighbouring chunks do not stream addresses a large power of
-// two apart for a whole product (rows of 8 KiB in chunks of 512 put them exactly 4 MiB apart),
-// which can send both streams to the same DRAM banks.
-int64_t gemv_chunk_rows(int64_t rows, int threads) {
-  const int64_t target = (rows + 4 * threads - 1) / (4 * threads);
-  return (((target + 7) / 8) | 1) * 8;
-}
+// Rows of a streaming product go to threads in (odd) multiples of this.
+constexpr int64_t kGemvRowGrain = 8;
 
 }  // namespace
 
@@ -199,8 +193,7 @@ void matmul(const Compute& cx, const WeightMatrix& w, const float* x, int64_t n_
   if (n_tokens <= kGemvMaxTokens) {
     prepare_acts(*cx.kernels, k, k.gemv_act, a, pool);
     if (k.gemv_act == ActFormat::Q8) spread_to_lanes(k, a);
-    pool.parallel_for(w.rows, gemv_chunk_rows(w.rows, pool.size()),
-                      [&](int64_t r0, int64_t r1) { k.gemv(w, a, r0, r1, y); });
+    pool.parallel_for(w.rows, kGemvRowGrain, [&](int64_t r0, int64_t r1) { k.gemv(w, a, r0, r1, y); });
     return;
   }
   prepare_acts(*cx.kernels, k, k.act, a, pool);
