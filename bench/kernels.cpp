@@ -5,11 +5,13 @@
 // shared and noisy.
 //
 //   bench_kernels [--types Q8_0,Q4_K,Q6_K,BF16] [--sets all] [--reps 5] [--tokens 256]
-//                 [--threads N] [--no-vocab] [--no-prefill] [--no-decode] [--chain LAYERS]
+//                 [--threads N] [--no-vocab] [--no-prefill] [--no-decode] [--chain LAYERS] [--peak]
 //
 // --chain decodes one token through LAYERS layers of FARE-8B's seven matrices, each its own
 // allocation, in the model's order: what a real decode step streams, with nothing left in cache
 // from the previous product (the single-matrix decode rows above are partly served by the L3).
+// --peak prints the rate the cores retire the kernels' multiply-add instructions (peak.h): the
+// compute wall that prefill rates are compared with.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -24,6 +26,7 @@
 #include "common/thread_pool.h"
 #include "ops/kernels.h"
 #include "ops/matmul.h"
+#include "peak.h"
 
 namespace fare {
 namespace {
@@ -36,6 +39,7 @@ struct Options {
   int threads = 0;
   bool vocab = true, prefill = true, decode = true;
   int chain = 0;  // layers of the decode chain; 0: none
+  bool peak = false;
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -184,6 +188,10 @@ void chain(const Options& o, ThreadPool& pool, const std::vector<const KernelSet
 
 void run(const Options& o) {
   ThreadPool pool(o.threads > 0 ? o.threads : ThreadPool::default_threads());
+  if (o.peak) {
+    print_peak_rates(pool.size(), o.reps);
+    return;
+  }
   std::vector<const KernelSet*> sets;
   for (const auto& k : kernel_sets()) {
     const bool named = std::find(o.sets.begin(), o.sets.end(), k.set->name) != o.sets.end();
@@ -258,6 +266,7 @@ int main(int argc, char** argv) {
       else if (a == "--no-prefill") o.prefill = false;
       else if (a == "--no-decode") o.decode = false;
       else if (a == "--chain") o.chain = std::stoi(value());
+      else if (a == "--peak") o.peak = true;
       else fare::fail("unknown option ", a);
     }
     fare::run(o);

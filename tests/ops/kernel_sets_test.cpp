@@ -151,13 +151,17 @@ std::string shape_name(const Shape& s) {
          std::to_string(s.threads);
 }
 
-// Columns are whole blocks of every type: multiples of 256, and 32 more for the 32-blocks.
+// Columns are whole blocks of every type: multiples of 256, and 32 more for the 32-blocks. The
+// last two shapes have more columns than a prefill kernel takes per packed tile (1024 int8, 512
+// bf16) and more rows than one panel (128), so results accumulate across column chunks.
 std::vector<Shape> shapes(DType t) {
   const bool k_quant = traits(t).block_elems == 256;
   const bool plain = traits(t).block_elems == 1;
   const int64_t c1 = k_quant ? 256 : 96, c2 = k_quant ? 768 : 288, c3 = k_quant ? 512 : (plain ? 77 : 544);
-  return {{1, c1, 1, 1},    {7, c1, 2, 2},    {33, c2, 3, 3},   {45, c1, 4, 2},   {31, c3, 5, 2},  {64, c2, 12, 1},
-          {65, c1, 13, 3},  {100, c3, 17, 2}, {33, c1, 24, 2},  {97, c2, 25, 3},  {40, c3, 40, 2}, {129, c1, 7, 3}};
+  const int64_t c4 = k_quant ? 1280 : (plain ? 1031 : 1056);
+  return {{1, c1, 1, 1},   {7, c1, 2, 2},    {33, c2, 3, 3},  {45, c1, 4, 2},  {31, c3, 5, 2},
+          {64, c2, 12, 1}, {65, c1, 13, 3},  {100, c3, 17, 2}, {33, c1, 24, 2}, {97, c2, 25, 3},
+          {40, c3, 40, 2}, {129, c1, 7, 3}, {300, c4, 20, 3}, {257, c4, 6, 2}};
 }
 
 // The set named `name` if this CPU runs it; else nullptr and the reason. "amx-emulated" is the

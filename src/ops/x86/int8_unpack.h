@@ -33,14 +33,16 @@ inline const uint8_t* row_ptr(const WeightMatrix& w, int64_t r) {
   return w.data + static_cast<size_t>(r) * w.row_stride;
 }
 
-// Asks for rows [r, r + n) x columns [k0, k0 + 256) to be brought to L2. A prefill tile is
-// decoded once and then multiplied with every token for a long while: requesting the next tile's
-// weights before that work hides the memory latency that otherwise stalls each tile's decode.
+// Asks for rows [r, r + n) x columns [k0, k0 + kc) to be brought to L2 (k0, kc: multiples of
+// 256). A prefill tile is decoded once and then multiplied with every token for a long while:
+// requesting the next tile's weights before that work hides the memory latency that otherwise
+// stalls each tile's decode.
 template <DType T>
-inline void prefetch_rows(const WeightMatrix& w, int64_t r, int64_t n, int64_t k0) {
+inline void prefetch_rows(const WeightMatrix& w, int64_t r, int64_t n, int64_t k0, int64_t kc) {
+  const int64_t bytes = (kc + 255) / 256 * kBytesPer256<T>;
   for (int64_t i = 0; i < n; ++i) {
     const char* p = reinterpret_cast<const char*>(row_ptr(w, r + i)) + (k0 / 256) * kBytesPer256<T>;
-    for (int64_t b = 0; b < kBytesPer256<T>; b += 64) _mm_prefetch(p + b, _MM_HINT_T1);
+    for (int64_t b = 0; b < bytes; b += 64) _mm_prefetch(p + b, _MM_HINT_T1);
   }
 }
 
