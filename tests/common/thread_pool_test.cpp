@@ -34,7 +34,8 @@ TEST(ThreadPoolTest, EveryIndexOnceInOddMultiplesOfTheGrain) {
       for (int64_t n : {1, 7, 8, 9, 100, 1024, 4096, 12289}) {
         std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
         const std::vector<Chunk> chunks = run(pool, n, grain, hits);
-        for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << "index " << i << " of " << n;
+        for (int64_t i = 0; i < n; ++i)
+          ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << "index " << i << " of " << n;
         ASSERT_FALSE(chunks.empty());
         EXPECT_EQ(chunks.front().begin, 0);
         EXPECT_EQ(chunks.back().end, n);

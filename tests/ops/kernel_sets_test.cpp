@@ -158,7 +158,7 @@ std::vector<Shape> shapes(DType t) {
   const bool k_quant = traits(t).block_elems == 256;
   const bool plain = traits(t).block_elems == 1;
   const int64_t c1 = k_quant ? 256 : 96, c2 = k_quant ? 768 : 288, c3 = k_quant ? 512 : (plain ? 77 : 544);
-  const int64_t c4 = k_quant ? 1280 : (plain ? 1031 : 1056);
+  const int64_t c4 = k_quant ? 1280 : 1056;
   return {{1, c1, 1, 1},   {7, c1, 2, 2},    {33, c2, 3, 3},  {45, c1, 4, 2},  {31, c3, 5, 2},
           {64, c2, 12, 1}, {65, c1, 13, 3},  {100, c3, 17, 2}, {33, c1, 24, 2}, {97, c2, 25, 3},
           {40, c3, 40, 2}, {129, c1, 7, 3}, {300, c4, 20, 3}, {257, c4, 6, 2}};
