@@ -154,23 +154,15 @@ void gemv_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, flo
 void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
   Packed p;
   const int64_t ld = w.cols + (w.cols & 1);
-  for (int64_t p0 = r0; p0 < r1; p0 += kPanelRows) {
-    const int64_t p1 = min_i64(r1, p0 + kPanelRows);
-    for (int64_t k0 = 0; k0 < w.cols; k0 += kKC) {
-      const int64_t kc = min_i64(kKC, w.cols - k0);
-      for (int64_t rb = p0; rb < p1; rb += kMR) {
-        const int64_t nr = min_i64(kMR, p1 - rb);
-        pack_tile(w, rb, nr, k0, kc, p);
-        // The next tile of this panel, else the first of its next column chunk.
-        if (rb + kMR < p1) prefetch_rows(w, rb + kMR, min_i64(kMR, p1 - rb - kMR), k0, kc);
-        else if (k0 + kKC < w.cols)
-          prefetch_rows(w, p0, min_i64(kMR, p1 - p0), k0 + kKC, min_i64(kKC, w.cols - k0 - kKC));
+  for_each_tile(
+      r0, r1, w.cols, kPanelRows, kKC, kMR,
+      [&](int64_t rb, int64_t nr, int64_t k0, int64_t kc) { pack_tile(w, rb, nr, k0, kc, p); },
+      [&](int64_t r, int64_t n, int64_t k0, int64_t kc) { prefetch_rows(w, r, n, k0, kc); },
+      [&](int64_t rb, int64_t nr, int64_t k0, int64_t kc) {
         for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kNR)
           tile_kernel_n<kNR>(min_i64(kNR, a.n_tokens - t0), p, kc, a.bf + t0 * ld + k0, ld, y + t0 * w.rows + rb,
                              w.rows, nr, k0 == 0);
-      }
-    }
-  }
+      });
 }
 
 }  // namespace fare::avx512_bf16

@@ -57,5 +57,30 @@ inline void transpose16x16_32(const void* src, int64_t src_stride, void* dst, in
   for (int j = 0; j < 16; ++j) _mm512_storeu_ps(d + j * dst_stride, t[j]);
 }
 
+// The walk of a prefill product over weight tiles of `mr` rows x up to `kc_max` columns: rows
+// [r0, r1) in panels of `panel` rows, each panel through all `cols` columns before the next, so
+// that the panel's float results stay in L2 between column chunks. For each tile (rb, nr rows,
+// k0, kc columns): pack(rb, nr, k0, kc) decodes it, prefetch(r, n, k0, kc) is then asked for the
+// next tile's weights (the next of this panel, else the first of its next column chunk), and
+// multiply(rb, nr, k0, kc) runs it against every token.
+template <class Pack, class Prefetch, class Multiply>
+inline void for_each_tile(int64_t r0, int64_t r1, int64_t cols, int64_t panel, int64_t kc_max, int64_t mr,
+                          Pack&& pack, Prefetch&& prefetch, Multiply&& multiply) {
+  for (int64_t p0 = r0; p0 < r1; p0 += panel) {
+    const int64_t p1 = min_i64(r1, p0 + panel);
+    for (int64_t k0 = 0; k0 < cols; k0 += kc_max) {
+      const int64_t kc = min_i64(kc_max, cols - k0);
+      for (int64_t rb = p0; rb < p1; rb += mr) {
+        const int64_t nr = min_i64(mr, p1 - rb);
+        pack(rb, nr, k0, kc);
+        if (rb + mr < p1) prefetch(rb + mr, min_i64(mr, p1 - rb - mr), k0, kc);
+        else if (k0 + kc_max < cols)
+          prefetch(p0, min_i64(mr, p1 - p0), k0 + kc_max, min_i64(kc_max, cols - k0 - kc_max));
+        multiply(rb, nr, k0, kc);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace fare

@@ -139,23 +139,15 @@ void tile_kernel_n(int64_t nt, const Packed& p, int64_t k0, int64_t kc, const Ac
 template <DType T>
 void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
   Packed p;
-  for (int64_t p0 = r0; p0 < r1; p0 += kPanelRows) {
-    const int64_t p1 = min_i64(r1, p0 + kPanelRows);
-    for (int64_t k0 = 0; k0 < w.cols; k0 += kKC) {
-      const int64_t kc = min_i64(kKC, w.cols - k0);
-      for (int64_t rb = p0; rb < p1; rb += kMR) {
-        const int64_t nr = min_i64(kMR, p1 - rb);
-        pack_tile<T>(w, rb, nr, k0, kc, p);
-        // The next tile of this panel, else the first of its next column chunk.
-        if (rb + kMR < p1) i8::prefetch_rows<T>(w, rb + kMR, min_i64(kMR, p1 - rb - kMR), k0, kc);
-        else if (k0 + kKC < w.cols)
-          i8::prefetch_rows<T>(w, p0, min_i64(kMR, p1 - p0), k0 + kKC, min_i64(kKC, w.cols - k0 - kKC));
+  for_each_tile(
+      r0, r1, w.cols, kPanelRows, kKC, kMR,
+      [&](int64_t rb, int64_t nr, int64_t k0, int64_t kc) { pack_tile<T>(w, rb, nr, k0, kc, p); },
+      [&](int64_t r, int64_t n, int64_t k0, int64_t kc) { i8::prefetch_rows<T>(w, r, n, k0, kc); },
+      [&](int64_t rb, int64_t nr, int64_t k0, int64_t kc) {
         for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kNR)
           tile_kernel_n<T, kNR>(min_i64(kNR, a.n_tokens - t0), p, k0, kc, a, t0, y + t0 * w.rows + rb, w.rows, nr,
                                 k0 == 0);
-      }
-    }
-  }
+      });
 }
 
 void quantize_q8(const float* x, int64_t cols, int offset, int group, int8_t* q, float* scale, float* qsum,
