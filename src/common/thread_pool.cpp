@@ -48,7 +48,7 @@ int ThreadPool::default_threads() {
 
 // Guided chunks: each takes about 1 / (2 * threads) of what is left. Equal chunks of a quarter
 // of each thread's share left, on average, half a chunk of work to one thread while the others
-// waited for it at the end of every region: a decode product lost 5-15 % that way, and idle
+// waited for it at the end of every region: with 16 threads decode lost 5-15 % that way, and idle
 // workers that outlast their polling fall asleep and cost an OS wake-up on the next region.
 // Large first chunks keep the per-chunk cost (a streaming kernel restarts its prefetch) rare.
 // Odd multiples of the grain: threads starting on neighbouring chunks of rows then do not stream
