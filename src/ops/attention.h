@@ -42,7 +42,7 @@ void attend_reference(const AttentionShape& s, const float* q, int64_t t0, int64
 
 inline constexpr int64_t kMaxKeyTile = 64;  // keys per tile, at most (the vector kernels use their lane count)
 constexpr int64_t attention_scratch_floats(int64_t rows, int64_t head_dim) {
-  return rows * (head_dim + 2 + kMaxKeyTile) + 3 * kMaxKeyTile * head_dim + kMaxKeyTile;
+  return rows * (head_dim + 3 + kMaxKeyTile) + 3 * kMaxKeyTile * head_dim + kMaxKeyTile;
 }
 
 }  // namespace fare

@@ -50,6 +50,47 @@ void load_rows(const KvRows& kv, const void* base, int64_t j0, int64_t n, int64_
   for (int64_t j = n; j < L; ++j) std::memset(buf + j * hd, 0, static_cast<size_t>(hd) * 4);
 }
 
+// o[i] = o[i] * corr[i] + sum over j < n of p[i][j] * V row j, for NR rows i (p and o rows L and
+// hd apart): pieces of four vectors, each V row loaded once for all NR rows.
+template <class V, int NR>
+void accumulate_pv(const float* p, const float* corr, float* o, int64_t n, const float* vt, int64_t vstride,
+                   int64_t hd) {
+  using F = typename V::F;
+  constexpr int L = V::kLanes;
+  int64_t e = 0;
+  for (; e + 4 * L <= hd; e += 4 * L) {
+    F acc[NR][4];
+    for (int i = 0; i < NR; ++i)
+      for (int c = 0; c < 4; ++c) acc[i][c] = V::mul(V::loadu(o + i * hd + e + c * L), V::set1(corr[i]));
+    for (int64_t j = 0; j < n; ++j) {
+      const float* vj = vt + j * vstride + e;
+      F v[4];
+      for (int c = 0; c < 4; ++c) v[c] = V::loadu(vj + c * L);
+      for (int i = 0; i < NR; ++i) {
+        const F pj = V::set1(p[i * L + j]);
+        for (int c = 0; c < 4; ++c) acc[i][c] = V::fmadd(pj, v[c], acc[i][c]);
+      }
+    }
+    for (int i = 0; i < NR; ++i)
+      for (int c = 0; c < 4; ++c) V::storeu(o + i * hd + e + c * L, acc[i][c]);
+  }
+  for (int i = 0; i < NR; ++i) {
+    float* orow = o + i * hd;
+    const float* pi = p + i * L;
+    int64_t f = e;
+    for (; f + L <= hd; f += L) {
+      F acc = V::mul(V::loadu(orow + f), V::set1(corr[i]));
+      for (int64_t j = 0; j < n; ++j) acc = V::fmadd(V::set1(pi[j]), V::loadu(vt + j * vstride + f), acc);
+      V::storeu(orow + f, acc);
+    }
+    for (; f < hd; ++f) {
+      float a = orow[f] * corr[i];
+      for (int64_t j = 0; j < n; ++j) a += pi[j] * vt[j * vstride + f];
+      orow[f] = a;
+    }
+  }
+}
+
 // Query rows: token t0 + r / group, head g * group + r % group, for r < (t1 - t0) * group.
 template <class V>
 void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int64_t g, int64_t pos0,
@@ -66,6 +107,7 @@ void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int
   float* krows = scores + rows * L;  // [L][hd]
   float* kt = krows + L * hd;     // [hd][L]: the key tile transposed
   float* vbuf = kt + L * hd;      // [L][hd]
+  float* corr = vbuf + L * hd;    // [rows] how much each row's output shrinks in this tile
   for (int64_t i = 0; i < rows * hd; ++i) o[i] = 0.0f;
   for (int64_t r = 0; r < rows; ++r) {
     mx[r] = -INFINITY;
@@ -75,6 +117,11 @@ void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int
   const int64_t n_keys = pos0 + t1;  // the last token sees the most keys
   for (int64_t j0 = 0; j0 < n_keys; j0 += L) {
     const int64_t nj = n_keys - j0 < L ? n_keys - j0 : L;
+    // Keys of this tile row r sees (causal: keys < pos0 + its token + 1).
+    auto valid = [&](int64_t r) {
+      const int64_t limit = pos0 + t0 + r / group + 1 - j0;
+      return limit <= 0 ? int64_t{0} : limit < nj ? limit : nj;
+    };
     // A full tile of an F32 cache is read in place; others are converted / zero-padded first.
     const float* ksrc = krows;
     const float* vt = vbuf;
@@ -117,42 +164,30 @@ void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int
       V::storeu(scores + r * L, acc);
     }
 
+    // Softmax of each row's scores; p (in place of the scores) and the factor its output shrinks by.
     for (r = 0; r < rows; ++r) {
-      const int64_t limit = pos0 + t0 + r / group + 1 - j0;  // causal: this row sees keys < limit
-      if (limit <= 0) continue;
-      const int64_t valid = limit < nj ? limit : nj;
-      const F sc = V::mask_tail(V::mul(V::loadu(scores + r * L), V::set1(scale)), valid, -INFINITY);
+      const int64_t n = valid(r);
+      if (n == 0) continue;
+      const F sc = V::mask_tail(V::mul(V::loadu(scores + r * L), V::set1(scale)), n, -INFINITY);
       const float tile_max = V::reduce_max(sc);
       const float m_new = tile_max > mx[r] ? tile_max : mx[r];
       // Online softmax: what was summed under the old maximum shrinks by exp(old - new).
-      const float corr = expf(mx[r] - m_new);  // the C function: see kernels_x86.h on inline functions
-      const F pv = V::mask_tail(V::exp(V::sub(sc, V::set1(m_new))), valid, 0.0f);
-      sum[r] = sum[r] * corr + V::reduce_add(pv);
+      corr[r] = expf(mx[r] - m_new);  // the C function: see kernels_x86.h on inline functions
+      const F pv = V::mask_tail(V::exp(V::sub(sc, V::set1(m_new))), n, 0.0f);
+      sum[r] = sum[r] * corr[r] + V::reduce_add(pv);
       mx[r] = m_new;
-      float* p = scores + r * L;
-      V::storeu(p, pv);
-      float* orow = o + r * hd;
-      int64_t e = 0;
-      // Output pieces of 4 vectors: four FMA chains, one broadcast of p[j] for all four.
-      for (; e + 4 * L <= hd; e += 4 * L) {
-        F acc[4];
-        for (int c = 0; c < 4; ++c) acc[c] = V::mul(V::loadu(orow + e + c * L), V::set1(corr));
-        for (int64_t j = 0; j < valid; ++j) {
-          const F pj = V::set1(p[j]);
-          const float* vj = vt + j * vstride + e;
-          for (int c = 0; c < 4; ++c) acc[c] = V::fmadd(pj, V::loadu(vj + c * L), acc[c]);
-        }
-        for (int c = 0; c < 4; ++c) V::storeu(orow + e + c * L, acc[c]);
-      }
-      for (; e + L <= hd; e += L) {
-        F acc = V::mul(V::loadu(orow + e), V::set1(corr));
-        for (int64_t j = 0; j < valid; ++j) acc = V::fmadd(V::set1(p[j]), V::loadu(vt + j * vstride + e), acc);
-        V::storeu(orow + e, acc);
-      }
-      for (; e < hd; ++e) {
-        float a = orow[e] * corr;
-        for (int64_t j = 0; j < valid; ++j) a += p[j] * vt[j * vstride + e];
-        orow[e] = a;
+      V::storeu(scores + r * L, pv);
+    }
+    // p x V: four rows at once where they see the same keys (the query heads of one token), so
+    // each V row loaded serves four output rows; each row's arithmetic is the same either way.
+    for (r = 0; r < rows;) {
+      const int64_t n = valid(r);
+      if (r + 4 <= rows && n > 0 && valid(r + 3) == n) {  // valid() never falls as r grows
+        accumulate_pv<V, 4>(scores + r * L, corr + r, o + r * hd, n, vt, vstride, hd);
+        r += 4;
+      } else {
+        if (n > 0) accumulate_pv<V, 1>(scores + r * L, corr + r, o + r * hd, n, vt, vstride, hd);
+        r += 1;
       }
     }
   }
