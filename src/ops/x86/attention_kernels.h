@@ -172,7 +172,8 @@ void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int
       const float tile_max = V::reduce_max(sc);
       const float m_new = tile_max > mx[r] ? tile_max : mx[r];
       // Online softmax: what was summed under the old maximum shrinks by exp(old - new).
-      corr[r] = expf(mx[r] - m_new);  // the C function: see kernels_x86.h on inline functions
+      // expf(0) is exactly 1: the call is skipped in the usual case of an unchanged maximum.
+      corr[r] = m_new == mx[r] ? 1.0f : expf(mx[r] - m_new);  // the C function: see kernels_x86.h
       const F pv = V::mask_tail(V::exp(V::sub(sc, V::set1(m_new))), n, 0.0f);
       sum[r] = sum[r] * corr[r] + V::reduce_add(pv);
       mx[r] = m_new;
