@@ -179,13 +179,15 @@ void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int
       mx[r] = m_new;
       V::storeu(scores + r * L, pv);
     }
-    // p x V: four rows at once where they see the same keys (the query heads of one token), so
-    // each V row loaded serves four output rows; each row's arithmetic is the same either way.
+    // p x V: several rows at once where they see the same keys (the query heads of one token),
+    // so each V row loaded serves all of them; each row's arithmetic is the same either way. Four
+    // rows (16 accumulators) with 32 vector registers, two with 16 (AVX2).
+    constexpr int kRows = V::kRegisters >= 32 ? 4 : 2;
     for (r = 0; r < rows;) {
       const int64_t n = valid(r);
-      if (r + 4 <= rows && n > 0 && valid(r + 3) == n) {  // valid() never falls as r grows
-        accumulate_pv<V, 4>(scores + r * L, corr + r, o + r * hd, n, vt, vstride, hd);
-        r += 4;
+      if (r + kRows <= rows && n > 0 && valid(r + kRows - 1) == n) {  // valid() never falls as r grows
+        accumulate_pv<V, kRows>(scores + r * L, corr + r, o + r * hd, n, vt, vstride, hd);
+        r += kRows;
       } else {
         if (n > 0) accumulate_pv<V, 1>(scores + r * L, corr + r, o + r * hd, n, vt, vstride, hd);
         r += 1;

@@ -21,6 +21,7 @@ struct V256 {
   using I = __m256i;
   static constexpr int kLanes = 8;
   static constexpr int kTokens = 6;
+  static constexpr int kRegisters = 16;  // vector registers
   static constexpr bool kLut16 = false;
 
   static F zero() { return _mm256_setzero_ps(); }

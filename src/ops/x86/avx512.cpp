@@ -16,6 +16,7 @@ struct V512 {
   using I = __m512i;
   static constexpr int kLanes = 16;
   static constexpr int kTokens = 12;
+  static constexpr int kRegisters = 32;  // vector registers
   static constexpr bool kLut16 = true;  // lut16() and lut32(): tables in one or two registers
 
   static F zero() { return _mm512_setzero_ps(); }

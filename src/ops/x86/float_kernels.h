@@ -8,7 +8,7 @@
 // worth of rows x 256 columns is decoded once, stored column-major, and a register-blocked
 // outer-product kernel (2 vectors of rows x V::kTokens tokens) runs it over all tokens.
 //
-// V provides: F (float vector), I (int32 vector), kLanes, kTokens, and the static functions
+// V provides: F (float vector), I (int32 vector), kLanes, kTokens, kRegisters, and the static functions
 // used below. Internal linkage: see kernels_x86.h.
 #pragma once
 
