@@ -146,12 +146,17 @@ void prepare_bf16(Acts& a, ThreadPool& pool) {
   const int64_t n = a.n_tokens, cols = a.cols;
   // Padded to an even length: the kernels read bf16 values in pairs.
   const int64_t ld = cols + (cols & 1);
-  buf.bf.assign(static_cast<size_t>(n * ld), 0);
+  buf.bf.resize(static_cast<size_t>(n * ld));  // every value written below: no clearing first
+  uint16_t* bf = buf.bf.data();
   pool.parallel_for(n, 1, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t)
-      for (int64_t c = 0; c < cols; ++c) buf.bf[static_cast<size_t>(t * ld + c)] = f32_to_bf16(a.x[t * cols + c]);
+    for (int64_t t = t0; t < t1; ++t) {
+      const float* x = a.x + t * cols;
+      uint16_t* dst = bf + t * ld;
+      for (int64_t c = 0; c < cols; ++c) dst[c] = f32_to_bf16(x[c]);
+      if (ld > cols) dst[cols] = 0;
+    }
   });
-  a.bf = buf.bf.data();
+  a.bf = bf;
 }
 
 void prepare_bf16_tiles(Acts& a, ThreadPool& pool) {
