@@ -78,12 +78,14 @@ void unpack_row(const WeightMatrix& w, int64_t r, int64_t k0, int64_t kc, uint8_
     constexpr int kBytes = k5 ? 176 : 144;
     const uint8_t* x = row + (k0 / 256) * kBytes;
     for (int64_t sb = 0; sb < kc / 256; ++sb, x += kBytes, u += 256, scale += 8 * kStride, mins += 8 * kStride) {
-      const float d = load_f16_scalar(x), dmin = load_f16_scalar(x + 2);
+      __m256 dsc, dmn;
+      scales_k4(x, dsc, dmn);
+      alignas(32) float sc8[8], mn8[8];
+      _mm256_store_ps(sc8, dsc);
+      _mm256_store_ps(mn8, dmn);
       for (int j = 0; j < 8; ++j) {
-        int sc, m;
-        scale_min_k4(j, x + 4, sc, m);
-        scale[j * kStride] = d * static_cast<float>(sc);
-        mins[j * kStride] = -(dmin * static_cast<float>(m));
+        scale[j * kStride] = sc8[j];
+        mins[j * kStride] = -mn8[j];
       }
       const uint8_t* q = x + (k5 ? 48 : 16);
       for (int c = 0; c < 4; ++c) {
