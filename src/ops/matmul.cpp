@@ -23,7 +23,7 @@ float dot_f32(const float* a, const float* b, int64_t n) {
 }
 
 void dequantize_matrix_row(const WeightMatrix& w, int64_t r, float* dst) {
-  dequantize_row(w.type, w.data + static_cast<size_t>(r) * w.row_stride, dst, w.cols);
+  dequantize_row(w.type, w.row(r), dst, w.cols);
   if (w.type == DType::F8_E4M3) {
     FARE_CHECK(w.block_scale != nullptr);
     const float* scales = w.block_scale + (r / kFp8Block) * w.scale_cols;

@@ -22,6 +22,8 @@ struct WeightMatrix {
   // F8_E4M3 only: scale of each 128x128 block, [ceil(rows/128), ceil(cols/128)] row-major.
   const float* block_scale = nullptr;
   int64_t scale_cols = 0;
+
+  const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_stride; }
 };
 
 inline constexpr int64_t kFp8Block = 128;

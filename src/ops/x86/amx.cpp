@@ -224,16 +224,8 @@ void gemm_int8(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, flo
       build_int8_acts<G>(a, ts, nt, k0, kc, ch);
       for (int64_t rb = r0; rb < r1; rb += kRows) {
         const int64_t nr = min_i64(kRows, r1 - rb);
-        for (int64_t i = 0; i < kRows; ++i) {
-          uint8_t* u = ch.codes + i * kKC;
-          if (i < nr) {
-            i8::unpack_row<T, kRows>(w, rb + i, k0, kc, u, ch.scale + i, ch.mins + i);
-          } else {
-            std::memset(u, 0, kKC);
-            for (int64_t g = 0; g < kc / G; ++g) ch.scale[g * kRows + i] = 0.0f;
-            for (int64_t b = 0; b < kc / 32; ++b) ch.mins[b * kRows + i] = 0.0f;
-          }
-        }
+        for (int64_t i = 0; i < kRows; ++i)
+          i8::unpack_tile_row<T, kRows>(w, rb + i, i < nr, k0, kc, kc, ch.codes + i * kKC, ch.scale + i, ch.mins + i);
         for (int64_t tb = 0; tb * kTok < nt; ++tb) {
           for (auto& row : acc)
             for (float& v : row) v = 0.0f;
@@ -286,7 +278,7 @@ TileConfig bf16_config() {
 const uint16_t* weight_tile(const WeightMatrix& w, int64_t r, int64_t r_end, int64_t k, uint16_t* pad,
                             int64_t& stride) {
   const int64_t nr = min_i64(16, r_end - r), nk = min_i64(32, w.cols - k);
-  const uint8_t* src = w.data + static_cast<size_t>(r) * w.row_stride + 2 * k;
+  const uint8_t* src = w.row(r) + 2 * k;
   if (nr == 16 && nk == 32) {
     stride = static_cast<int64_t>(w.row_stride);
     return reinterpret_cast<const uint16_t*>(src);

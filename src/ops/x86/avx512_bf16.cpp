@@ -32,7 +32,7 @@ void pack_tile(const WeightMatrix& w, int64_t rb, int64_t nr, int64_t k0, int64_
     // A whole tile is transposed straight from the weights: no copy of its rows first.
     for (int64_t kb = 0; kb < kc; kb += 32)
       for (int h = 0; h < 2; ++h) {
-        const uint8_t* row = w.data + static_cast<size_t>(rb + 16 * h) * w.row_stride;
+        const uint8_t* row = w.row(rb + 16 * h);
         transpose16x16_32(reinterpret_cast<const uint16_t*>(row) + k0 + kb, static_cast<int64_t>(w.row_stride / 4),
                           p.pairs + (kb / 2) * kMR * 2 + 16 * h * 2, kMR);
       }
@@ -42,23 +42,13 @@ void pack_tile(const WeightMatrix& w, int64_t rb, int64_t nr, int64_t k0, int64_
   for (int64_t i = 0; i < kMR; ++i) {
     uint16_t* u = p.rows + i * kKC;
     const int64_t have = i < nr ? kc : 0;
-    const uint8_t* src = w.data + static_cast<size_t>(rb + i) * w.row_stride + 2 * k0;
+    const uint8_t* src = w.row(rb + i) + 2 * k0;
     if (have > 0) std::memcpy(u, src, static_cast<size_t>(have) * 2);
     std::memset(u + have, 0, static_cast<size_t>(kc32 - have) * 2);
   }
   for (int64_t kb = 0; kb < kc32; kb += 32)
     for (int h = 0; h < 2; ++h)
       transpose16x16_32(p.rows + 16 * h * kKC + kb, kKC / 2, p.pairs + (kb / 2) * kMR * 2 + 16 * h * 2, kMR);
-}
-
-// Asks for rows [r, r + n) x columns [k0, k0 + kc) to be brought to L2 while the current tile is
-// multiplied: copying a tile's rows straight from memory had been an eighth of the BF16 prefill
-// kernel's time. With the copy gone too (pack_tile), pp512 +5-6 % end to end.
-void prefetch_rows(const WeightMatrix& w, int64_t r, int64_t n, int64_t k0, int64_t kc) {
-  for (int64_t i = 0; i < n; ++i) {
-    const char* src = reinterpret_cast<const char*>(w.data + static_cast<size_t>(r + i) * w.row_stride + 2 * k0);
-    for (int64_t b = 0; b < 2 * kc; b += 64) _mm_prefetch(src + b, _MM_HINT_T1);
-  }
 }
 
 template <int NT>
@@ -107,7 +97,7 @@ void gemv_block(const WeightMatrix& w, const uint16_t* x, int64_t ld, int64_t r,
     for (auto& v : row) v = _mm512_setzero_ps();
   const uint16_t* rows[R];
   for (int i = 0; i < R; ++i)
-    rows[i] = reinterpret_cast<const uint16_t*>(w.data + static_cast<size_t>(r + i) * w.row_stride);
+    rows[i] = reinterpret_cast<const uint16_t*>(w.row(r + i));
   int64_t c = 0;
   for (; c + 32 <= w.cols; c += 32) {
     if (c % 256 == 0)
@@ -157,7 +147,9 @@ void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, flo
   for_each_tile(
       r0, r1, w.cols, kPanelRows, kKC, kMR,
       [&](int64_t rb, int64_t nr, int64_t k0, int64_t kc) { pack_tile(w, rb, nr, k0, kc, p); },
-      [&](int64_t r, int64_t n, int64_t k0, int64_t kc) { prefetch_rows(w, r, n, k0, kc); },
+      // Copying a tile's rows straight from memory had been an eighth of this kernel's time; with
+      // the next tile prefetched and the copy gone (pack_tile), pp512 +5-6 % end to end.
+      [&](int64_t r, int64_t n, int64_t k0, int64_t kc) { prefetch_rows_l2(w, r, n, 2 * k0, 2 * kc); },
       [&](int64_t rb, int64_t nr, int64_t k0, int64_t kc) {
         for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kNR)
           tile_kernel_n<kNR>(min_i64(kNR, a.n_tokens - t0), p, kc, a.bf + t0 * ld + k0, ld, y + t0 * w.rows + rb,

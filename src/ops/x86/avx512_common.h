@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "ops/matmul.h"
+
 namespace fare {
 namespace {
 
@@ -55,6 +57,17 @@ inline void transpose16x16_32(const void* src, int64_t src_stride, void* dst, in
     t[12 + e] = _mm512_shuffle_f32x4(b, dd, 0xdd); // column 12 + e
   }
   for (int j = 0; j < 16; ++j) _mm512_storeu_ps(d + j * dst_stride, t[j]);
+}
+
+// Asks for `bytes` bytes of rows [r, r + n) of w, from byte `offset` of each row on, to be brought
+// to L2. A prefill tile is decoded once and then multiplied with every token for a long while:
+// requesting the next tile's weights before that work hides the memory latency that otherwise
+// stalls each tile's decode.
+inline void prefetch_rows_l2(const WeightMatrix& w, int64_t r, int64_t n, int64_t offset, int64_t bytes) {
+  for (int64_t i = 0; i < n; ++i) {
+    const char* p = reinterpret_cast<const char*>(w.row(r + i)) + offset;
+    for (int64_t b = 0; b < bytes; b += 64) _mm_prefetch(p + b, _MM_HINT_T1);
+  }
 }
 
 // The walk of a prefill product over weight tiles of `mr` rows x up to `kc_max` columns: rows

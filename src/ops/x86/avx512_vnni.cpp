@@ -41,20 +41,9 @@ struct Packed {
 
 template <DType T>
 void pack_tile(const WeightMatrix& w, int64_t rb, int64_t nr, int64_t k0, int64_t kc, Packed& p) {
-  constexpr int G = i8::kGroup<T>;
   const int64_t kc64 = (kc + 63) / 64 * 64;
-  for (int64_t i = 0; i < kMR; ++i) {
-    uint8_t* u = p.rows + i * kKC;
-    if (i < nr) {
-      i8::unpack_row<T, kMR>(w, rb + i, k0, kc, u, p.scale + i, p.mins + i);
-      std::memset(u + kc, 0, static_cast<size_t>(kc64 - kc));
-    } else {
-      std::memset(u, 0, static_cast<size_t>(kc64));
-      for (int64_t g = 0; g < kc / G; ++g) p.scale[g * kMR + i] = 0.0f;
-      if constexpr (i8::kHasMin<T>)
-        for (int64_t b = 0; b < kc / 32; ++b) p.mins[b * kMR + i] = 0.0f;
-    }
-  }
+  for (int64_t i = 0; i < kMR; ++i)
+    i8::unpack_tile_row<T, kMR>(w, rb + i, i < nr, k0, kc, kc64, p.rows + i * kKC, p.scale + i, p.mins + i);
   // Row-major bytes to [column group of 4][row]: a transpose of 32-bit elements.
   for (int64_t kb = 0; kb < kc64; kb += 64)
     for (int h = 0; h < 2; ++h)

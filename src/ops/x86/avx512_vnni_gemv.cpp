@@ -205,7 +205,7 @@ void rows_block(const WeightMatrix& w, const TokenPtrs<NT>& tp, int64_t r, float
       accm[i][t] = _mm256_setzero_ps();
     }
   const uint8_t* rows[R];
-  for (int i = 0; i < R; ++i) rows[i] = w.data + static_cast<size_t>(r + i) * w.row_stride;
+  for (int i = 0; i < R; ++i) rows[i] = w.row(r + i);
   for (int64_t k0 = 0; k0 < w.cols; k0 += 256) {
     // Decoding alone does not keep enough loads in flight to stream at memory speed.
     for (int i = 0; i < R; ++i) {

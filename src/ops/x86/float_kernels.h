@@ -30,10 +30,6 @@ constexpr int kKC = 256;  // columns per decoded chunk: one K-quant super-block
 
 inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-inline const uint8_t* row_ptr(const WeightMatrix& w, int64_t r) {
-  return w.data + static_cast<size_t>(r) * w.row_stride;
-}
-
 inline float f16_scalar(const uint8_t* p) {
   uint16_t h;
   std::memcpy(&h, p, 2);
@@ -63,7 +59,7 @@ void decode(const WeightMatrix& w, int64_t r, int64_t k0, int64_t n, float* out)
   using F = typename V::F;
   using I = typename V::I;
   constexpr int L = V::kLanes;
-  const uint8_t* row = row_ptr(w, r);
+  const uint8_t* row = w.row(r);
   if constexpr (T == DType::F32) {
     std::memcpy(out, row + 4 * k0, static_cast<size_t>(n) * 4);
   } else if constexpr (T == DType::F16 || T == DType::BF16) {
@@ -399,7 +395,7 @@ void gemv_block(const WeightMatrix& w, const float* const* xs, int64_t r, float*
   for (auto& row : acc)
     for (auto& a : row) a = V::zero();
   const uint8_t* rows[R];
-  for (int i = 0; i < R; ++i) rows[i] = row_ptr(w, r + i);
+  for (int i = 0; i < R; ++i) rows[i] = w.row(r + i);
   for (int64_t k0 = 0; k0 < w.cols; k0 += kKC) {
     const int64_t kc = min_i64(kKC, w.cols - k0);
     {

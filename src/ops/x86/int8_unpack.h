@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "ops/kernels.h"
 #include "ops/x86/avx512_common.h"
@@ -29,21 +30,10 @@ constexpr int64_t kBytesPer256 = T == DType::Q8_0 ? 8 * 34
                                  : T == DType::Q5_K ? 176
                                                     : 210;  // Q6_K
 
-inline const uint8_t* row_ptr(const WeightMatrix& w, int64_t r) {
-  return w.data + static_cast<size_t>(r) * w.row_stride;
-}
-
-// Asks for rows [r, r + n) x columns [k0, k0 + kc) to be brought to L2 (k0, kc: multiples of
-// 256). A prefill tile is decoded once and then multiplied with every token for a long while:
-// requesting the next tile's weights before that work hides the memory latency that otherwise
-// stalls each tile's decode.
+// Rows [r, r + n) x columns [k0, k0 + kc) to L2 (k0: a multiple of 256): see prefetch_rows_l2.
 template <DType T>
 inline void prefetch_rows(const WeightMatrix& w, int64_t r, int64_t n, int64_t k0, int64_t kc) {
-  const int64_t bytes = (kc + 255) / 256 * kBytesPer256<T>;
-  for (int64_t i = 0; i < n; ++i) {
-    const char* p = reinterpret_cast<const char*>(row_ptr(w, r + i)) + (k0 / 256) * kBytesPer256<T>;
-    for (int64_t b = 0; b < bytes; b += 64) _mm_prefetch(p + b, _MM_HINT_T1);
-  }
+  prefetch_rows_l2(w, r, n, (k0 / 256) * kBytesPer256<T>, (kc + 255) / 256 * kBytesPer256<T>);
 }
 
 // Low and high nibbles of 16 bytes, as 16 + 16 bytes.
@@ -58,7 +48,7 @@ inline void split_nibbles(const uint8_t* src, uint8_t* lo, uint8_t* hi) {
 // to mins[b * kStride].
 template <DType T, int kStride>
 void unpack_row(const WeightMatrix& w, int64_t r, int64_t k0, int64_t kc, uint8_t* u, float* scale, float* mins) {
-  const uint8_t* row = row_ptr(w, r);
+  const uint8_t* row = w.row(r);
   if constexpr (T == DType::Q8_0) {
     const uint8_t* x = row + (k0 / 32) * 34;
     const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
@@ -131,6 +121,23 @@ void unpack_row(const WeightMatrix& w, int64_t r, int64_t k0, int64_t kc, uint8_
       }
     }
   }
+}
+
+// Row r of a tile whose codes are read `width` columns wide (width >= kc): the codes zero-padded
+// past kc. A row past the matrix (have == false) becomes zero codes with zero scales and
+// minimums, so it adds nothing to the product.
+template <DType T, int kStride>
+void unpack_tile_row(const WeightMatrix& w, int64_t r, bool have, int64_t k0, int64_t kc, int64_t width, uint8_t* u,
+                     float* scale, float* mins) {
+  if (have) {
+    unpack_row<T, kStride>(w, r, k0, kc, u, scale, mins);
+    std::memset(u + kc, 0, static_cast<size_t>(width - kc));
+    return;
+  }
+  std::memset(u, 0, static_cast<size_t>(width));
+  for (int64_t g = 0; g < kc / kGroup<T>; ++g) scale[g * kStride] = 0.0f;
+  if constexpr (kHasMin<T>)
+    for (int64_t b = 0; b < kc / 32; ++b) mins[b * kStride] = 0.0f;
 }
 
 }  // namespace i8
