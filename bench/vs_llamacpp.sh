@@ -10,6 +10,10 @@
 # --fare-model gives fare another copy of the same weights, e.g. the Hugging Face safetensors
 # folder MODEL.gguf was converted from (llama.cpp reads only GGUF).
 #
+# Every run starts from a warm page cache: its engine's model files are read right before it.
+# Two copies of a large model (a 16 GB BF16 GGUF and its safetensors) may not both fit in the page
+# cache; without this each run would evict part of the other engine's file and time disk reads.
+#
 # node-llama-cpp is installed once into the cache folder (default ~/.cache/fare/node-llama-cpp-3.21.1)
 # with `npm i -E`; it ships prebuilt binaries, so nothing is compiled. Exactly this version: newer
 # ones may fail to install here.
@@ -19,7 +23,7 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 model="" fare_model="" threads=2 pp=512 tg=64 reps=3 kernels=auto json_out=""
 fare="$repo/build/release/apps/cli/fare"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/fare/node-llama-cpp-3.21.1"
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads="$2"; shift 2 ;;
@@ -48,13 +52,22 @@ if [ ! -f "$cache/node_modules/node-llama-cpp/package.json" ]; then
   (cd "$cache" && { [ -f package.json ] || echo '{"private": true}' > package.json; } && npm i -E node-llama-cpp@3.21.1 >&2)
 fi
 
+# Reads FILE or every file under FOLDER once, so the run after it finds them in the page cache.
+warm() {
+  local start=$SECONDS
+  find "$1" -type f -print0 | xargs -0 cat > /dev/null
+  echo "  page cache warmed with $1 in $((SECONDS - start)) s" >&2
+}
+
 runs="$(mktemp)"
 trap 'rm -f "$runs"' EXIT
 for ((r = 1; r <= reps; r++)); do
   echo "round $r/$reps: fare" >&2
+  warm "$fare_model"
   "$fare" bench -m "$fare_model" --pp "$pp" --tg "$tg" --reps 1 -t "$threads" --kernels "$kernels" --json | tr -d '\n' >> "$runs"
   echo >> "$runs"
   echo "round $r/$reps: llama.cpp" >&2
+  warm "$model"
   node "$repo/bench/llamacpp_bench.mjs" --module "$cache" "$model" --pp "$pp" --tg "$tg" --reps 1 --threads "$threads" >> "$runs"
 done
 
