@@ -74,8 +74,8 @@ inline void prefetch_rows_l2(const WeightMatrix& w, int64_t r, int64_t n, int64_
 // [r0, r1) in panels of `panel` rows, each panel through all `cols` columns before the next, so
 // that the panel's float results stay in L2 between column chunks. For each tile (rb, nr rows,
 // k0, kc columns): pack(rb, nr, k0, kc) decodes it, prefetch(r, n, k0, kc) is then asked for the
-// next tile's weights (the next of this panel, else the first of its next column chunk), and
-// multiply(rb, nr, k0, kc) runs it against every token.
+// next tile's weights (the next of this panel, else the first of its next column chunk, else the
+// first of the next panel), and multiply(rb, nr, k0, kc) runs it against every token.
 template <class Pack, class Prefetch, class Multiply>
 inline void for_each_tile(int64_t r0, int64_t r1, int64_t cols, int64_t panel, int64_t kc_max, int64_t mr,
                           Pack&& pack, Prefetch&& prefetch, Multiply&& multiply) {
@@ -89,6 +89,8 @@ inline void for_each_tile(int64_t r0, int64_t r1, int64_t cols, int64_t panel, i
         if (rb + mr < p1) prefetch(rb + mr, min_i64(mr, p1 - rb - mr), k0, kc);
         else if (k0 + kc_max < cols)
           prefetch(p0, min_i64(mr, p1 - p0), k0 + kc_max, min_i64(kc_max, cols - k0 - kc_max));
+        else if (p1 < r1)
+          prefetch(p1, min_i64(mr, r1 - p1), 0, min_i64(kc_max, cols));
         multiply(rb, nr, k0, kc);
       }
     }
