@@ -6,19 +6,20 @@
 // Every type is brought to one packed form, so one micro-kernel serves them all:
 //   codes  [kc/4][32 rows][4 bytes]   unsigned codes, 4 consecutive columns per 32-bit lane
 //   scale  [kc/G][32 rows]            float scale of each group of G (= q8_group) columns
-//   mins   [kc/32][32 rows]           Q4_K / Q5_K only: the float minimum term of each block
+//   mn     [kc/64][32 rows][2]        Q4_K / Q5_K only: the 6-bit minimums m of blocks 2k, 2k+1
+//   neg_dmin [kc/256][32 rows]         and -dmin of each super-block (minimum term = -dmin * m)
 // The integer sum of each group starts from Acts::bias (= -offset * sum of the activation
-// codes), which removes the offset exactly; each group then adds
-//   float(sum) * weight scale (+ min * activation code sum)
-// to float sums, which are multiplied by the activation scale once per activation block: per
-// group with blocks of 32, per 256 columns with Q8_K. (The multiply and the add compete with
-// vpdpbusd for the same pipes: with one per group, Q4_K ran 14 % slower than without it.) The
-// result equals the exactly decoded weights times the int8-rounded activations, up to float
-// rounding.
+// codes), which removes the offset exactly; each group then adds float(sum) * weight scale to
+// float sums, which are multiplied by the activation scale once per activation block: per group
+// with blocks of 32 (Q8_0, Q4_0), per 256 columns for the K-quants (Q8_K; their minimums:
+// tile_kernel_q8k). That multiply and the FMAs take the same pipes as vpdpbusd, so fewer of them
+// is what makes the K-quants faster with Q8_K. The result equals the exactly decoded weights
+// times the int8-rounded activations, up to float rounding.
 #include <immintrin.h>
 
 #include <cstring>
 
+#include "common/error.h"
 #include "ops/x86/avx512_common.h"
 #include "ops/x86/int8_unpack.h"
 #include "ops/x86/kernels_x86.h"
@@ -40,8 +41,7 @@ struct Packed {
   alignas(64) uint8_t rows[kMR * kKC];  // row-major codes before the transpose
   alignas(64) uint8_t codes[kKC * kMR];
   alignas(64) float scale[(kKC / 16) * kMR];
-  alignas(64) float mins[(kKC / 32) * kMR];
-  // Q4_K / Q5_K with Q8_K activations: the minimums' integer parts (int8_unpack.h, unpack_row).
+  alignas(64) float mins[(kKC / 32) * kMR];  // the float minimums the shared unpack writes; unused here
   alignas(64) int16_t mn[(kKC / 32) * kMR];
   alignas(64) float neg_dmin[(kKC / 256) * kMR];
 };
@@ -69,7 +69,6 @@ template <int NT>
 struct TokenActs {
   const int8_t* q[NT];
   const float* scale[NT];
-  const float* qsum[NT];
   const int16_t* bsum[NT];
   const int32_t* bias[NT];
 
@@ -78,7 +77,6 @@ struct TokenActs {
     for (int t = 0; t < NT; ++t) {
       q[t] = a.q + (t0 + t) * cols + k0;
       scale[t] = a.scale + (t0 + t) * (cols / block) + k0 / block;
-      qsum[t] = a.qsum + (t0 + t) * (cols / 32) + k0 / 32;
       bsum[t] = a.bsum + (t0 + t) * (cols / 32) + k0 / 32;
       bias[t] = a.bias + (t0 + t) * (cols / group) + k0 / group;
     }
@@ -116,7 +114,7 @@ inline void add_to_y(__m512 (&acc)[NT][2], float* y, int64_t ldy, int64_t nr, bo
 }
 
 // y[t * ldy + i] (+)= tile rows i < nr times NT tokens, columns [k0, k0 + kc); activations in
-// blocks of 32 (Q8).
+// blocks of 32 (Q8): Q8_0 and Q4_0, which have no minimums.
 template <DType T, int NT>
 void tile_kernel(const Packed& p, int64_t k0, int64_t kc, const Acts& a, int64_t t0, float* y, int64_t ldy,
                  int64_t nr, bool first) {
@@ -133,19 +131,11 @@ void tile_kernel(const Packed& p, int64_t k0, int64_t kc, const Acts& a, int64_t
       acc[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t][0]), _mm512_mul_ps(s0, sx), acc[t][0]);
       acc[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t][1]), _mm512_mul_ps(s1, sx), acc[t][1]);
     }
-    if constexpr (i8::kHasMin<T>) {
-      const __m512 m0 = _mm512_load_ps(p.mins + g * kMR), m1 = _mm512_load_ps(p.mins + g * kMR + 16);
-      for (int t = 0; t < NT; ++t) {
-        const __m512 xsum = _mm512_set1_ps(x.qsum[t][g * G / 32]);
-        acc[t][0] = _mm512_fmadd_ps(m0, xsum, acc[t][0]);
-        acc[t][1] = _mm512_fmadd_ps(m1, xsum, acc[t][1]);
-      }
-    }
   }
   add_to_y(acc, y, ldy, nr, first);
 }
 
-// The same with activations in blocks of 256 (Q8_K; the K-quants, whose chunks are whole
+// The same for the K-quants, with activations in blocks of 256 (Q8_K; chunks are whole
 // super-blocks): the groups of a block sum into `part` without the activation scale, which
 // multiplies once per block. `part` takes the registers a running total would, so the total
 // stays in y (L1), read and written once per 256 columns. The minimums of Q4_K / Q5_K,
@@ -201,16 +191,16 @@ void tile_kernel_n(int64_t nt, const Packed& p, int64_t k0, int64_t kc, const Ac
   if constexpr (NT > 1) {
     if (nt < NT) return tile_kernel_n<T, NT - 1>(nt, p, k0, kc, a, t0, y, ldy, nr, first);
   }
-  if constexpr (i8::kKQuant<T>) {
-    if (a.scale_block == 256) return tile_kernel_q8k<T, NT>(p, k0, kc, a, t0, y, ldy, nr, first);
-  }
-  tile_kernel<T, NT>(p, k0, kc, a, t0, y, ldy, nr, first);
+  if constexpr (i8::kKQuant<T>) tile_kernel_q8k<T, NT>(p, k0, kc, a, t0, y, ldy, nr, first);
+  else tile_kernel<T, NT>(p, k0, kc, a, t0, y, ldy, nr, first);
 }
 
 }  // namespace
 
 template <DType T>
 void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  FARE_CHECK(a.scale_block == (i8::kKQuant<T> ? 256 : 32), "the ", name(T), " prefill takes int8 blocks of ",
+             i8::kKQuant<T> ? 256 : 32, ", not ", a.scale_block);
   Packed p;
   for_each_tile(
       r0, r1, w.cols, kPanelRows, kKC, kMR,
