@@ -227,10 +227,11 @@ void quantize_q8(const float* x, int64_t cols, int block, int offset, int group,
     const __m512 vid = _mm512_set1_ps(id);
     for (int64_t s = 0; s < block; s += 32) {
       // Round to nearest even (the default rounding mode), as the portable version does.
-      const __m512i q0 =
-          _mm512_max_epi32(_mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(xb + s), vid)), lim), nlim);
-      const __m512i q1 = _mm512_max_epi32(
-          _mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(xb + s + 16), vid)), lim), nlim);
+      auto codes = [&](const float* v) {
+        const __m512i r = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(v), vid));
+        return _mm512_max_epi32(_mm512_min_epi32(r, lim), nlim);
+      };
+      const __m512i q0 = codes(xb + s), q1 = codes(xb + s + 16);
       int8_t* qs = q + b * block + s;
       _mm_storeu_si128(reinterpret_cast<__m128i*>(qs), _mm512_cvtepi32_epi8(q0));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + 16), _mm512_cvtepi32_epi8(q1));

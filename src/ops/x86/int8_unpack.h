@@ -85,7 +85,8 @@ void unpack_row(const WeightMatrix& w, int64_t r, int64_t k0, int64_t kc, uint8_
       }
       if (mn != nullptr) {
         alignas(16) uint8_t six[16];
-        _mm_store_si128(reinterpret_cast<__m128i*>(six), six_bit_fields_k4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x))));
+        const __m128i head = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x));
+        _mm_store_si128(reinterpret_cast<__m128i*>(six), six_bit_fields_k4(head));
         for (int k = 0; k < 4; ++k) {
           mn[(sb * 4 + k) * 2 * kStride] = six[8 + 2 * k];
           mn[(sb * 4 + k) * 2 * kStride + 1] = six[9 + 2 * k];
