@@ -16,7 +16,10 @@ namespace fare {
 namespace {
 
 constexpr int64_t kKeyTile = kMaxKeyTile;  // keys per tile: scores of a tile stay in L1
-constexpr int64_t kTokenBlock = 4;         // query tokens processed together (times the heads of a group)
+// Query tokens processed together (times the heads of a group): each key tile, transposed once,
+// serves all their rows. 8 instead of 4: pp2048 of an 8-layer Q8_0 model 0-4 % faster, the same
+// logits (alternated, 2 threads).
+constexpr int64_t kTokenBlock = 8;
 
 // Rows [j0, j0 + n) of one kv head as floats: a pointer into the cache for F32, else decoded
 // into `buf` (then the row stride is hd).
