@@ -21,10 +21,6 @@ class ThreadPool;
 enum class ActFormat : uint8_t {
   F32,   // exact: weights are decoded to float and multiplied by float activations
   Q8,    // int8 blocks of 32 with a float scale each (weights stay integer: VNNI / AMX-INT8)
-  // int8 blocks of 256 with a float scale each, as llama.cpp rounds activations for the K-quants
-  // (its Q8_K): the kernel applies that scale once per 256 columns instead of once per weight
-  // group, which spares a multiply per 8 vpdpbusd.
-  Q8_K,
   BF16,  // activations rounded to bfloat16 (vdpbf16ps)
   BF16_TILES,  // the same values laid out as AMX-BF16 activation tiles (Acts::bf_tiles)
 };
@@ -34,17 +30,14 @@ struct Acts {
   int64_t n_tokens = 0;
   int64_t cols = 0;
   const float* x = nullptr;  // [n_tokens][cols], always present
-  // Q8 and Q8_K: q[t * cols + c] int8; scale[t * (cols/B) + b] of each block of B = 32 (Q8) or
-  // 256 (Q8_K) columns (x ≈ scale * q); bias[t * (cols/group) + g] = -offset * (sum of q over
-  // group g), the integer correction for weight codes stored with an offset (see
-  // TypeKernels::q8_offset); for every 32 columns b (index t * (cols/32) + b), bsum = the sum of
-  // their q and qsum = their scale * bsum, for the per-block minimums of Q4_K / Q5_K.
+  // Q8: q[t * cols + c] int8; scale[t * (cols/32) + b] of each block of 32 (x ≈ scale * q);
+  // bias[t * (cols/group) + g] = -offset * (sum of q over group g), the integer correction for
+  // weight codes stored with an offset (see TypeKernels::q8_offset); qsum[t * (cols/32) + b] =
+  // scale * sum of q over block b, for the per-block minimums of Q4_K / Q5_K.
   const int8_t* q = nullptr;
-  int scale_block = 32;  // B
   const float* scale = nullptr;
   const int32_t* bias = nullptr;
   const float* qsum = nullptr;
-  const int16_t* bsum = nullptr;
   // BF16: bf[t * ld + c] with ld = cols rounded up to even (a zero pads odd rows: kernels read pairs).
   const uint16_t* bf = nullptr;
   // BF16_TILES: for each block of 16 tokens (zero rows past the last token), each pair of columns
@@ -61,15 +54,15 @@ struct Acts {
 // Computes y[t * w.rows + r] for r in [r0, r1) and every token t of `a`.
 using RowsFn = void (*)(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 
-// One token's activations to int8 blocks of `block` values (32: ActFormat::Q8, 256: Q8_K):
-// scale[b] = max|x| / 127 and q = x / scale rounded to nearest even; bsum = sum(q) of every 32
-// values; bias[g] = -offset * sum(q of group g) for groups of `group` values. Every
-// implementation gives the same bytes.
-using QuantizeQ8Fn = void (*)(const float* x, int64_t cols, int block, int offset, int group, int8_t* q, float* scale,
-                              int16_t* bsum, int32_t* bias);
+// One token's activations to int8 blocks of 32 (ActFormat::Q8): scale[b] = max|x| / 127 and
+// q = x / scale rounded to nearest even, qsum[b] = scale[b] * sum(q of block b), and
+// bias[g] = -offset * sum(q of group g) for groups of `group` values. Every implementation
+// gives the same bytes.
+using QuantizeQ8Fn = void (*)(const float* x, int64_t cols, int offset, int group, int8_t* q, float* scale,
+                              float* qsum, int32_t* bias);
 // The portable one (the oracle of the others).
-void quantize_q8_reference(const float* x, int64_t cols, int block, int offset, int group, int8_t* q, float* scale,
-                           int16_t* bsum, int32_t* bias);
+void quantize_q8_reference(const float* x, int64_t cols, int offset, int group, int8_t* q, float* scale, float* qsum,
+                           int32_t* bias);
 
 // Products with at most this many tokens take the row-streaming kernel (decode); more take the
 // tiled one (prefill), which decodes each weight tile once for all tokens.
@@ -83,7 +76,7 @@ struct TypeKernels {
   // more than reading them: the "fast" sets' streaming kernels also take rounded activations.
   ActFormat gemv_act = ActFormat::F32;
   int row_align = 1;      // gemm row ranges start at multiples of this (its register tile height)
-  // Q8 and Q8_K only (both kernels): weight codes are read as unsigned bytes u with value
+  // Q8 only (both kernels): weight codes are read as unsigned bytes u with value
   // scale * (u - q8_offset) (+ a per-block minimum) over groups of q8_group values; Acts::bias
   // corrects for the offset.
   int q8_offset = 0;

@@ -55,7 +55,6 @@ void reference_rows(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1
 struct ActBuffers {
   std::vector<int8_t> q;
   std::vector<float> scale, qsum, lane_scale;
-  std::vector<int16_t> bsum;
   std::vector<int32_t> bias, lane_bias;
   std::vector<uint16_t> bf;
 };
@@ -65,7 +64,7 @@ ActBuffers& act_buffers() {
   return b;
 }
 
-constexpr int kQ8Block = 32, kQ8KBlock = 256;
+constexpr int64_t kQ8Block = 32;
 
 // Round to nearest even for |v| < 2^22 without a libm call (the portable build has no rounding
 // instruction): adding 1.5 * 2^23 leaves no fraction bits, and the default rounding mode rounds
@@ -77,26 +76,23 @@ inline float round_even(float v) {
 
 }  // namespace
 
-// Blocks of `block`: scale = max|x| / 127, q = round(x / scale), like ggml's Q8_0 activations
-// (block 32); llama.cpp's Q8_K has blocks of 256.
-void quantize_q8_reference(const float* x, int64_t cols, int block, int offset, int group, int8_t* q, float* scale,
-                           int16_t* bsum, int32_t* bias) {
-  for (int64_t b = 0; b < cols / block; ++b) {
-    const float* xb = x + b * block;
+// Blocks of 32: scale = max|x| / 127, q = round(x / scale), like ggml's Q8_0 activations.
+void quantize_q8_reference(const float* x, int64_t cols, int offset, int group, int8_t* q, float* scale, float* qsum,
+                       int32_t* bias) {
+  for (int64_t b = 0; b < cols / kQ8Block; ++b) {
+    const float* xb = x + b * kQ8Block;
     float amax = 0;
-    for (int64_t i = 0; i < block; ++i) amax = std::max(amax, std::fabs(xb[i]));
+    for (int64_t i = 0; i < kQ8Block; ++i) amax = std::max(amax, std::fabs(xb[i]));
     const float d = amax / 127.0f;
     const float id = amax > 0 ? 127.0f / amax : 0.0f;
-    for (int64_t i = 0; i < block; ++i) {
+    int32_t sum = 0;
+    for (int64_t i = 0; i < kQ8Block; ++i) {
       const int v = static_cast<int>(round_even(xb[i] * id));
-      q[b * block + i] = static_cast<int8_t>(std::clamp(v, -127, 127));
+      q[b * kQ8Block + i] = static_cast<int8_t>(std::clamp(v, -127, 127));
+      sum += q[b * kQ8Block + i];
     }
     scale[b] = d;
-    for (int64_t s = b * block / kQ8Block; s < (b + 1) * block / kQ8Block; ++s) {
-      int32_t sum = 0;
-      for (int64_t i = 0; i < kQ8Block; ++i) sum += q[s * kQ8Block + i];
-      bsum[s] = static_cast<int16_t>(sum);
-    }
+    qsum[b] = d * static_cast<float>(sum);
   }
   for (int64_t g = 0; g < cols / group; ++g) {
     int32_t sum = 0;
@@ -107,32 +103,25 @@ void quantize_q8_reference(const float* x, int64_t cols, int block, int offset, 
 
 namespace {
 
-void prepare_q8(const KernelSet& set, const TypeKernels& k, int block, Acts& a, ThreadPool& pool) {
+void prepare_q8(const KernelSet& set, const TypeKernels& k, Acts& a, ThreadPool& pool) {
   ActBuffers& buf = act_buffers();
   const int64_t n = a.n_tokens, cols = a.cols;
   const auto size = [](int64_t v) { return static_cast<size_t>(v); };
-  FARE_CHECK(cols % block == 0 && cols % k.q8_group == 0, "int8 activations need whole blocks of ", block,
-             ": cols ", cols);
-  const int64_t nb = cols / block, n32 = cols / kQ8Block, ng = cols / k.q8_group;
+  FARE_CHECK(cols % kQ8Block == 0 && cols % k.q8_group == 0, "int8 activations need whole blocks: cols ", cols);
+  const int64_t nb = cols / kQ8Block, ng = cols / k.q8_group;
   buf.q.resize(size(n * cols));
   buf.scale.resize(size(n * nb));
-  buf.qsum.resize(size(n * n32));
-  buf.bsum.resize(size(n * n32));
+  buf.qsum.resize(size(n * nb));
   buf.bias.resize(size(n * ng));
   const QuantizeQ8Fn quantize = set.quantize_q8 != nullptr ? set.quantize_q8 : quantize_q8_reference;
   pool.parallel_for(n, 1, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) {
-      quantize(a.x + t * cols, cols, block, k.q8_offset, k.q8_group, buf.q.data() + t * cols,
-               buf.scale.data() + t * nb, buf.bsum.data() + t * n32, buf.bias.data() + t * ng);
-      for (int64_t b = 0; b < n32; ++b)
-        buf.qsum[size(t * n32 + b)] = buf.scale[size(t * nb + b * kQ8Block / block)] * buf.bsum[size(t * n32 + b)];
-    }
+    for (int64_t t = t0; t < t1; ++t)
+      quantize(a.x + t * cols, cols, k.q8_offset, k.q8_group, buf.q.data() + t * cols, buf.scale.data() + t * nb,
+               buf.qsum.data() + t * nb, buf.bias.data() + t * ng);
   });
   a.q = buf.q.data();
-  a.scale_block = block;
   a.scale = buf.scale.data();
   a.qsum = buf.qsum.data();
-  a.bsum = buf.bsum.data();
   a.bias = buf.bias.data();
 }
 
@@ -185,8 +174,7 @@ void prepare_bf16_tiles(Acts& a, ThreadPool& pool) {
 }
 
 void prepare_acts(const KernelSet& set, const TypeKernels& k, ActFormat format, Acts& a, ThreadPool& pool) {
-  if (format == ActFormat::Q8) prepare_q8(set, k, kQ8Block, a, pool);
-  else if (format == ActFormat::Q8_K) prepare_q8(set, k, kQ8KBlock, a, pool);
+  if (format == ActFormat::Q8) prepare_q8(set, k, a, pool);
   else if (format == ActFormat::BF16) prepare_bf16(a, pool);
   else if (format == ActFormat::BF16_TILES) prepare_bf16_tiles(a, pool);
 }

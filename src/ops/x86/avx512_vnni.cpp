@@ -1,25 +1,20 @@
-// AVX-512 VNNI prefill for integer weights: activations arrive quantized to int8 blocks (32
-// columns: ActFormat::Q8; 256 for the K-quants: Q8_K), weights are unpacked once per tile to
-// unsigned byte codes u (value = scale * (u - offset) + min), and vpdpbusd sums 4 byte products
-// per lane.
+// AVX-512 VNNI prefill for integer weights: activations arrive quantized to int8 blocks of 32
+// (ActFormat::Q8), weights are unpacked once per tile to unsigned byte codes u (value =
+// scale * (u - offset) + min), and vpdpbusd sums 4 byte products per lane.
 //
 // Every type is brought to one packed form, so one micro-kernel serves them all:
 //   codes  [kc/4][32 rows][4 bytes]   unsigned codes, 4 consecutive columns per 32-bit lane
 //   scale  [kc/G][32 rows]            float scale of each group of G (= q8_group) columns
-//   mn     [kc/64][32 rows][2]        Q4_K / Q5_K only: the 6-bit minimums m of blocks 2k, 2k+1
-//   neg_dmin [kc/256][32 rows]         and -dmin of each super-block (minimum term = -dmin * m)
+//   mins   [kc/32][32 rows]           Q4_K / Q5_K only: the float minimum term of each block
 // The integer sum of each group starts from Acts::bias (= -offset * sum of the activation
-// codes), which removes the offset exactly; each group then adds float(sum) * weight scale to
-// float sums, which are multiplied by the activation scale once per activation block: per group
-// with blocks of 32 (Q8_0, Q4_0), per 256 columns for the K-quants (Q8_K; their minimums:
-// tile_kernel_q8k). That multiply and the FMAs take the same pipes as vpdpbusd, so fewer of them
-// is what makes the K-quants faster with Q8_K. The result equals the exactly decoded weights
-// times the int8-rounded activations, up to float rounding.
+// codes), which removes the offset exactly; each group then adds
+//   float(sum) * scale * activation scale (+ min * activation block sum)
+// to float accumulators. The result equals the exactly decoded weights times the int8-rounded
+// activations, up to float rounding.
 #include <immintrin.h>
 
 #include <cstring>
 
-#include "common/error.h"
 #include "ops/x86/avx512_common.h"
 #include "ops/x86/int8_unpack.h"
 #include "ops/x86/kernels_x86.h"
@@ -41,17 +36,14 @@ struct Packed {
   alignas(64) uint8_t rows[kMR * kKC];  // row-major codes before the transpose
   alignas(64) uint8_t codes[kKC * kMR];
   alignas(64) float scale[(kKC / 16) * kMR];
-  alignas(64) float mins[(kKC / 32) * kMR];  // the float minimums the shared unpack writes; unused here
-  alignas(64) int16_t mn[(kKC / 32) * kMR];
-  alignas(64) float neg_dmin[(kKC / 256) * kMR];
+  alignas(64) float mins[(kKC / 32) * kMR];
 };
 
 template <DType T>
 void pack_tile(const WeightMatrix& w, int64_t rb, int64_t nr, int64_t k0, int64_t kc, Packed& p) {
   const int64_t kc64 = (kc + 63) / 64 * 64;
   for (int64_t i = 0; i < kMR; ++i)
-    i8::unpack_tile_row<T, kMR>(w, rb + i, i < nr, k0, kc, kc64, p.rows + i * kKC, p.scale + i, p.mins + i,
-                                p.mn + 2 * i, p.neg_dmin + i);
+    i8::unpack_tile_row<T, kMR>(w, rb + i, i < nr, k0, kc, kc64, p.rows + i * kKC, p.scale + i, p.mins + i);
   // Row-major bytes to [column group of 4][row]: a transpose of 32-bit elements.
   for (int64_t kb = 0; kb < kc64; kb += 64)
     for (int h = 0; h < 2; ++h)
@@ -64,43 +56,52 @@ inline __m512i bcast_i32(const void* p) {
   return _mm512_set1_epi32(v);
 }
 
-// Each token's activations from column k0 on.
-template <int NT>
-struct TokenActs {
-  const int8_t* q[NT];
-  const float* scale[NT];
-  const int16_t* bsum[NT];
-  const int32_t* bias[NT];
-
-  TokenActs(const Acts& a, int64_t t0, int64_t k0, int64_t block, int64_t group) {
-    const int64_t cols = a.cols;
+// y[t * ldy + i] (+)= tile rows i < nr times NT tokens, columns [k0, k0 + kc).
+template <DType T, int NT>
+void tile_kernel(const Packed& p, int64_t k0, int64_t kc, const Acts& a, int64_t t0, float* y, int64_t ldy,
+                 int64_t nr, bool first) {
+  constexpr int G = i8::kGroup<T>;
+  const int64_t cols = a.cols, nb = cols / 32, ng = cols / G;
+  // Each token's activations from column k0 on.
+  const int8_t* xq[NT];
+  const float* xs[NT];
+  const float* xm[NT];
+  const int32_t* xb[NT];
+  for (int t = 0; t < NT; ++t) {
+    xq[t] = a.q + (t0 + t) * cols + k0;
+    xs[t] = a.scale + (t0 + t) * nb + k0 / 32;
+    xm[t] = a.qsum + (t0 + t) * nb + k0 / 32;
+    xb[t] = a.bias + (t0 + t) * ng + k0 / G;
+  }
+  __m512 acc[NT][2];
+  for (int t = 0; t < NT; ++t) acc[t][0] = acc[t][1] = _mm512_setzero_ps();
+  const uint8_t* codes = p.codes;
+  for (int64_t g = 0; g < kc / G; ++g) {
+    __m512i isum[NT][2];
+    for (int t = 0; t < NT; ++t) isum[t][0] = isum[t][1] = _mm512_set1_epi32(xb[t][g]);
+    for (int k4 = 0; k4 < G / 4; ++k4, codes += kMR * 4) {
+      const __m512i w0 = _mm512_load_si512(codes), w1 = _mm512_load_si512(codes + 64);
+      for (int t = 0; t < NT; ++t) {
+        const __m512i xv = bcast_i32(xq[t] + g * G + 4 * k4);
+        isum[t][0] = _mm512_dpbusd_epi32(isum[t][0], w0, xv);
+        isum[t][1] = _mm512_dpbusd_epi32(isum[t][1], w1, xv);
+      }
+    }
+    const __m512 s0 = _mm512_load_ps(p.scale + g * kMR), s1 = _mm512_load_ps(p.scale + g * kMR + 16);
     for (int t = 0; t < NT; ++t) {
-      q[t] = a.q + (t0 + t) * cols + k0;
-      scale[t] = a.scale + (t0 + t) * (cols / block) + k0 / block;
-      bsum[t] = a.bsum + (t0 + t) * (cols / 32) + k0 / 32;
-      bias[t] = a.bias + (t0 + t) * (cols / group) + k0 / group;
+      const __m512 sx = _mm512_set1_ps(xs[t][g * G / 32]);
+      acc[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t][0]), _mm512_mul_ps(s0, sx), acc[t][0]);
+      acc[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t][1]), _mm512_mul_ps(s1, sx), acc[t][1]);
+    }
+    if constexpr (i8::kHasMin<T>) {
+      const __m512 m0 = _mm512_load_ps(p.mins + g * kMR), m1 = _mm512_load_ps(p.mins + g * kMR + 16);
+      for (int t = 0; t < NT; ++t) {
+        const __m512 xsum = _mm512_set1_ps(xm[t][g]);
+        acc[t][0] = _mm512_fmadd_ps(m0, xsum, acc[t][0]);
+        acc[t][1] = _mm512_fmadd_ps(m1, xsum, acc[t][1]);
+      }
     }
   }
-};
-
-// The integer sums of group g (columns g * G .. g * G + G - 1 of the chunk) for the tile's 32 rows
-// and NT tokens; `codes` points at the group's packed codes.
-template <int G, int NT>
-inline void group_sums(const uint8_t* codes, const TokenActs<NT>& x, int64_t g, __m512i (&isum)[NT][2]) {
-  for (int t = 0; t < NT; ++t) isum[t][0] = isum[t][1] = _mm512_set1_epi32(x.bias[t][g]);
-  for (int k4 = 0; k4 < G / 4; ++k4, codes += kMR * 4) {
-    const __m512i w0 = _mm512_load_si512(codes), w1 = _mm512_load_si512(codes + 64);
-    for (int t = 0; t < NT; ++t) {
-      const __m512i xv = bcast_i32(x.q[t] + g * G + 4 * k4);
-      isum[t][0] = _mm512_dpbusd_epi32(isum[t][0], w0, xv);
-      isum[t][1] = _mm512_dpbusd_epi32(isum[t][1], w1, xv);
-    }
-  }
-}
-
-// y[t * ldy + i] = (first ? 0 : y[t * ldy + i]) + acc[t][i / 16], rows i < nr.
-template <int NT>
-inline void add_to_y(__m512 (&acc)[NT][2], float* y, int64_t ldy, int64_t nr, bool first) {
   const __mmask16 k0m = head_mask16(min_i64(nr, 16)), k1m = head_mask16(nr > 16 ? nr - 16 : 0);
   for (int t = 0; t < NT; ++t) {
     float* yt = y + t * ldy;
@@ -113,94 +114,19 @@ inline void add_to_y(__m512 (&acc)[NT][2], float* y, int64_t ldy, int64_t nr, bo
   }
 }
 
-// y[t * ldy + i] (+)= tile rows i < nr times NT tokens, columns [k0, k0 + kc); activations in
-// blocks of 32 (Q8): Q8_0 and Q4_0, which have no minimums.
-template <DType T, int NT>
-void tile_kernel(const Packed& p, int64_t k0, int64_t kc, const Acts& a, int64_t t0, float* y, int64_t ldy,
-                 int64_t nr, bool first) {
-  constexpr int G = i8::kGroup<T>;
-  const TokenActs<NT> x(a, t0, k0, 32, G);
-  __m512 acc[NT][2];
-  for (int t = 0; t < NT; ++t) acc[t][0] = acc[t][1] = _mm512_setzero_ps();
-  for (int64_t g = 0; g < kc / G; ++g) {
-    __m512i isum[NT][2];
-    group_sums<G>(p.codes + g * G * kMR, x, g, isum);
-    const __m512 s0 = _mm512_load_ps(p.scale + g * kMR), s1 = _mm512_load_ps(p.scale + g * kMR + 16);
-    for (int t = 0; t < NT; ++t) {
-      const __m512 sx = _mm512_set1_ps(x.scale[t][g * G / 32]);
-      acc[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t][0]), _mm512_mul_ps(s0, sx), acc[t][0]);
-      acc[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t][1]), _mm512_mul_ps(s1, sx), acc[t][1]);
-    }
-  }
-  add_to_y(acc, y, ldy, nr, first);
-}
-
-// The same for the K-quants, with activations in blocks of 256 (Q8_K; chunks are whole
-// super-blocks): the groups of a block sum into `part` without the activation scale, which
-// multiplies once per block. `part` takes the registers a running total would, so the total
-// stays in y (L1), read and written once per 256 columns. The minimums of Q4_K / Q5_K,
-// -dmin * sum over the block's 8 groups of m * (sum of q), are summed in integers, two groups per
-// vpdpwssd, instead of one float FMA per group.
-template <DType T, int NT>
-void tile_kernel_q8k(const Packed& p, int64_t k0, int64_t kc, const Acts& a, int64_t t0, float* y, int64_t ldy,
-                     int64_t nr, bool first) {
-  constexpr int G = i8::kGroup<T>;
-  const TokenActs<NT> x(a, t0, k0, 256, G);
-  for (int64_t b = 0; b < kc / 256; ++b) {
-    __m512 part[NT][2];
-    for (int t = 0; t < NT; ++t) part[t][0] = part[t][1] = _mm512_setzero_ps();
-    for (int64_t g = b * (256 / G); g < (b + 1) * (256 / G); ++g) {
-      __m512i isum[NT][2];
-      group_sums<G>(p.codes + g * G * kMR, x, g, isum);
-      const __m512 s0 = _mm512_load_ps(p.scale + g * kMR), s1 = _mm512_load_ps(p.scale + g * kMR + 16);
-      for (int t = 0; t < NT; ++t) {
-        part[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t][0]), s0, part[t][0]);
-        part[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t][1]), s1, part[t][1]);
-      }
-    }
-    if constexpr (i8::kHasMin<T>) {
-      __m512i im[NT][2];
-      for (int t = 0; t < NT; ++t) im[t][0] = im[t][1] = _mm512_setzero_si512();
-      for (int k = 0; k < 4; ++k) {
-        const int16_t* mn = p.mn + (b * 4 + k) * kMR * 2;
-        const __m512i m0 = _mm512_load_si512(mn), m1 = _mm512_load_si512(mn + 32);
-        for (int t = 0; t < NT; ++t) {
-          const __m512i xv = bcast_i32(x.bsum[t] + b * 8 + 2 * k);
-          im[t][0] = _mm512_dpwssd_epi32(im[t][0], m0, xv);
-          im[t][1] = _mm512_dpwssd_epi32(im[t][1], m1, xv);
-        }
-      }
-      const __m512 d0 = _mm512_load_ps(p.neg_dmin + b * kMR), d1 = _mm512_load_ps(p.neg_dmin + b * kMR + 16);
-      for (int t = 0; t < NT; ++t) {
-        part[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(im[t][0]), d0, part[t][0]);
-        part[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(im[t][1]), d1, part[t][1]);
-      }
-    }
-    for (int t = 0; t < NT; ++t) {
-      const __m512 sx = _mm512_set1_ps(x.scale[t][b]);
-      part[t][0] = _mm512_mul_ps(part[t][0], sx);
-      part[t][1] = _mm512_mul_ps(part[t][1], sx);
-    }
-    add_to_y(part, y, ldy, nr, first && b == 0);
-  }
-}
-
 template <DType T, int NT>
 void tile_kernel_n(int64_t nt, const Packed& p, int64_t k0, int64_t kc, const Acts& a, int64_t t0, float* y,
                    int64_t ldy, int64_t nr, bool first) {
   if constexpr (NT > 1) {
     if (nt < NT) return tile_kernel_n<T, NT - 1>(nt, p, k0, kc, a, t0, y, ldy, nr, first);
   }
-  if constexpr (i8::kKQuant<T>) tile_kernel_q8k<T, NT>(p, k0, kc, a, t0, y, ldy, nr, first);
-  else tile_kernel<T, NT>(p, k0, kc, a, t0, y, ldy, nr, first);
+  tile_kernel<T, NT>(p, k0, kc, a, t0, y, ldy, nr, first);
 }
 
 }  // namespace
 
 template <DType T>
 void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
-  FARE_CHECK(a.scale_block == (i8::kKQuant<T> ? 256 : 32), "the ", name(T), " prefill takes int8 blocks of ",
-             i8::kKQuant<T> ? 256 : 32, ", not ", a.scale_block);
   Packed p;
   for_each_tile(
       r0, r1, w.cols, kPanelRows, kKC, kMR,
@@ -213,31 +139,23 @@ void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y
       });
 }
 
-void quantize_q8(const float* x, int64_t cols, int block, int offset, int group, int8_t* q, float* scale,
-                 int16_t* bsum, int32_t* bias) {
+void quantize_q8(const float* x, int64_t cols, int offset, int group, int8_t* q, float* scale, float* qsum,
+                 int32_t* bias) {
   const __m512 sign = _mm512_set1_ps(-0.0f);
-  const __m512i lim = _mm512_set1_epi32(127), nlim = _mm512_set1_epi32(-127);
-  for (int64_t b = 0; b < cols / block; ++b) {
-    const float* xb = x + b * block;
-    __m512 vmax = _mm512_setzero_ps();
-    for (int64_t i = 0; i < block; i += 16) vmax = _mm512_max_ps(vmax, _mm512_andnot_ps(sign, _mm512_loadu_ps(xb + i)));
-    const float amax = _mm512_reduce_max_ps(vmax);
+  for (int64_t b = 0; b < cols / 32; ++b) {
+    const __m512 x0 = _mm512_loadu_ps(x + 32 * b), x1 = _mm512_loadu_ps(x + 32 * b + 16);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_andnot_ps(sign, x0), _mm512_andnot_ps(sign, x1)));
     const float d = amax / 127.0f;  // the same scalar operations as the portable version
     const float id = amax > 0 ? 127.0f / amax : 0.0f;
     const __m512 vid = _mm512_set1_ps(id);
-    for (int64_t s = 0; s < block; s += 32) {
-      // Round to nearest even (the default rounding mode), as the portable version does.
-      auto codes = [&](const float* v) {
-        const __m512i r = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(v), vid));
-        return _mm512_max_epi32(_mm512_min_epi32(r, lim), nlim);
-      };
-      const __m512i q0 = codes(xb + s), q1 = codes(xb + s + 16);
-      int8_t* qs = q + b * block + s;
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(qs), _mm512_cvtepi32_epi8(q0));
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(qs + 16), _mm512_cvtepi32_epi8(q1));
-      bsum[(b * block + s) / 32] = static_cast<int16_t>(_mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1)));
-    }
+    const __m512i lim = _mm512_set1_epi32(127), nlim = _mm512_set1_epi32(-127);
+    // Round to nearest even (the default rounding mode), as the portable version does.
+    const __m512i q0 = _mm512_max_epi32(_mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(x0, vid)), lim), nlim);
+    const __m512i q1 = _mm512_max_epi32(_mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(x1, vid)), lim), nlim);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 32 * b), _mm512_cvtepi32_epi8(q0));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 32 * b + 16), _mm512_cvtepi32_epi8(q1));
     scale[b] = d;
+    qsum[b] = d * static_cast<float>(_mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1)));
   }
   for (int64_t g = 0; g < cols / group; ++g) {
     int32_t sum = 0;

@@ -22,9 +22,6 @@ template <DType T>
 constexpr int kGroup = T == DType::Q6_K ? 16 : 32;
 template <DType T>
 constexpr bool kHasMin = T == DType::Q4_K || T == DType::Q5_K;
-// Super-blocks of 256 columns (tiles start on them).
-template <DType T>
-constexpr bool kKQuant = T == DType::Q4_K || T == DType::Q5_K || T == DType::Q6_K;
 // Bytes of 256 columns of a row.
 template <DType T>
 constexpr int64_t kBytesPer256 = T == DType::Q8_0 ? 8 * 34
@@ -48,12 +45,9 @@ inline void split_nibbles(const uint8_t* src, uint8_t* lo, uint8_t* hi) {
 }
 
 // Row r, columns [k0, k0 + kc): codes to `u`, group scales to scale[g * kStride], block minimums
-// to mins[b * kStride]. Q4_K / Q5_K with `mn` given: also their integer parts, the 6-bit m of
-// blocks 2k and 2k+1 as the int16 pair mn[2 * k * kStride + 0, 1], and -dmin of each super-block
-// to neg_dmin[sb * kStride] (mins = -dmin * m).
+// to mins[b * kStride].
 template <DType T, int kStride>
-void unpack_row(const WeightMatrix& w, int64_t r, int64_t k0, int64_t kc, uint8_t* u, float* scale, float* mins,
-                int16_t* mn = nullptr, float* neg_dmin = nullptr) {
+void unpack_row(const WeightMatrix& w, int64_t r, int64_t k0, int64_t kc, uint8_t* u, float* scale, float* mins) {
   const uint8_t* row = w.row(r);
   if constexpr (T == DType::Q8_0) {
     const uint8_t* x = row + (k0 / 32) * 34;
@@ -82,16 +76,6 @@ void unpack_row(const WeightMatrix& w, int64_t r, int64_t k0, int64_t kc, uint8_
       for (int j = 0; j < 8; ++j) {
         scale[j * kStride] = sc8[j];
         mins[j * kStride] = -mn8[j];
-      }
-      if (mn != nullptr) {
-        alignas(16) uint8_t six[16];
-        const __m128i head = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x));
-        _mm_store_si128(reinterpret_cast<__m128i*>(six), six_bit_fields_k4(head));
-        for (int k = 0; k < 4; ++k) {
-          mn[(sb * 4 + k) * 2 * kStride] = six[8 + 2 * k];
-          mn[(sb * 4 + k) * 2 * kStride + 1] = six[9 + 2 * k];
-        }
-        neg_dmin[sb * kStride] = -load_f16_scalar(x + 2);
       }
       const uint8_t* q = x + (k5 ? 48 : 16);
       for (int c = 0; c < 4; ++c) {
@@ -144,22 +128,16 @@ void unpack_row(const WeightMatrix& w, int64_t r, int64_t k0, int64_t kc, uint8_
 // minimums, so it adds nothing to the product.
 template <DType T, int kStride>
 void unpack_tile_row(const WeightMatrix& w, int64_t r, bool have, int64_t k0, int64_t kc, int64_t width, uint8_t* u,
-                     float* scale, float* mins, int16_t* mn = nullptr, float* neg_dmin = nullptr) {
+                     float* scale, float* mins) {
   if (have) {
-    unpack_row<T, kStride>(w, r, k0, kc, u, scale, mins, mn, neg_dmin);
+    unpack_row<T, kStride>(w, r, k0, kc, u, scale, mins);
     std::memset(u + kc, 0, static_cast<size_t>(width - kc));
     return;
   }
   std::memset(u, 0, static_cast<size_t>(width));
   for (int64_t g = 0; g < kc / kGroup<T>; ++g) scale[g * kStride] = 0.0f;
-  if constexpr (kHasMin<T>) {
+  if constexpr (kHasMin<T>)
     for (int64_t b = 0; b < kc / 32; ++b) mins[b * kStride] = 0.0f;
-    if (mn != nullptr)
-      for (int64_t sb = 0; sb < kc / 256; ++sb) {
-        for (int k = 0; k < 8; ++k) mn[(sb * 4 + k / 2) * 2 * kStride + k % 2] = 0;
-        neg_dmin[sb * kStride] = 0.0f;
-      }
-  }
 }
 
 }  // namespace i8
