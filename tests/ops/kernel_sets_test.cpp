@@ -271,6 +271,12 @@ TEST(QuantizeQ8, EverySetGivesTheReferenceBytes) {
   std::vector<float> s0(cols / 32), s1(cols / 32), m0(cols / 32), m1(cols / 32);
   std::vector<int32_t> b0(cols / 16), b1(cols / 16);
   quantize_q8_reference(x.data(), cols, 32, 16, q0.data(), s0.data(), m0.data(), b0.data());
+  // max |x| = 127 in the first block: scale 1, q = round(x) with ties to even, so its codes sum to
+  // 127 + (2 + 2 + 4 + 4 + ... + 30 + 30 + 32); the zero block gets zero codes and scale.
+  EXPECT_EQ(s0[0], 1.0f);
+  EXPECT_EQ(m0[0], 639.0f);
+  EXPECT_EQ(s0[2], 0.0f);
+  EXPECT_EQ(q0[70], 0);
   int checked = 0;
   for (const auto& k : kernel_sets()) {
     if (!k.supported || k.set->quantize_q8 == nullptr) continue;
