@@ -1,9 +1,9 @@
 // Flash-style attention for one block of query rows (a few tokens times the query heads of one
 // KV head), written once over a vector type V (see float_kernels.h) and instantiated by
-// avx2.cpp and avx512.cpp. Keys are visited kLanes at a time: the key tile is transposed so that
-// one FMA per head dimension yields kLanes scores, softmax runs online (running maximum and sum
-// per row), and the output rows accumulate p * V in registers-sized pieces. Internal linkage:
-// see kernels_x86.h.
+// avx2.cpp and avx512.cpp. Keys are visited two vectors (2 x kLanes) at a time: the key tile is
+// transposed so that one FMA per head dimension and half tile yields kLanes scores, softmax runs
+// online (running maximum and sum per row), and the output rows accumulate p * V in
+// register-sized pieces. Internal linkage: see kernels_x86.h.
 #pragma once
 
 #include <math.h>
@@ -25,10 +25,11 @@ inline float bf16_scalar(uint16_t h) {
   return f;
 }
 
-// Rows [j0, j0 + n) of kv head `g` as floats, row-major with stride hd, into buf (n <= L).
+// Rows [j0, j0 + n) of kv head `g` as floats, row-major with stride hd, into buf, zero rows up
+// to `tile` (n <= tile).
 template <class V>
-void load_rows(const KvRows& kv, const void* base, int64_t j0, int64_t n, int64_t kv_stride, int64_t off,
-               int64_t hd, float* buf) {
+void load_rows(const KvRows& kv, const void* base, int64_t j0, int64_t n, int64_t tile, int64_t kv_stride,
+               int64_t off, int64_t hd, float* buf) {
   constexpr int L = V::kLanes;
   for (int64_t j = 0; j < n; ++j) {
     float* dst = buf + j * hd;
@@ -47,14 +48,14 @@ void load_rows(const KvRows& kv, const void* base, int64_t j0, int64_t n, int64_
       dst[d] = kv.type == DType::F16 ? _cvtsh_ss(h) : bf16_scalar(h);
     }
   }
-  for (int64_t j = n; j < L; ++j) std::memset(buf + j * hd, 0, static_cast<size_t>(hd) * 4);
+  for (int64_t j = n; j < tile; ++j) std::memset(buf + j * hd, 0, static_cast<size_t>(hd) * 4);
 }
 
-// o[i] = o[i] * corr[i] + sum over j < n of p[i][j] * V row j, for NR rows i (p and o rows L and
+// o[i] = o[i] * corr[i] + sum over j < n of p[i][j] * V row j, for NR rows i (p and o rows ps and
 // hd apart): pieces of four vectors, each V row loaded once for all NR rows.
 template <class V, int NR>
-void accumulate_pv(const float* p, const float* corr, float* o, int64_t n, const float* vt, int64_t vstride,
-                   int64_t hd) {
+void accumulate_pv(const float* p, int64_t ps, const float* corr, float* o, int64_t n, const float* vt,
+                   int64_t vstride, int64_t hd) {
   using F = typename V::F;
   constexpr int L = V::kLanes;
   int64_t e = 0;
@@ -67,7 +68,7 @@ void accumulate_pv(const float* p, const float* corr, float* o, int64_t n, const
       F v[4];
       for (int c = 0; c < 4; ++c) v[c] = V::loadu(vj + c * L);
       for (int i = 0; i < NR; ++i) {
-        const F pj = V::set1(p[i * L + j]);
+        const F pj = V::set1(p[i * ps + j]);
         for (int c = 0; c < 4; ++c) acc[i][c] = V::fmadd(pj, v[c], acc[i][c]);
       }
     }
@@ -76,7 +77,7 @@ void accumulate_pv(const float* p, const float* corr, float* o, int64_t n, const
   }
   for (int i = 0; i < NR; ++i) {
     float* orow = o + i * hd;
-    const float* pi = p + i * L;
+    const float* pi = p + i * ps;
     int64_t f = e;
     for (; f + L <= hd; f += L) {
       F acc = V::mul(V::loadu(orow + f), V::set1(corr[i]));
@@ -100,14 +101,15 @@ void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int
   const int64_t hd = s.head_dim, group = s.n_head / s.n_head_kv, kv_stride = s.n_head_kv * hd;
   const int64_t rows = (t1 - t0) * group;
   const float scale = static_cast<float>(1.0 / sqrt(static_cast<double>(hd)));
+  constexpr int64_t T = 2 * L;    // keys per tile: per row, one maximum and one sum per 2 vectors
   float* o = scratch;             // [rows][hd]
   float* mx = o + rows * hd;      // [rows] running maximum
   float* sum = mx + rows;         // [rows] running sum
-  float* scores = sum + rows;     // [rows][L] of the current tile
-  float* krows = scores + rows * L;  // [L][hd]
-  float* kt = krows + L * hd;     // [hd][L]: the key tile transposed
-  float* vbuf = kt + L * hd;      // [L][hd]
-  float* corr = vbuf + L * hd;    // [rows] how much each row's output shrinks in this tile
+  float* scores = sum + rows;     // [rows][T] of the current tile
+  float* krows = scores + rows * T;  // [T][hd]
+  float* kt = krows + T * hd;     // [hd][T]: the key tile transposed
+  float* vbuf = kt + T * hd;      // [T][hd]
+  float* corr = vbuf + T * hd;    // [rows] how much each row's output shrinks in this tile
   for (int64_t i = 0; i < rows * hd; ++i) o[i] = 0.0f;
   for (int64_t r = 0; r < rows; ++r) {
     mx[r] = -INFINITY;
@@ -115,8 +117,8 @@ void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int
   }
   auto q_row = [&](int64_t r) { return q + ((t0 + r / group) * s.n_head + g * group + r % group) * hd; };
   const int64_t n_keys = pos0 + t1;  // the last token sees the most keys
-  for (int64_t j0 = 0; j0 < n_keys; j0 += L) {
-    const int64_t nj = n_keys - j0 < L ? n_keys - j0 : L;
+  for (int64_t j0 = 0; j0 < n_keys; j0 += T) {
+    const int64_t nj = n_keys - j0 < T ? n_keys - j0 : T;
     // Keys of this tile row r sees (causal: keys < pos0 + its token + 1).
     auto valid = [&](int64_t r) {
       const int64_t limit = pos0 + t0 + r / group + 1 - j0;
@@ -126,17 +128,20 @@ void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int
     const float* ksrc = krows;
     const float* vt = vbuf;
     int64_t kstride = hd, vstride = hd;
-    if (kv.type == DType::F32 && nj == L) {
+    if (kv.type == DType::F32 && nj == T) {
       ksrc = static_cast<const float*>(kv.k) + j0 * kv_stride + g * hd;
       vt = static_cast<const float*>(kv.v) + j0 * kv_stride + g * hd;
       kstride = vstride = kv_stride;
     } else {
-      load_rows<V>(kv, kv.k, j0, nj, kv_stride, g * hd, hd, krows);
-      load_rows<V>(kv, kv.v, j0, nj, kv_stride, g * hd, hd, vbuf);
+      load_rows<V>(kv, kv.k, j0, nj, T, kv_stride, g * hd, hd, krows);
+      load_rows<V>(kv, kv.v, j0, nj, T, kv_stride, g * hd, hd, vbuf);
     }
-    for (int64_t d = 0; d + L <= hd; d += L) V::transpose(ksrc + d, kstride, kt + d * L, L);
-    for (int64_t d = hd / L * L; d < hd; ++d)
-      for (int j = 0; j < L; ++j) kt[d * L + j] = ksrc[j * kstride + d];
+    for (int h = 0; h < 2; ++h) {
+      const float* kh = ksrc + h * L * kstride;
+      for (int64_t d = 0; d + L <= hd; d += L) V::transpose(kh + d, kstride, kt + d * T + h * L, T);
+      for (int64_t d = hd / L * L; d < hd; ++d)
+        for (int j = 0; j < L; ++j) kt[d * T + h * L + j] = kh[j * kstride + d];
+    }
 
     // Scores, four rows at a time: each transposed key row serves all four (8 FMA chains).
     int64_t r = 0;
@@ -144,40 +149,50 @@ void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int
       const float* qr[4] = {q_row(r), q_row(r + 1), q_row(r + 2), q_row(r + 3)};
       F acc[4][2];
       for (auto& a : acc) a[0] = a[1] = V::zero();
-      int64_t d = 0;
-      for (; d + 2 <= hd; d += 2) {
-        const F k0 = V::loadu(kt + d * L), k1 = V::loadu(kt + (d + 1) * L);
+      for (int64_t d = 0; d < hd; ++d) {
+        const F k0 = V::loadu(kt + d * T), k1 = V::loadu(kt + d * T + L);
         for (int i = 0; i < 4; ++i) {
-          acc[i][0] = V::fmadd(V::set1(qr[i][d]), k0, acc[i][0]);
-          acc[i][1] = V::fmadd(V::set1(qr[i][d + 1]), k1, acc[i][1]);
+          const F qd = V::set1(qr[i][d]);
+          acc[i][0] = V::fmadd(qd, k0, acc[i][0]);
+          acc[i][1] = V::fmadd(qd, k1, acc[i][1]);
         }
       }
       for (int i = 0; i < 4; ++i) {
-        if (d < hd) acc[i][0] = V::fmadd(V::set1(qr[i][d]), V::loadu(kt + d * L), acc[i][0]);
-        V::storeu(scores + (r + i) * L, V::add(acc[i][0], acc[i][1]));
+        V::storeu(scores + (r + i) * T, acc[i][0]);
+        V::storeu(scores + (r + i) * T + L, acc[i][1]);
       }
     }
     for (; r < rows; ++r) {
       const float* qr = q_row(r);
-      F acc = V::zero();
-      for (int64_t d = 0; d < hd; ++d) acc = V::fmadd(V::set1(qr[d]), V::loadu(kt + d * L), acc);
-      V::storeu(scores + r * L, acc);
+      F acc[2] = {V::zero(), V::zero()};
+      for (int64_t d = 0; d < hd; ++d) {
+        const F qd = V::set1(qr[d]);
+        acc[0] = V::fmadd(qd, V::loadu(kt + d * T), acc[0]);
+        acc[1] = V::fmadd(qd, V::loadu(kt + d * T + L), acc[1]);
+      }
+      V::storeu(scores + r * T, acc[0]);
+      V::storeu(scores + r * T + L, acc[1]);
     }
 
     // Softmax of each row's scores; p (in place of the scores) and the factor its output shrinks by.
     for (r = 0; r < rows; ++r) {
       const int64_t n = valid(r);
       if (n == 0) continue;
-      const F sc = V::mask_tail(V::mul(V::loadu(scores + r * L), V::set1(scale)), n, -INFINITY);
-      const float tile_max = V::reduce_max(sc);
+      const int64_t n0 = n < L ? n : L, n1 = n - n0;
+      float* sr = scores + r * T;
+      const F sc0 = V::mask_tail(V::mul(V::loadu(sr), V::set1(scale)), n0, -INFINITY);
+      const F sc1 = V::mask_tail(V::mul(V::loadu(sr + L), V::set1(scale)), n1, -INFINITY);
+      const float tile_max = V::reduce_max(V::max(sc0, sc1));
       const float m_new = tile_max > mx[r] ? tile_max : mx[r];
       // Online softmax: what was summed under the old maximum shrinks by exp(old - new).
       // expf(0) is exactly 1: the call is skipped in the usual case of an unchanged maximum.
       corr[r] = m_new == mx[r] ? 1.0f : expf(mx[r] - m_new);  // the C function: see kernels_x86.h
-      const F pv = V::mask_tail(V::exp(V::sub(sc, V::set1(m_new))), n, 0.0f);
-      sum[r] = sum[r] * corr[r] + V::reduce_add(pv);
+      const F p0 = V::mask_tail(V::exp(V::sub(sc0, V::set1(m_new))), n0, 0.0f);
+      const F p1 = V::mask_tail(V::exp(V::sub(sc1, V::set1(m_new))), n1, 0.0f);
+      sum[r] = sum[r] * corr[r] + V::reduce_add(V::add(p0, p1));
       mx[r] = m_new;
-      V::storeu(scores + r * L, pv);
+      V::storeu(sr, p0);
+      V::storeu(sr + L, p1);
     }
     // p x V: several rows at once where they see the same keys (the query heads of one token),
     // so each V row loaded serves all of them; each row's arithmetic is the same either way. Four
@@ -186,10 +201,10 @@ void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int
     for (r = 0; r < rows;) {
       const int64_t n = valid(r);
       if (r + kRows <= rows && n > 0 && valid(r + kRows - 1) == n) {  // valid() never falls as r grows
-        accumulate_pv<V, kRows>(scores + r * L, corr + r, o + r * hd, n, vt, vstride, hd);
+        accumulate_pv<V, kRows>(scores + r * T, T, corr + r, o + r * hd, n, vt, vstride, hd);
         r += kRows;
       } else {
-        if (n > 0) accumulate_pv<V, 1>(scores + r * L, corr + r, o + r * hd, n, vt, vstride, hd);
+        if (n > 0) accumulate_pv<V, 1>(scores + r * T, T, corr + r, o + r * hd, n, vt, vstride, hd);
         r += 1;
       }
     }
