@@ -31,8 +31,7 @@ constexpr int kDefaultMaxCtx = 32768;
 // Tokens per forward micro-batch. Prefill reads every weight once per micro-batch, so a larger one
 // reads less per token, but its activations and results take more cache. Measured at pp512
 // (FARE-8B shape cut to 8 layers, 2 threads, alternated): 512 instead of 256 gave +4-5 % with BF16
-// weights (2 bytes per weight), +3-5 % with Q8_0 and -4 % with Q4_K_M, whose kernels pass over
-// their results once per 256 columns.
+// weights (2 bytes per weight), +3-5 % with Q8_0 and -2 to -3 % with Q4_K_M.
 int micro_batch(const Model& m) {
   const DType t = m.layers.empty() ? DType::F32 : m.layers[0].w_gate.type;
   return t == DType::BF16 || t == DType::F16 || t == DType::F32 || t == DType::Q8_0 ? 512 : 256;
