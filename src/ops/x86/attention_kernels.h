@@ -51,6 +51,33 @@ void load_rows(const KvRows& kv, const void* base, int64_t j0, int64_t n, int64_
   for (int64_t j = n; j < tile; ++j) std::memset(buf + j * hd, 0, static_cast<size_t>(hd) * 4);
 }
 
+// Keys per tile: two vectors, so each row takes one maximum and one sum per 2 x kLanes keys.
+template <class V>
+constexpr int64_t kTile = 2 * V::kLanes;
+
+// scores[i * T + j] = q row i . key j for the NR rows qr[i], from the transposed key tile kt
+// ([hd][T]): each key row loaded serves all NR rows (2 x NR FMA chains).
+template <class V, int NR>
+void tile_scores(const float* const* qr, const float* kt, int64_t hd, float* scores) {
+  using F = typename V::F;
+  constexpr int L = V::kLanes;
+  constexpr int64_t T = kTile<V>;
+  F acc[NR][2];
+  for (auto& a : acc) a[0] = a[1] = V::zero();
+  for (int64_t d = 0; d < hd; ++d) {
+    const F k0 = V::loadu(kt + d * T), k1 = V::loadu(kt + d * T + L);
+    for (int i = 0; i < NR; ++i) {
+      const F qd = V::set1(qr[i][d]);
+      acc[i][0] = V::fmadd(qd, k0, acc[i][0]);
+      acc[i][1] = V::fmadd(qd, k1, acc[i][1]);
+    }
+  }
+  for (int i = 0; i < NR; ++i) {
+    V::storeu(scores + i * T, acc[i][0]);
+    V::storeu(scores + i * T + L, acc[i][1]);
+  }
+}
+
 // o[i] = o[i] * corr[i] + sum over j < n of p[i][j] * V row j, for NR rows i (p and o rows ps and
 // hd apart): pieces of four vectors, each V row loaded once for all NR rows.
 template <class V, int NR>
@@ -101,7 +128,7 @@ void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int
   const int64_t hd = s.head_dim, group = s.n_head / s.n_head_kv, kv_stride = s.n_head_kv * hd;
   const int64_t rows = (t1 - t0) * group;
   const float scale = static_cast<float>(1.0 / sqrt(static_cast<double>(hd)));
-  constexpr int64_t T = 2 * L;    // keys per tile: per row, one maximum and one sum per 2 vectors
+  constexpr int64_t T = kTile<V>;
   float* o = scratch;             // [rows][hd]
   float* mx = o + rows * hd;      // [rows] running maximum
   float* sum = mx + rows;         // [rows] running sum
@@ -143,35 +170,15 @@ void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int
         for (int j = 0; j < L; ++j) kt[d * T + h * L + j] = kh[j * kstride + d];
     }
 
-    // Scores, four rows at a time: each transposed key row serves all four (8 FMA chains).
+    // Scores, four rows at a time, then the rows left one by one.
     int64_t r = 0;
     for (; r + 4 <= rows; r += 4) {
       const float* qr[4] = {q_row(r), q_row(r + 1), q_row(r + 2), q_row(r + 3)};
-      F acc[4][2];
-      for (auto& a : acc) a[0] = a[1] = V::zero();
-      for (int64_t d = 0; d < hd; ++d) {
-        const F k0 = V::loadu(kt + d * T), k1 = V::loadu(kt + d * T + L);
-        for (int i = 0; i < 4; ++i) {
-          const F qd = V::set1(qr[i][d]);
-          acc[i][0] = V::fmadd(qd, k0, acc[i][0]);
-          acc[i][1] = V::fmadd(qd, k1, acc[i][1]);
-        }
-      }
-      for (int i = 0; i < 4; ++i) {
-        V::storeu(scores + (r + i) * T, acc[i][0]);
-        V::storeu(scores + (r + i) * T + L, acc[i][1]);
-      }
+      tile_scores<V, 4>(qr, kt, hd, scores + r * T);
     }
     for (; r < rows; ++r) {
-      const float* qr = q_row(r);
-      F acc[2] = {V::zero(), V::zero()};
-      for (int64_t d = 0; d < hd; ++d) {
-        const F qd = V::set1(qr[d]);
-        acc[0] = V::fmadd(qd, V::loadu(kt + d * T), acc[0]);
-        acc[1] = V::fmadd(qd, V::loadu(kt + d * T + L), acc[1]);
-      }
-      V::storeu(scores + r * T, acc[0]);
-      V::storeu(scores + r * T + L, acc[1]);
+      const float* qr[1] = {q_row(r)};
+      tile_scores<V, 1>(qr, kt, hd, scores + r * T);
     }
 
     // Softmax of each row's scores; p (in place of the scores) and the factor its output shrinks by.
