@@ -123,7 +123,7 @@ void add_x86_sets(std::vector<Entry>& out, Entry& emulated) {
   Entry eb = ev;
   eb.set.name = "avx512-bf16";
   eb.set.summary = "avx512-vnni, and BF16 weights times bfloat16-rounded activations (vdpbf16ps)";
-  set_bf16(eb.set, &avx512_bf16::gemm_bf16, avx512_bf16::kRowTile);
+  set_bf16(eb.set, &avx512_bf16::gemm_bf16, avx512_bf16::kRowTile, ActFormat::BF16_PANELS);
   slot(eb.set, DType::BF16).gemv = &avx512_bf16::gemv_bf16;
   slot(eb.set, DType::BF16).gemv_act = ActFormat::BF16;
   eb.supported = ev.supported && f.avx512_bf16;

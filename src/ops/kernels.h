@@ -23,7 +23,13 @@ enum class ActFormat : uint8_t {
   Q8,    // int8 blocks of 32 with a float scale each (weights stay integer: VNNI / AMX-INT8)
   BF16,  // activations rounded to bfloat16 (vdpbf16ps)
   BF16_TILES,  // the same values laid out as AMX-BF16 activation tiles (Acts::bf_tiles)
+  BF16_PANELS,  // the same values in panels of kBf16PanelTokens tokens (Acts::bf_panels)
 };
+
+// ActFormat::BF16_PANELS: panels of this many tokens (the register block of the AVX-512 BF16
+// prefill) and column pairs (its column chunk).
+inline constexpr int64_t kBf16PanelTokens = 12;
+inline constexpr int64_t kBf16PanelPairs = 256;
 
 // Activations of one matrix product, prepared once and read by every thread.
 struct Acts {
@@ -44,6 +50,12 @@ struct Acts {
   // p (zero past the last column, up to whole tiles of 32 columns), 16 tokens x 2 values:
   // bf_tiles[((tb * pairs + p) * 16 + token % 16) * 2 + i], pairs = ceil(cols / 32) * 16.
   const uint16_t* bf_tiles = nullptr;
+  // BF16_PANELS: the same values, for a kernel that walks column chunks of kBf16PanelPairs pairs
+  // and blocks of kBf16PanelTokens tokens: chunk c (its pc <= kBf16PanelPairs pairs; zero past
+  // the last column), token block tb (zero rows past the last token), pair p of the chunk:
+  // bf_panels[(((c * n_blocks * kBf16PanelPairs + tb * pc + p) * kBf16PanelTokens + token % kBf16PanelTokens) * 2 + i].
+  // A chunk's panels are one run of memory and a panel's column pair one run of bytes.
+  const uint16_t* bf_panels = nullptr;
   // Q8 for the decode kernels only: per lane of 4 columns (index t * (cols/4) + c/4), the scale of
   // the block of 32 holding column c and bias[group of c] / (group / 4), so that the 16 lanes of a
   // 64-column product start from the offset correction of their group.

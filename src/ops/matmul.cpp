@@ -159,6 +159,7 @@ void prepare_bf16(Acts& a, ThreadPool& pool) {
   a.bf = bf;
 }
 
+// BF16_TILES: [token block of 16][pair][token % 16][2], pairs in whole tiles of 16.
 void prepare_bf16_tiles(Acts& a, ThreadPool& pool) {
   ActBuffers& buf = act_buffers();
   const int64_t n = a.n_tokens, cols = a.cols;
@@ -173,10 +174,44 @@ void prepare_bf16_tiles(Acts& a, ThreadPool& pool) {
   a.bf_tiles = buf.bf.data();
 }
 
+// BF16_PANELS (the layout is in kernels.h). Each token is rounded into a contiguous row first
+// (a loop the compiler vectorizes), then its pairs are spread with the panel stride. Split by
+// token block, so that no two threads write one cache line.
+void prepare_bf16_panels(Acts& a, ThreadPool& pool) {
+  constexpr int64_t kT = kBf16PanelTokens, kP = kBf16PanelPairs;
+  ActBuffers& buf = act_buffers();
+  const int64_t n = a.n_tokens, cols = a.cols;
+  const int64_t n_blocks = (n + kT - 1) / kT, pairs = (cols + 1) / 2;
+  buf.bf.resize(static_cast<size_t>(n_blocks * pairs * kT * 2));
+  auto* out = reinterpret_cast<uint32_t*>(buf.bf.data());
+  pool.parallel_for(n_blocks, 1, [&](int64_t b0, int64_t b1) {
+    std::vector<uint32_t> row(static_cast<size_t>(pairs));
+    for (int64_t b = b0; b < b1; ++b)
+      for (int64_t i = 0; i < kT; ++i) {
+        const int64_t t = b * kT + i;
+        if (t < n) {
+          auto* bf = reinterpret_cast<uint16_t*>(row.data());
+          const float* x = a.x + t * cols;
+          for (int64_t c = 0; c < cols; ++c) bf[c] = f32_to_bf16(x[c]);
+          if (cols & 1) bf[cols] = 0;
+        } else {
+          std::fill(row.begin(), row.end(), 0u);
+        }
+        for (int64_t c0 = 0; c0 < pairs; c0 += kP) {
+          const int64_t pc = std::min(kP, pairs - c0);
+          uint32_t* dst = out + (c0 * n_blocks + b * pc) * kT + i;
+          for (int64_t p = 0; p < pc; ++p) dst[p * kT] = row[static_cast<size_t>(c0 + p)];
+        }
+      }
+  });
+  a.bf_panels = buf.bf.data();
+}
+
 void prepare_acts(const KernelSet& set, const TypeKernels& k, ActFormat format, Acts& a, ThreadPool& pool) {
   if (format == ActFormat::Q8) prepare_q8(set, k, a, pool);
   else if (format == ActFormat::BF16) prepare_bf16(a, pool);
   else if (format == ActFormat::BF16_TILES) prepare_bf16_tiles(a, pool);
+  else if (format == ActFormat::BF16_PANELS) prepare_bf16_panels(a, pool);
 }
 
 // Rows of a streaming product go to threads in (odd) multiples of this.

@@ -126,7 +126,7 @@ using test::randn;
 // What a kernel that rounds activations multiplies: x rounded the way matmul.cpp rounds it.
 std::vector<float> rounded_activations(ActFormat f, const float* x, int64_t n_tokens, int64_t cols) {
   std::vector<float> out(x, x + n_tokens * cols);
-  if (f == ActFormat::BF16 || f == ActFormat::BF16_TILES) {
+  if (f == ActFormat::BF16 || f == ActFormat::BF16_TILES || f == ActFormat::BF16_PANELS) {
     for (auto& v : out) v = bf16_to_f32(f32_to_bf16(v));
   } else if (f == ActFormat::Q8) {
     for (int64_t b = 0; b < n_tokens * cols / 32; ++b) {

@@ -51,18 +51,16 @@ void pack_tile(const WeightMatrix& w, int64_t rb, int64_t nr, int64_t k0, int64_
       transpose16x16_32(p.rows + 16 * h * kKC + kb, kKC / 2, p.pairs + (kb / 2) * kMR * 2 + 16 * h * 2, kMR);
 }
 
+// x: the panel of kNR tokens (Acts::bf_panels) at the tile's first column pair.
 template <int NT>
-void tile_kernel(const Packed& p, int64_t kc, const uint16_t* x, int64_t ldx, float* y, int64_t ldy, int64_t nr,
-                 bool first) {
+void tile_kernel(const Packed& p, int64_t kc, const int32_t* x, float* y, int64_t ldy, int64_t nr, bool first) {
   __m512 acc[NT][2];
   for (int t = 0; t < NT; ++t) acc[t][0] = acc[t][1] = _mm512_setzero_ps();
   const uint16_t* a = p.pairs;
-  for (int64_t k = 0; k < kc; k += 2, a += 2 * kMR) {
+  for (int64_t k = 0; k < kc; k += 2, a += 2 * kMR, x += kNR) {
     const __m512bh a0 = (__m512bh)_mm512_load_si512(a), a1 = (__m512bh)_mm512_load_si512(a + 32);
     for (int t = 0; t < NT; ++t) {
-      int32_t pair;
-      std::memcpy(&pair, x + t * ldx + k, 4);
-      const __m512bh b = (__m512bh)_mm512_set1_epi32(pair);
+      const __m512bh b = (__m512bh)_mm512_set1_epi32(x[t]);
       acc[t][0] = _mm512_dpbf16_ps(acc[t][0], a0, b);
       acc[t][1] = _mm512_dpbf16_ps(acc[t][1], a1, b);
     }
@@ -80,12 +78,12 @@ void tile_kernel(const Packed& p, int64_t kc, const uint16_t* x, int64_t ldx, fl
 }
 
 template <int NT>
-void tile_kernel_n(int64_t nt, const Packed& p, int64_t kc, const uint16_t* x, int64_t ldx, float* y, int64_t ldy,
-                   int64_t nr, bool first) {
+void tile_kernel_n(int64_t nt, const Packed& p, int64_t kc, const int32_t* x, float* y, int64_t ldy, int64_t nr,
+                   bool first) {
   if constexpr (NT > 1) {
-    if (nt < NT) return tile_kernel_n<NT - 1>(nt, p, kc, x, ldx, y, ldy, nr, first);
+    if (nt < NT) return tile_kernel_n<NT - 1>(nt, p, kc, x, y, ldy, nr, first);
   }
-  tile_kernel<NT>(p, kc, x, ldx, y, ldy, nr, first);
+  tile_kernel<NT>(p, kc, x, y, ldy, nr, first);
 }
 
 // Decode: one row at a time (prefetched 8 KiB ahead: see avx512_vnni_gemv.cpp), 32 columns per
@@ -142,8 +140,10 @@ void gemv_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, flo
 }
 
 void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  static_assert(kNR == kBf16PanelTokens && kKC == 2 * kBf16PanelPairs);
   Packed p;
-  const int64_t ld = w.cols + (w.cols & 1);
+  const int64_t pairs = (w.cols + 1) / 2, n_blocks = (a.n_tokens + kNR - 1) / kNR;
+  const auto* panels = reinterpret_cast<const int32_t*>(a.bf_panels);
   for_each_tile(
       r0, r1, w.cols, kPanelRows, kKC, kMR,
       [&](int64_t rb, int64_t nr, int64_t k0, int64_t kc) { pack_tile(w, rb, nr, k0, kc, p); },
@@ -151,8 +151,10 @@ void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, flo
       // the next tile prefetched and the copy gone (pack_tile), pp512 +5-6 % end to end.
       [&](int64_t r, int64_t n, int64_t k0, int64_t kc) { prefetch_rows_l2(w, r, n, 2 * k0, 2 * kc); },
       [&](int64_t rb, int64_t nr, int64_t k0, int64_t kc) {
+        const int64_t pc = min_i64(kBf16PanelPairs, pairs - k0 / 2);  // pairs of this chunk
+        const int32_t* chunk = panels + k0 / 2 * n_blocks * kNR;
         for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kNR)
-          tile_kernel_n<kNR>(min_i64(kNR, a.n_tokens - t0), p, kc, a.bf + t0 * ld + k0, ld, y + t0 * w.rows + rb,
+          tile_kernel_n<kNR>(min_i64(kNR, a.n_tokens - t0), p, kc, chunk + t0 / kNR * pc * kNR, y + t0 * w.rows + rb,
                              w.rows, nr, k0 == 0);
       });
 }
