@@ -100,7 +100,10 @@ std::unique_ptr<Engine> Engine::open(const std::string& path, const EngineOption
   else if (opts.kv_cache != "f32") fail("KV cache type is '", opts.kv_cache, "', expected f32, f16 or bf16");
   const KernelSet& kernels = select_kernels(opts.kernels);
   std::unique_ptr<Engine> e(new Engine());
-  e->model_ = Model::load(path);
+  e->shared_ = std::make_unique<Shared>(opts.n_threads > 0 ? opts.n_threads : ThreadPool::default_threads(), kernels,
+                                        kv_type);
+  const Compute cx = e->shared_->cx();
+  e->model_ = Model::load(path, opts.repack_weights ? &cx : nullptr);
   if (!opts.chat_template_file.empty()) {
     std::ifstream in(opts.chat_template_file, std::ios::binary);
     if (!in) fail(opts.chat_template_file, ": cannot open the chat template file");
@@ -108,8 +111,6 @@ std::unique_ptr<Engine> Engine::open(const std::string& path, const EngineOption
   }
   const int train_ctx = e->model_->config.n_ctx_train;
   e->n_ctx_ = opts.n_ctx > 0 ? opts.n_ctx : std::min(train_ctx, kDefaultMaxCtx);
-  e->shared_ = std::make_unique<Shared>(opts.n_threads > 0 ? opts.n_threads : ThreadPool::default_threads(), kernels,
-                                        kv_type);
   return e;
 }
 
@@ -149,6 +150,8 @@ ModelInfo Engine::info() const {
   i.tie_embeddings = c.tie_embeddings;
   i.weight_types.assign(m.dtype_counts.begin(), m.dtype_counts.end());
   i.weight_bytes = m.weight_bytes;
+  i.packed_matrices = m.packed_matrices;
+  i.packed_bytes = m.packed_bytes;
   i.embedding_bytes = m.tok_embd.row_stride * static_cast<size_t>(m.tok_embd.rows);
   i.tokenizer_tokens = m.tokenizer->n_vocab();
   i.bos = m.tokenizer->spec().bos;

@@ -28,6 +28,10 @@ struct EngineOptions {
   // "avx512-bf16", "amx", "amx-int8".
   std::string kernels = "auto";
   std::string kv_cache = "f32";  // KV cache values: "f32", "f16" or "bf16"
+  // Copy the weights that the kernel set reads faster in its own layout (so far: BF16 with
+  // "fast" on AVX-512 BF16) into that layout at load. Costs load time and gives up sharing those
+  // pages of the page cache with other processes; memory stays at about the weights' size.
+  bool repack_weights = true;
 };
 
 
@@ -75,6 +79,8 @@ struct ModelInfo {
   bool tie_embeddings = false;
   std::vector<std::pair<std::string, int>> weight_types;  // type -> matrices
   size_t weight_bytes = 0;
+  int packed_matrices = 0;   // matrices repacked at load (EngineOptions::repack_weights)
+  size_t packed_bytes = 0;
   size_t embedding_bytes = 0;  // token_embd as stored; a decode step reads one row of it (unless tied)
   int tokenizer_tokens = 0;
   std::optional<int32_t> bos, eos, pad;

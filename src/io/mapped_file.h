@@ -24,4 +24,9 @@ class MappedFile {
   size_t size_ = 0;
 };
 
+// Gives back the pages wholly inside [p, p + n) of a read-only file mapping: they leave this
+// process's resident set, stay in the page cache, and are mapped again if touched. For weights
+// that were copied into another layout and will not be read from the file again.
+void release_mapped_pages(const void* p, size_t n);
+
 }  // namespace fare

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/page_buffer.h"
 #include "model/config.h"
 #include "ops/matmul.h"
 #include "tokenizer/chat_template.h"
@@ -35,7 +36,10 @@ struct LayerWeights {
 class Model {
  public:
   // A Hugging Face directory (config.json, safetensors, tokenizer.json) or a .gguf file.
-  static std::shared_ptr<const Model> load(const std::string& path);
+  // With `pack_for`, the matrices whose kernels in that set read a packed layout
+  // (TypeKernels::packing) are copied into it with that context's threads, and the file pages
+  // they came from leave the process's resident set: memory stays at about the weights' size.
+  static std::shared_ptr<const Model> load(const std::string& path, const Compute* pack_for = nullptr);
   ~Model();
 
   Config config;
@@ -53,13 +57,17 @@ class Model {
   std::string format;  // "safetensors" or "gguf"
   std::map<std::string, int> dtype_counts;  // weight type -> number of matrices, for `fare info`
   size_t weight_bytes = 0;                  // bytes of all weights as stored
+  int packed_matrices = 0;                  // matrices held in a kernel's packed layout
+  size_t packed_bytes = 0;                  // their bytes in that layout
 
  private:
   friend class ModelLoader;
   Model();
+  void pack(const Compute& cx);
   std::vector<std::unique_ptr<SafetensorsFile>> st_files_;
   std::unique_ptr<GgufFile> gguf_;
   std::vector<std::unique_ptr<std::vector<float>>> owned_;  // FP8 block scales
+  std::vector<PageBuffer> packed_;                          // packed weights
 };
 
 }  // namespace fare

@@ -77,6 +77,8 @@ void set_bf16(KernelSet& s, RowsFn gemm, int row_tile, ActFormat act = ActFormat
   k.gemm = gemm;
   k.act = act;
   k.row_align = row_tile;
+  k.packing = nullptr;
+  k.gemv_packed = k.gemm_packed = nullptr;
 }
 
 void add_x86_sets(std::vector<Entry>& out, Entry& emulated) {
@@ -126,6 +128,9 @@ void add_x86_sets(std::vector<Entry>& out, Entry& emulated) {
   set_bf16(eb.set, &avx512_bf16::gemm_bf16, avx512_bf16::kRowTile, ActFormat::BF16_PANELS);
   slot(eb.set, DType::BF16).gemv = &avx512_bf16::gemv_bf16;
   slot(eb.set, DType::BF16).gemv_act = ActFormat::BF16;
+  slot(eb.set, DType::BF16).packing = &avx512_bf16::kBf16PairTiles;
+  slot(eb.set, DType::BF16).gemv_packed = &avx512_bf16::gemv_bf16_packed;
+  slot(eb.set, DType::BF16).gemm_packed = &avx512_bf16::gemm_bf16_packed;
   eb.supported = ev.supported && f.avx512_bf16;
   eb.needs = ev.needs + " avx512_bf16";
   out.push_back(eb);

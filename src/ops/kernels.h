@@ -93,6 +93,11 @@ struct TypeKernels {
   // corrects for the offset.
   int q8_offset = 0;
   int q8_group = 32;
+  // Matrices packed with this layout (WeightMatrix::packing) take these two kernels instead,
+  // with the same activation formats; gemv_packed gets row ranges in whole packing->row_block.
+  const WeightPacking* packing = nullptr;
+  RowsFn gemv_packed = nullptr;
+  RowsFn gemm_packed = nullptr;
 };
 
 inline constexpr size_t kNumDTypes = static_cast<size_t>(DType::F64) + 1;

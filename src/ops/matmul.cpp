@@ -225,6 +225,7 @@ void matmul(const Compute& cx, const WeightMatrix& w, const float* x, int64_t n_
   if (k.gemv == nullptr || k.gemm == nullptr)
     fail("the ", cx.kernels->name, " kernels cannot multiply ", name(w.type), " weights");
   if (n_tokens <= 0) return;
+  const bool packed = w.packed != nullptr && k.packing != nullptr && w.packing == k.packing;
   ThreadPool& pool = *cx.pool;
   Acts a;
   a.n_tokens = n_tokens;
@@ -233,14 +234,22 @@ void matmul(const Compute& cx, const WeightMatrix& w, const float* x, int64_t n_
   if (n_tokens <= kGemvMaxTokens) {
     prepare_acts(*cx.kernels, k, k.gemv_act, a, pool);
     if (k.gemv_act == ActFormat::Q8) spread_to_lanes(k, a);
-    pool.parallel_for(w.rows, kGemvRowGrain, [&](int64_t r0, int64_t r1) { k.gemv(w, a, r0, r1, y); });
+    if (packed) {
+      const int64_t block = k.packing->row_block, n_blocks = (w.rows + block - 1) / block;
+      pool.parallel_for(n_blocks, 1, [&](int64_t b0, int64_t b1) {
+        k.gemv_packed(w, a, b0 * block, std::min(w.rows, b1 * block), y);
+      });
+    } else {
+      pool.parallel_for(w.rows, kGemvRowGrain, [&](int64_t r0, int64_t r1) { k.gemv(w, a, r0, r1, y); });
+    }
     return;
   }
   prepare_acts(*cx.kernels, k, k.act, a, pool);
+  const RowsFn gemm = packed ? k.gemm_packed : k.gemm;
   const int64_t tile = k.row_align;
   const int64_t n_tiles = (w.rows + tile - 1) / tile;
   pool.parallel_for(n_tiles, 1, [&](int64_t b0, int64_t b1) {
-    k.gemm(w, a, b0 * tile, std::min(w.rows, b1 * tile), y);
+    gemm(w, a, b0 * tile, std::min(w.rows, b1 * tile), y);
   });
 }
 

@@ -12,6 +12,19 @@ namespace fare {
 class ThreadPool;
 struct KernelSet;
 
+struct WeightMatrix;
+
+// A layout some kernels read faster than the stored rows, made once when a model loads. The
+// pointer to the (static) object is the layout's identity: a kernel set uses `packed` only when
+// the matrix was packed by the very WeightPacking it names (TypeKernels::packing).
+struct WeightPacking {
+  int64_t row_block = 1;  // pack() takes row ranges starting at multiples of this
+  size_t (*bytes)(int64_t rows, int64_t cols) = nullptr;
+  // Writes rows [r0, r1) of w (r0 a multiple of row_block; r1 too, or w.rows) at their place in
+  // dst, which has bytes(w.rows, w.cols) bytes. Ranges may be packed by different threads.
+  void (*pack)(const WeightMatrix& w, int64_t r0, int64_t r1, uint8_t* dst) = nullptr;
+};
+
 // A [rows, cols] weight matrix as stored: row r starts at data + r * row_stride.
 struct WeightMatrix {
   DType type = DType::F32;
@@ -22,6 +35,10 @@ struct WeightMatrix {
   // F8_E4M3 only: scale of each 128x128 block, [ceil(rows/128), ceil(cols/128)] row-major.
   const float* block_scale = nullptr;
   int64_t scale_cols = 0;
+  // The same weights laid out by `packing`, when the model was loaded for kernels that read it.
+  // `data` stays valid (its pages may have been returned to the page cache).
+  const uint8_t* packed = nullptr;
+  const WeightPacking* packing = nullptr;
 
   const uint8_t* row(int64_t r) const { return data + static_cast<size_t>(r) * row_stride; }
 };

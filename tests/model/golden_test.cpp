@@ -124,8 +124,9 @@ struct Measured {
 Measured check_golden(const Case& c, const KernelSet& kernels, DType kv_type, const Tolerance& tol, bool rounded) {
   const json& g = golden(c.golden);
   const std::string path = c.path();
-  auto model = Model::load(path);
   ThreadPool pool(2);
+  const Compute cx{&pool, &kernels};
+  auto model = Model::load(path, &cx);  // packed as the engine packs it for these kernels
   EngineOptions eo;
   eo.n_threads = 2;
   eo.kernels = kernels.name;
@@ -140,7 +141,7 @@ Measured check_golden(const Case& c, const KernelSet& kernels, DType kv_type, co
     const auto tokens = p["tokens"].get<std::vector<int32_t>>();
     const auto& ref_ids = p["ref_top_ids"];
     const auto& ref_rel = p["ref_top_rel"];
-    Session s(model, static_cast<int>(tokens.size()), Compute{&pool, &kernels}, 256, kv_type);
+    Session s(model, static_cast<int>(tokens.size()), cx, 256, kv_type);
     s.forward(tokens, true, [&](int64_t k, const float* e) {
       const auto ids = ref_ids[k].get<std::vector<int32_t>>();
       const auto rel = ref_rel[k].get<std::vector<double>>();

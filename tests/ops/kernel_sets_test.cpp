@@ -114,6 +114,21 @@ struct TestMatrix {
   }
 };
 
+// Packs m in the layout `p` into `bytes` (64-byte aligned, as the model's packed weights are) in
+// two calls, split at a row block, as threads split the work at load; the bytes past the packed
+// size are poisoned so that a kernel reading past the layout fails the comparison.
+void pack_in_two_ranges(const WeightPacking& p, WeightMatrix& w, std::vector<uint8_t>& bytes) {
+  const size_t n = p.bytes(w.rows, w.cols);
+  bytes.assign(n + 128, 0xff);
+  uint8_t* dst = bytes.data() + (64 - reinterpret_cast<uintptr_t>(bytes.data()) % 64) % 64;
+  std::fill(dst + n, bytes.data() + bytes.size(), uint8_t{0x7f});  // bf16 0x7f7f: a huge value
+  const int64_t blocks = (w.rows + p.row_block - 1) / p.row_block, mid = std::min(w.rows, blocks / 2 * p.row_block);
+  p.pack(w, 0, mid, dst);
+  p.pack(w, mid, w.rows, dst);
+  w.packed = dst;
+  w.packing = &p;
+}
+
 // Floats at an address 4 bytes past 64-byte alignment (vector loads must not assume alignment).
 struct Floats {
   std::vector<float> storage;
@@ -182,25 +197,25 @@ const KernelSet* find_set(const std::string& name, std::string& why) {
 
 class KernelSetTest : public ::testing::TestWithParam<std::tuple<std::string, DType>> {};
 
-TEST_P(KernelSetTest, MatchesReference) {
-  const auto& [set_name, type] = GetParam();
-  std::string why;
-  const KernelSet* set = find_set(set_name, why);
-  if (set == nullptr) GTEST_SKIP() << why;
+// The set's product against a float64 sum of the decoded weights times the activations as the
+// kernel's path rounds them, over every shape; `packed`: on weights in the set's packed layout.
+void check_against_reference(const KernelSet& set, DType type, bool packed) {
   uint32_t seed = 1;
   for (const Shape& s : shapes(type)) {
     SCOPED_TRACE(shape_name(s));
     ThreadPool pool(s.threads);
-    const TestMatrix m(type, s.rows, s.cols, static_cast<int>(seed % 7) + 1, seed);
+    TestMatrix m(type, s.rows, s.cols, static_cast<int>(seed % 7) + 1, seed);
+    std::vector<uint8_t> packed_bytes;
+    if (packed) pack_in_two_ranges(*set.of(type).packing, m.w, packed_bytes);
     const auto xv = randn(static_cast<size_t>(s.tokens * s.cols), seed + 1000);
     ++seed;
     Floats x(xv.size()), y(static_cast<size_t>(s.tokens * s.rows));
     std::copy(xv.begin(), xv.end(), x.p);
-    matmul({&pool, set}, m.w, x.p, s.tokens, y.p);
+    matmul({&pool, &set}, m.w, x.p, s.tokens, y.p);
 
     // What the path multiplies: few tokens stream rows, more take the tile kernel; each path
     // has its activation format.
-    const ActFormat f = s.tokens <= kGemvMaxTokens ? set->of(type).gemv_act : set->of(type).act;
+    const ActFormat f = s.tokens <= kGemvMaxTokens ? set.of(type).gemv_act : set.of(type).act;
     const auto xr = rounded_activations(f, x.p, s.tokens, s.cols);
     std::vector<float> row(static_cast<size_t>(s.cols));
     for (int64_t r = 0; r < s.rows; ++r) {
@@ -218,6 +233,23 @@ TEST_P(KernelSetTest, MatchesReference) {
       }
     }
   }
+}
+
+TEST_P(KernelSetTest, MatchesReference) {
+  const auto& [set_name, type] = GetParam();
+  std::string why;
+  const KernelSet* set = find_set(set_name, why);
+  if (set == nullptr) GTEST_SKIP() << why;
+  check_against_reference(*set, type, false);
+}
+
+TEST_P(KernelSetTest, MatchesReferenceOnPackedWeights) {
+  const auto& [set_name, type] = GetParam();
+  std::string why;
+  const KernelSet* set = find_set(set_name, why);
+  if (set == nullptr) GTEST_SKIP() << why;
+  if (set->of(type).packing == nullptr) GTEST_SKIP() << set_name << " reads " << name(type) << " weights as stored";
+  check_against_reference(*set, type, true);
 }
 
 // With one-hot activations every output is a single decoded weight: the exact sets must decode

@@ -1,8 +1,10 @@
 // AVX-512 BF16 for BF16 weights: activations arrive rounded to bfloat16 (ActFormat::BF16) and
 // vdpbf16ps adds two bf16 products per lane into float accumulators, twice the multiply rate of
-// float FMA and no conversion of the weights. Decode streams rows as they are stored. Prefill: a
-// 32-row x 512-column weight tile is stored as [column pair][row][2 bf16] and a 32-row x 12-token
-// register block runs over all tokens.
+// float FMA and no conversion of the weights. Prefill multiplies 32-row x 512-column weight tiles
+// stored as [column pair][row][2 bf16] with a 32-row x 12-token register block over all tokens.
+// Stored rows are transposed into that tile on every product; weights packed at load
+// (kBf16PairTiles) already hold each block of 32 rows as [column pair][row][2] for all columns,
+// so a tile is one run of memory to read, for prefill and for decode alike.
 #include <immintrin.h>
 
 #include <cstring>
@@ -53,10 +55,10 @@ void pack_tile(const WeightMatrix& w, int64_t rb, int64_t nr, int64_t k0, int64_
 
 // x: the panel of kNR tokens (Acts::bf_panels) at the tile's first column pair.
 template <int NT>
-void tile_kernel(const Packed& p, int64_t kc, const int32_t* x, float* y, int64_t ldy, int64_t nr, bool first) {
+void tile_kernel(const uint16_t* tile, int64_t kc, const int32_t* x, float* y, int64_t ldy, int64_t nr, bool first) {
   __m512 acc[NT][2];
   for (int t = 0; t < NT; ++t) acc[t][0] = acc[t][1] = _mm512_setzero_ps();
-  const uint16_t* a = p.pairs;
+  const uint16_t* a = tile;
   for (int64_t k = 0; k < kc; k += 2, a += 2 * kMR, x += kNR) {
     const __m512bh a0 = (__m512bh)_mm512_load_si512(a), a1 = (__m512bh)_mm512_load_si512(a + 32);
     for (int t = 0; t < NT; ++t) {
@@ -78,12 +80,99 @@ void tile_kernel(const Packed& p, int64_t kc, const int32_t* x, float* y, int64_
 }
 
 template <int NT>
-void tile_kernel_n(int64_t nt, const Packed& p, int64_t kc, const int32_t* x, float* y, int64_t ldy, int64_t nr,
+void tile_kernel_n(int64_t nt, const uint16_t* tile, int64_t kc, const int32_t* x, float* y, int64_t ldy, int64_t nr,
                    bool first) {
   if constexpr (NT > 1) {
-    if (nt < NT) return tile_kernel_n<NT - 1>(nt, p, kc, x, y, ldy, nr, first);
+    if (nt < NT) return tile_kernel_n<NT - 1>(nt, tile, kc, x, y, ldy, nr, first);
   }
-  tile_kernel<NT>(p, kc, x, y, ldy, nr, first);
+  tile_kernel<NT>(tile, kc, x, y, ldy, nr, first);
+}
+
+// One tile (rows rb.., nr of them, columns k0.., kc of them) times every token of the panels.
+void multiply_tile(const uint16_t* tile, const WeightMatrix& w, const Acts& a, int64_t rb, int64_t nr, int64_t k0,
+                   int64_t kc, float* y) {
+  static_assert(kNR == kBf16PanelTokens && kKC == 2 * kBf16PanelPairs);
+  const int64_t pairs = (w.cols + 1) / 2, n_blocks = (a.n_tokens + kNR - 1) / kNR;
+  const int64_t pc = min_i64(kBf16PanelPairs, pairs - k0 / 2);  // pairs of this chunk
+  const int32_t* chunk = reinterpret_cast<const int32_t*>(a.bf_panels) + k0 / 2 * n_blocks * kNR;
+  for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kNR)
+    tile_kernel_n<kNR>(min_i64(kNR, a.n_tokens - t0), tile, kc, chunk + t0 / kNR * pc * kNR, y + t0 * w.rows + rb,
+                       w.rows, nr, k0 == 0);
+}
+
+// Packed weights: the block of rows starting at rb, from column k0 on.
+const uint16_t* packed_at(const WeightMatrix& w, int64_t rb, int64_t k0) {
+  const int64_t pairs = (w.cols + 1) / 2;
+  return reinterpret_cast<const uint16_t*>(w.packed) + (rb / kMR * pairs + k0 / 2) * 2 * kMR;
+}
+
+// Decode on packed weights: each block of 32 rows is one stream of [pair][32 rows][2], read with
+// the 8 KiB prefetch distance of the row kernels; the 32 sums of a block stay in lanes (no
+// horizontal reduction), two pairs at a time in separate accumulators so that the multiply-add
+// latency does not limit one token's rate.
+template <int NT>
+void gemv_packed_n(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  const int64_t ld = w.cols + (w.cols & 1), pairs = ld / 2;
+  for (int64_t rb = r0; rb < r1; rb += kMR) {
+    const uint16_t* blk = packed_at(w, rb, 0);
+    __m512 acc[2][NT][2];
+    for (auto& u : acc)
+      for (auto& t : u) t[0] = t[1] = _mm512_setzero_ps();
+    const auto step = [&](int u, int64_t p) {
+      const uint16_t* wp = blk + p * 2 * kMR;
+      const __m512bh a0 = (__m512bh)_mm512_load_si512(wp), a1 = (__m512bh)_mm512_load_si512(wp + 32);
+      for (int t = 0; t < NT; ++t) {
+        int32_t pair;
+        std::memcpy(&pair, a.bf + t * ld + 2 * p, 4);
+        const __m512bh b = (__m512bh)_mm512_set1_epi32(pair);
+        acc[u][t][0] = _mm512_dpbf16_ps(acc[u][t][0], a0, b);
+        acc[u][t][1] = _mm512_dpbf16_ps(acc[u][t][1], a1, b);
+      }
+    };
+    int64_t p = 0;
+    for (; p + 2 <= pairs; p += 2) {
+      if (p % 4 == 0)
+        for (int b = 0; b < 512; b += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(blk + p * 2 * kMR) + 8192 + b, _MM_HINT_T0);
+      step(0, p);
+      step(1, p + 1);
+    }
+    if (p < pairs) step(0, p);
+    const int64_t nr = min_i64(kMR, w.rows - rb);
+    const __mmask16 m0 = head_mask16(min_i64(nr, 16)), m1 = head_mask16(nr > 16 ? nr - 16 : 0);
+    for (int t = 0; t < NT; ++t) {
+      float* yt = y + t * w.rows + rb;
+      _mm512_mask_storeu_ps(yt, m0, _mm512_add_ps(acc[0][t][0], acc[1][t][0]));
+      _mm512_mask_storeu_ps(yt + 16, m1, _mm512_add_ps(acc[0][t][1], acc[1][t][1]));
+    }
+  }
+}
+
+// Rows [r0, r1) of w into the packed layout (see the file comment); zeros past the last row and
+// the last column. Whole 32 x 32 blocks go through the register transpose.
+void pack_rows(const WeightMatrix& w, int64_t r0, int64_t r1, uint8_t* dst) {
+  const int64_t pairs = (w.cols + 1) / 2;
+  for (int64_t rb = r0; rb < r1; rb += kMR) {
+    const int64_t nr = min_i64(kMR, w.rows - rb);
+    auto* out = reinterpret_cast<uint16_t*>(dst) + rb / kMR * pairs * 2 * kMR;
+    int64_t c = 0;
+    if (nr == kMR && w.row_stride % 4 == 0)
+      for (; c + 32 <= w.cols; c += 32)
+        for (int h = 0; h < 2; ++h)
+          transpose16x16_32(w.row(rb + 16 * h) + 2 * c, static_cast<int64_t>(w.row_stride / 4),
+                            out + (c / 2) * 2 * kMR + 16 * h * 2, kMR);
+    for (int64_t p = c / 2; p < pairs; ++p)
+      for (int64_t r = 0; r < kMR; ++r)
+        for (int64_t i = 0; i < 2; ++i) {
+          uint16_t v = 0;
+          if (r < nr && 2 * p + i < w.cols) std::memcpy(&v, w.row(rb + r) + 2 * (2 * p + i), 2);
+          out[(p * kMR + r) * 2 + i] = v;
+        }
+  }
+}
+
+size_t packed_bytes(int64_t rows, int64_t cols) {
+  return static_cast<size_t>((rows + kMR - 1) / kMR) * static_cast<size_t>((cols + 1) / 2) * 4 * kMR;
 }
 
 // Decode: one row at a time (prefetched 8 KiB ahead: see avx512_vnni_gemv.cpp), 32 columns per
@@ -140,23 +229,37 @@ void gemv_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, flo
 }
 
 void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
-  static_assert(kNR == kBf16PanelTokens && kKC == 2 * kBf16PanelPairs);
   Packed p;
-  const int64_t pairs = (w.cols + 1) / 2, n_blocks = (a.n_tokens + kNR - 1) / kNR;
-  const auto* panels = reinterpret_cast<const int32_t*>(a.bf_panels);
   for_each_tile(
       r0, r1, w.cols, kPanelRows, kKC, kMR,
       [&](int64_t rb, int64_t nr, int64_t k0, int64_t kc) { pack_tile(w, rb, nr, k0, kc, p); },
       // Copying a tile's rows straight from memory had been an eighth of this kernel's time; with
       // the next tile prefetched and the copy gone (pack_tile), pp512 +5-6 % end to end.
       [&](int64_t r, int64_t n, int64_t k0, int64_t kc) { prefetch_rows_l2(w, r, n, 2 * k0, 2 * kc); },
-      [&](int64_t rb, int64_t nr, int64_t k0, int64_t kc) {
-        const int64_t pc = min_i64(kBf16PanelPairs, pairs - k0 / 2);  // pairs of this chunk
-        const int32_t* chunk = panels + k0 / 2 * n_blocks * kNR;
-        for (int64_t t0 = 0; t0 < a.n_tokens; t0 += kNR)
-          tile_kernel_n<kNR>(min_i64(kNR, a.n_tokens - t0), p, kc, chunk + t0 / kNR * pc * kNR, y + t0 * w.rows + rb,
-                             w.rows, nr, k0 == 0);
-      });
+      [&](int64_t rb, int64_t nr, int64_t k0, int64_t kc) { multiply_tile(p.pairs, w, a, rb, nr, k0, kc, y); });
+}
+
+const WeightPacking kBf16PairTiles{kMR, &packed_bytes, &pack_rows};
+
+void gemv_bf16_packed(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  switch (a.n_tokens) {
+    case 1: return gemv_packed_n<1>(w, a, r0, r1, y);
+    case 2: return gemv_packed_n<2>(w, a, r0, r1, y);
+    case 3: return gemv_packed_n<3>(w, a, r0, r1, y);
+    default: return gemv_packed_n<4>(w, a, r0, r1, y);  // matmul sends at most kGemvMaxTokens = 4
+  }
+}
+
+void gemm_bf16_packed(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  const uint16_t* tile = nullptr;
+  for_each_tile(
+      r0, r1, w.cols, kPanelRows, kKC, kMR,
+      [&](int64_t rb, int64_t, int64_t k0, int64_t) { tile = packed_at(w, rb, k0); },
+      [&](int64_t r, int64_t, int64_t k0, int64_t kc) {
+        const char* next = reinterpret_cast<const char*>(packed_at(w, r, k0));
+        for (int64_t b = 0; b < (kc + 1) / 2 * 4 * kMR; b += 64) _mm_prefetch(next + b, _MM_HINT_T1);
+      },
+      [&](int64_t rb, int64_t nr, int64_t k0, int64_t kc) { multiply_tile(tile, w, a, rb, nr, k0, kc, y); });
 }
 
 }  // namespace fare::avx512_bf16

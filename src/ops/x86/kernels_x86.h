@@ -55,6 +55,10 @@ namespace avx512_bf16 {
 inline constexpr int kRowTile = 32;
 void gemv_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
+// Weights packed once at load: each block of 32 rows as [column pair][row][2 bf16].
+extern const WeightPacking kBf16PairTiles;
+void gemv_bf16_packed(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
+void gemm_bf16_packed(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 }  // namespace avx512_bf16
 
 // AMX tiles: INT8 for integer weights (ActFormat::Q8), BF16 for BF16 weights (ActFormat::BF16_TILES).
