@@ -23,6 +23,7 @@
 #include "common/dtype.h"
 #include "common/error.h"
 #include "common/half.h"
+#include "common/page_buffer.h"
 #include "common/thread_pool.h"
 #include "ops/kernels.h"
 #include "ops/matmul.h"
@@ -160,6 +161,20 @@ struct Shape {
   int64_t rows, cols;
 };
 
+// w copied into a kernel set's packed layout, as a model loaded for that set holds it.
+struct PackedCopy {
+  PageBuffer bytes;
+  WeightMatrix w;
+  PackedCopy(const WeightMatrix& src, const WeightPacking& p) : bytes(p.bytes(src.rows, src.cols)), w(src) {
+    p.pack(src, 0, src.rows, bytes.data());
+    w.packed = bytes.data();
+    w.packing = &p;
+  }
+};
+
+// The name of a row: the set's, marked when it reads weights packed at load.
+std::string row_name(const KernelSet& k, bool packed) { return std::string(k.name) + (packed ? "+packed" : ""); }
+
 // One token through `layers` layers of q, k, v, o, gate, up, down: GB/s of weights streamed.
 void chain(const Options& o, ThreadPool& pool, const std::vector<const KernelSet*>& sets) {
   const Shape layer[] = {{"q", 4096, 4096},      {"k", 1024, 4096},     {"v", 1024, 4096},   {"o", 4096, 4096},
@@ -176,12 +191,24 @@ void chain(const Options& o, ThreadPool& pool, const std::vector<const KernelSet
     Rng rng;
     for (auto& v : x) v = static_cast<float>(static_cast<int64_t>(rng.next() % 2001) - 1000) / 1000.0f;
     for (const KernelSet* k : sets) {
-      const double secs = best_of(o.reps, [&] {
-        for (const Matrix& m : ms) matmul({&pool, k}, m.w, x.data(), 1, y.data());
-      });
-      std::printf("%-6s chain  %2d layers   %-13s %9.2f %9.1f\n", std::string(name(t)).c_str(), o.chain, k->name,
-                  secs * 1e3, bytes / secs / 1e9);
-      std::fflush(stdout);
+      std::vector<WeightMatrix> ws;
+      for (const Matrix& m : ms) ws.push_back(m.w);
+      const auto time = [&](bool packed) {
+        const double secs = best_of(o.reps, [&] {
+          for (const WeightMatrix& w : ws) matmul({&pool, k}, w, x.data(), 1, y.data());
+        });
+        std::printf("%-6s chain  %2d layers   %-20s %9.2f %9.1f\n", std::string(name(t)).c_str(), o.chain,
+                    row_name(*k, packed).c_str(), secs * 1e3, bytes / secs / 1e9);
+        std::fflush(stdout);
+      };
+      time(false);
+      if (const WeightPacking* p = k->of(t).packing) {
+        std::vector<PackedCopy> copies;
+        copies.reserve(ms.size());
+        ws.clear();
+        for (const Matrix& m : ms) ws.push_back(copies.emplace_back(m.w, *p).w);
+        time(true);
+      }
     }
   }
 }
@@ -204,12 +231,12 @@ void run(const Options& o) {
               read_bandwidth(pool, o.reps), copy_bandwidth(pool, o.reps));
 
   if (o.chain > 0) {
-    std::printf("%-6s %-6s %-12s %-13s %9s %9s\n", "type", "phase", "matrices", "kernels", "ms", "GB/s");
+    std::printf("%-6s %-6s %-12s %-20s %9s %9s\n", "type", "phase", "matrices", "kernels", "ms", "GB/s");
     chain(o, pool, sets);
     return;
   }
   const std::vector<Shape> shapes = {{"attn q/o", 4096, 4096}, {"ffn gate/up", 12288, 4096}, {"ffn down", 4096, 12288}};
-  std::printf("%-6s %-6s %-12s %-13s %9s %9s %9s %8s\n", "type", "phase", "shape", "kernels", "ms", "GB/s", "GFLOP/s",
+  std::printf("%-6s %-6s %-12s %-20s %9s %9s %9s %8s\n", "type", "phase", "shape", "kernels", "ms", "GB/s", "GFLOP/s",
               "x ref");
   for (DType t : o.types) {
     auto one = [&](const Shape& s, int64_t n_tok, const char* phase) {
@@ -223,13 +250,19 @@ void run(const Options& o) {
       for (const KernelSet* k : sets) {
         // The reference is slow at prefill; a single run there is precise enough as a baseline.
         const bool slow = std::string_view(k->name) == "reference" && n_tok > 1;
-        const double secs = best_of(slow ? 1 : o.reps, [&] { matmul({&pool, k}, m.w, x.data(), n_tok, y.data()); });
-        if (std::string_view(k->name) == "reference") ref_time = secs;
-        char shape[32];
-        std::snprintf(shape, sizeof shape, "%lldx%lld", static_cast<long long>(s.rows), static_cast<long long>(s.cols));
-        std::printf("%-6s %-6s %-12s %-13s %9.2f %9.1f %9.1f %8.2f\n", std::string(name(t)).c_str(), phase, shape,
-                    k->name, secs * 1e3, bytes / secs / 1e9, flops / secs / 1e9, ref_time > 0 ? ref_time / secs : 0.0);
-        std::fflush(stdout);
+        const auto time = [&](const WeightMatrix& w, bool packed) {
+          const double secs = best_of(slow ? 1 : o.reps, [&] { matmul({&pool, k}, w, x.data(), n_tok, y.data()); });
+          if (std::string_view(k->name) == "reference") ref_time = secs;
+          char shape[32];
+          std::snprintf(shape, sizeof shape, "%lldx%lld", static_cast<long long>(s.rows),
+                        static_cast<long long>(s.cols));
+          std::printf("%-6s %-6s %-12s %-20s %9.2f %9.1f %9.1f %8.2f\n", std::string(name(t)).c_str(), phase, shape,
+                      row_name(*k, packed).c_str(), secs * 1e3, bytes / secs / 1e9, flops / secs / 1e9,
+                      ref_time > 0 ? ref_time / secs : 0.0);
+          std::fflush(stdout);
+        };
+        time(m.w, false);
+        if (const WeightPacking* p = k->of(t).packing) time(PackedCopy(m.w, *p).w, true);
       }
     };
     if (o.decode) {

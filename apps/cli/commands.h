@@ -24,9 +24,9 @@ struct ModelArgs {
   std::string chat_template;
   std::string kernels = "auto";
   std::string kv_cache = "f32";
-  bool no_repack = false;
+  bool repack = false;
 };
-// -m (described by model_help), -t, -c, --chat-template, --kernels, --kv-cache, --no-repack.
+// -m (described by model_help), -t, -c, --chat-template, --kernels, --kv-cache, --repack.
 void add_model_options(CLI::App& cmd, ModelArgs& args,
                        const std::string& model_help = "Hugging Face model directory or .gguf file");
 EngineOptions engine_options(const ModelArgs& args);

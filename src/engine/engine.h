@@ -29,9 +29,10 @@ struct EngineOptions {
   std::string kernels = "auto";
   std::string kv_cache = "f32";  // KV cache values: "f32", "f16" or "bf16"
   // Copy the weights that the kernel set reads faster in its own layout (so far: BF16 with
-  // "fast" on AVX-512 BF16) into that layout at load. Costs load time and gives up sharing those
-  // pages of the page cache with other processes; memory stays at about the weights' size.
-  bool repack_weights = true;
+  // "fast" on AVX-512 BF16) into that layout at load. Memory stays at about the weights' size,
+  // but loading takes seconds instead of a fraction of one, and other processes cannot share
+  // those pages of the page cache; prefill gains a few percent (docs/PERFORMANCE.md).
+  bool repack_weights = false;
 };
 
 

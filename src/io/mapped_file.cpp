@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <limits>
 
 #include "common/error.h"
 
@@ -42,12 +44,29 @@ MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
-void release_mapped_pages(const void* p, size_t n) {
+void release_mapped_pages(const void* p, size_t n, bool evict) {
   const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
   const auto begin = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;
   const auto end = (reinterpret_cast<uintptr_t>(p) + n) / page * page;
-  // Advice only: a range the kernel refuses stays resident, which costs memory, never data.
-  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+  if (end <= begin) return;
+  // Advice only: a range the kernel refuses stays resident or cached, which costs memory or a
+  // later read, never data.
+  auto* range = reinterpret_cast<void*>(begin);
+#ifdef MADV_PAGEOUT
+  if (evict) ::madvise(range, end - begin, MADV_PAGEOUT);
+#endif
+  ::madvise(range, end - begin, MADV_DONTNEED);
+}
+
+size_t available_memory() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  size_t kib = 0;
+  while (in >> key >> kib) {
+    if (key == "MemAvailable:") return kib * 1024;
+    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  return std::numeric_limits<size_t>::max();  // not Linux, or no such line: assume plenty
 }
 
 }  // namespace fare

@@ -69,6 +69,27 @@ TEST(BenchSmoke, ReferenceKernelsGiveTheSameDecodeLogitsEveryTime) {
   EXPECT_TRUE(j["logits"]["stable"].get<bool>());
 }
 
+// --repack copies the BF16 matrices (every layer matrix and the lm_head) into the avx512-bf16
+// kernels' layout; the products on it are checked by kernel_sets_test and golden_test.
+TEST(BenchSmoke, RepackCopiesTheMatricesTheKernelsReadPacked) {
+  const std::string bf16 = test::fixture("micro-qwen3/micro-qwen3-bf16.gguf");
+  const std::string args = " --pp 16 --tg 2 --reps 1 -t 2 --json";
+  const CliRun packed = fare("bench -m " + bf16 + args + " --kernels avx512-bf16 --repack", false);
+  if (packed.exit_code != 0) GTEST_SKIP() << "this CPU cannot run the avx512-bf16 kernels";
+  const json p = json::parse(packed.out), w = json::parse(fare("bench -m " + bf16 + args + " --kernels avx512-bf16", false).out);
+  const int n_matrices = 7 * 2 + 1;  // micro-qwen3: 2 layers, and the lm_head (its tied embedding)
+  EXPECT_EQ(p["packed"]["matrices"], n_matrices);
+  // Its shapes need no padding: the matrices' bytes, i.e. all weights but the F32 norms.
+  const double packed_bytes = p["packed"]["bytes"].get<double>(), weights = p["weight_bytes"].get<double>();
+  EXPECT_LT(packed_bytes, weights);
+  EXPECT_GT(packed_bytes, 0.99 * weights);
+  EXPECT_EQ(w["packed"]["matrices"], 0);
+  EXPECT_TRUE(p["logits"]["stable"].get<bool>());
+  // Integer weights have no packed layout: --repack changes nothing there.
+  const json q = json::parse(fare("bench -m " + kMicroQ8 + args + " --repack", false).out);
+  EXPECT_EQ(q["packed"]["matrices"], 0);
+}
+
 TEST(BenchSmoke, TextOutputIsATable) {
   const CliRun r = fare("bench -m " + kMicroQ8 + " --pp 4 --tg 2 --reps 1 -t 1");
   EXPECT_EQ(r.exit_code, 0) << r.out;
