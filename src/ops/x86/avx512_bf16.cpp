@@ -8,6 +8,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <type_traits>
 
 #include "ops/x86/avx512_common.h"
 #include "ops/x86/kernels_x86.h"
@@ -217,15 +218,23 @@ void gemv_n(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float*
   for (int64_t r = r0; r < r1; ++r) gemv_block<1, NT>(w, a.bf, ld, r, y);
 }
 
+// fn(std::integral_constant<int, n>) for the n tokens of a decode product (1 to 4: matmul sends
+// at most kGemvMaxTokens).
+template <class Fn>
+void with_token_count(int64_t n, Fn&& fn) {
+  static_assert(kGemvMaxTokens == 4);
+  switch (n) {
+    case 1: return fn(std::integral_constant<int, 1>{});
+    case 2: return fn(std::integral_constant<int, 2>{});
+    case 3: return fn(std::integral_constant<int, 3>{});
+    default: return fn(std::integral_constant<int, 4>{});
+  }
+}
+
 }  // namespace
 
 void gemv_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
-  switch (a.n_tokens) {
-    case 1: return gemv_n<1>(w, a, r0, r1, y);
-    case 2: return gemv_n<2>(w, a, r0, r1, y);
-    case 3: return gemv_n<3>(w, a, r0, r1, y);
-    default: return gemv_n<4>(w, a, r0, r1, y);  // matmul sends at most kGemvMaxTokens = 4
-  }
+  with_token_count(a.n_tokens, [&](auto nt) { gemv_n<nt()>(w, a, r0, r1, y); });
 }
 
 void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
@@ -242,12 +251,7 @@ void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, flo
 const WeightPacking kBf16PairTiles{kMR, &packed_bytes, &pack_rows};
 
 void gemv_bf16_packed(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
-  switch (a.n_tokens) {
-    case 1: return gemv_packed_n<1>(w, a, r0, r1, y);
-    case 2: return gemv_packed_n<2>(w, a, r0, r1, y);
-    case 3: return gemv_packed_n<3>(w, a, r0, r1, y);
-    default: return gemv_packed_n<4>(w, a, r0, r1, y);  // matmul sends at most kGemvMaxTokens = 4
-  }
+  with_token_count(a.n_tokens, [&](auto nt) { gemv_packed_n<nt()>(w, a, r0, r1, y); });
 }
 
 void gemm_bf16_packed(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
