@@ -65,9 +65,8 @@ void qwen3_forward(const Model& m, KvCache& cache, Activations& a, std::span<con
 
     // Self-attention block.
     norm_rows(a.x.data(), w.attn_norm.data(), n, a.xb.data());
-    matmul(cx, w.wq, a.xb.data(), n, a.q.data());
-    matmul(cx, w.wk, a.xb.data(), n, a.k.data());
-    matmul(cx, w.wv, a.xb.data(), n, a.v.data());
+    const Product qkv[] = {{&w.wq, a.q.data()}, {&w.wk, a.k.data()}, {&w.wv, a.v.data()}};
+    matmul(cx, qkv, a.xb.data(), n);
     for_tokens(cx, n, [&](int64_t t) {
       const float* rope = a.rope.data() + t * D;
       norm_and_rope_heads(a.q.data() + t * Q, c.n_head, D, w.q_norm.data(), c.rms_eps, rope);
@@ -84,8 +83,8 @@ void qwen3_forward(const Model& m, KvCache& cache, Activations& a, std::span<con
 
     // SwiGLU MLP block.
     norm_rows(a.x.data(), w.ffn_norm.data(), n, a.xb.data());
-    matmul(cx, w.w_gate, a.xb.data(), n, a.gate.data());
-    matmul(cx, w.w_up, a.xb.data(), n, a.up.data());
+    const Product gate_up[] = {{&w.w_gate, a.gate.data()}, {&w.w_up, a.up.data()}};
+    matmul(cx, gate_up, a.xb.data(), n);
     for_tokens(cx, n, [&](int64_t t) {
       swiglu(a.gate.data() + t * F, a.up.data() + t * F, F, a.gate.data() + t * F);
     });

@@ -217,40 +217,72 @@ void prepare_acts(const KernelSet& set, const TypeKernels& k, ActFormat format, 
 // Rows of a streaming product go to threads in (odd) multiples of this.
 constexpr int64_t kGemvRowGrain = 8;
 
+
 }  // namespace
 
-void matmul(const Compute& cx, const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
-  FARE_CHECK(cx.pool != nullptr && cx.kernels != nullptr);
-  const TypeKernels& k = cx.kernels->of(w.type);
+namespace {
+
+// How a product's rows go to the threads: `unit` rows per index of the parallel loop, each index
+// run by `fn`. Ranges start at multiples of the unit: the tile height of a tiled kernel, the row
+// block of a packed layout.
+struct RowSplit {
+  RowsFn fn;
+  int64_t unit;
+};
+
+RowSplit split_of(const KernelSet& set, const TypeKernels& k, const WeightMatrix& w, int64_t n_tokens) {
   if (k.gemv == nullptr || k.gemm == nullptr)
-    fail("the ", cx.kernels->name, " kernels cannot multiply ", name(w.type), " weights");
-  if (n_tokens <= 0) return;
+    fail("the ", set.name, " kernels cannot multiply ", name(w.type), " weights");
   const bool packed = w.packed != nullptr && k.packing != nullptr && w.packing == k.packing;
+  if (n_tokens <= kGemvMaxTokens) return packed ? RowSplit{k.gemv_packed, k.packing->row_block} : RowSplit{k.gemv, kGemvRowGrain};
+  return {packed ? k.gemm_packed : k.gemm, k.row_align};
+}
+
+}  // namespace
+
+void matmul(const Compute& cx, std::span<const Product> products, const float* x, int64_t n_tokens) {
+  FARE_CHECK(cx.pool != nullptr && cx.kernels != nullptr);
+  if (products.empty()) return;
+  const WeightMatrix& w0 = *products[0].w;
+  const auto same = [&](const Product& p) { return p.w->type == w0.type && p.w->cols == w0.cols; };
+  if (!std::all_of(products.begin(), products.end(), same)) {  // one call per group that can share
+    std::vector<Product> group, rest;
+    for (const Product& p : products) (same(p) ? group : rest).push_back(p);
+    matmul(cx, group, x, n_tokens);
+    matmul(cx, rest, x, n_tokens);
+    return;
+  }
+  const TypeKernels& k = cx.kernels->of(w0.type);
+  std::vector<RowSplit> splits;
+  std::vector<int64_t> first_unit{0};  // of each product, in the joint index space
+  for (const Product& p : products) {
+    splits.push_back(split_of(*cx.kernels, k, *p.w, n_tokens));
+    first_unit.push_back(first_unit.back() + (p.w->rows + splits.back().unit - 1) / splits.back().unit);
+  }
+  if (n_tokens <= 0) return;
   ThreadPool& pool = *cx.pool;
   Acts a;
   a.n_tokens = n_tokens;
-  a.cols = w.cols;
+  a.cols = w0.cols;
   a.x = x;
-  if (n_tokens <= kGemvMaxTokens) {
-    prepare_acts(*cx.kernels, k, k.gemv_act, a, pool);
-    if (k.gemv_act == ActFormat::Q8) spread_to_lanes(k, a);
-    if (packed) {
-      const int64_t block = k.packing->row_block, n_blocks = (w.rows + block - 1) / block;
-      pool.parallel_for(n_blocks, 1, [&](int64_t b0, int64_t b1) {
-        k.gemv_packed(w, a, b0 * block, std::min(w.rows, b1 * block), y);
-      });
-    } else {
-      pool.parallel_for(w.rows, kGemvRowGrain, [&](int64_t r0, int64_t r1) { k.gemv(w, a, r0, r1, y); });
+  const bool decode = n_tokens <= kGemvMaxTokens;
+  prepare_acts(*cx.kernels, k, decode ? k.gemv_act : k.act, a, pool);
+  if (decode && k.gemv_act == ActFormat::Q8) spread_to_lanes(k, a);
+  // One region for all products: each chunk of units runs its part of every product it covers.
+  pool.parallel_for(first_unit.back(), 1, [&](int64_t b0, int64_t b1) {
+    for (size_t i = 0; i < products.size(); ++i) {
+      const int64_t lo = std::max(b0, first_unit[i]) - first_unit[i], hi = std::min(b1, first_unit[i + 1]) - first_unit[i];
+      if (lo >= hi) continue;
+      const WeightMatrix& w = *products[i].w;
+      const int64_t unit = splits[i].unit;
+      splits[i].fn(w, a, lo * unit, std::min(w.rows, hi * unit), products[i].y);
     }
-    return;
-  }
-  prepare_acts(*cx.kernels, k, k.act, a, pool);
-  const RowsFn gemm = packed ? k.gemm_packed : k.gemm;
-  const int64_t tile = k.row_align;
-  const int64_t n_tiles = (w.rows + tile - 1) / tile;
-  pool.parallel_for(n_tiles, 1, [&](int64_t b0, int64_t b1) {
-    gemm(w, a, b0 * tile, std::min(w.rows, b1 * tile), y);
   });
+}
+
+void matmul(const Compute& cx, const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
+  const Product p{&w, y};
+  matmul(cx, std::span<const Product>(&p, 1), x, n_tokens);
 }
 
 void matmul_reference(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool) {

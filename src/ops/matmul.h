@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "common/dtype.h"
 
@@ -58,6 +59,15 @@ struct Compute {
 // y[t * w.rows + r] = sum_c W[r, c] * x[t * w.cols + c] for t in [0, n_tokens), with the
 // context's kernel set, split over its threads.
 void matmul(const Compute& cx, const WeightMatrix& w, const float* x, int64_t n_tokens, float* y);
+
+// Several products of the same activations, y_i = W_i x (q, k and v; gate and up): the
+// activations are rounded or quantized once when the matrices share a type and width, and the
+// rows of all the matrices go to the threads in one parallel region.
+struct Product {
+  const WeightMatrix* w;
+  float* y;  // [n_tokens][w->rows]
+};
+void matmul(const Compute& cx, std::span<const Product> products, const float* x, int64_t n_tokens);
 
 // The same product with the reference kernels: the oracle of the tests.
 void matmul_reference(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool);

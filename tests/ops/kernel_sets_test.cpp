@@ -293,6 +293,37 @@ INSTANTIATE_TEST_SUITE_P(AllSets, KernelSetTest,
                            return n;
                          });
 
+// Products sharing their activations (q, k, v) run in one region, in groups of one type: every
+// row as a product of its own gives it, bit for bit (rows are computed independently).
+TEST(SharedInput, EqualsSeparateProducts) {
+  const int64_t cols = 288;
+  const TestMatrix a(DType::Q8_0, 45, cols, 1, 11), b(DType::Q8_0, 7, cols, 2, 12), c(DType::BF16, 33, cols, 3, 13),
+      d(DType::Q8_0, 64, cols, 5, 14);
+  const std::vector<const WeightMatrix*> ws = {&a.w, &b.w, &c.w, &d.w};
+  for (const auto& info : kernel_sets()) {
+    if (!info.supported) continue;
+    for (int64_t n_tok : {int64_t{1}, int64_t{3}, int64_t{20}})
+      for (int threads : {1, 3}) {
+        SCOPED_TRACE(std::string(info.set->name) + " tokens " + std::to_string(n_tok) + " threads " +
+                     std::to_string(threads));
+        ThreadPool pool(threads);
+        const auto x = randn(static_cast<size_t>(n_tok * cols), 99);
+        std::vector<std::vector<float>> joint, alone;
+        std::vector<Product> products;
+        for (const WeightMatrix* w : ws) {
+          joint.emplace_back(static_cast<size_t>(n_tok * w->rows), -1.0f);
+          alone.emplace_back(static_cast<size_t>(n_tok * w->rows), -2.0f);
+        }
+        for (size_t i = 0; i < ws.size(); ++i) {
+          products.push_back({ws[i], joint[i].data()});
+          matmul({&pool, info.set}, *ws[i], x.data(), n_tok, alone[i].data());
+        }
+        matmul({&pool, info.set}, products, x.data(), n_tok);
+        for (size_t i = 0; i < ws.size(); ++i) EXPECT_EQ(joint[i], alone[i]) << "matrix " << i;
+      }
+  }
+}
+
 TEST(QuantizeQ8, EverySetGivesTheReferenceBytes) {
   // Random rows plus values on rounding ties (x / scale = k + 0.5) and all-zero blocks.
   const int64_t cols = 512;
