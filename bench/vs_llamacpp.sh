@@ -5,10 +5,11 @@
 #
 #   bench/vs_llamacpp.sh MODEL.gguf [--threads N] [--pp 512] [--tg 64] [--reps R]
 #                        [--kernels NAME] [--fare PATH] [--fare-model PATH] [--cache-dir DIR]
-#                        [--json FILE]
+#                        [--fare-arg ARG]... [--json FILE]
 #
 # --fare-model gives fare another copy of the same weights, e.g. the Hugging Face safetensors
-# folder MODEL.gguf was converted from (llama.cpp reads only GGUF).
+# folder MODEL.gguf was converted from (llama.cpp reads only GGUF). --fare-arg adds one argument
+# to fare's command line (repeatable), e.g. --fare-arg --repack.
 #
 # Every run starts from a warm page cache: its engine's model files are read right before it.
 # Two copies of a large model (a 16 GB BF16 GGUF and its safetensors) may not both fit in the page
@@ -21,9 +22,10 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 model="" fare_model="" threads=2 pp=512 tg=64 reps=3 kernels=auto json_out=""
+fare_args=()
 fare="$repo/build/release/apps/cli/fare"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/fare/node-llama-cpp-3.21.1"
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads="$2"; shift 2 ;;
@@ -33,6 +35,7 @@ while [ $# -gt 0 ]; do
     --kernels) kernels="$2"; shift 2 ;;
     --fare) fare="$2"; shift 2 ;;
     --fare-model) fare_model="$2"; shift 2 ;;
+    --fare-arg) fare_args+=("$2"); shift 2 ;;
     --cache-dir) cache="$2"; shift 2 ;;
     --json) json_out="$2"; shift 2 ;;
     -h|--help) usage 0 ;;
@@ -64,7 +67,7 @@ trap 'rm -f "$runs"' EXIT
 for ((r = 1; r <= reps; r++)); do
   echo "round $r/$reps: fare" >&2
   warm "$fare_model"
-  "$fare" bench -m "$fare_model" --pp "$pp" --tg "$tg" --reps 1 -t "$threads" --kernels "$kernels" --json | tr -d '\n' >> "$runs"
+  "$fare" bench -m "$fare_model" --pp "$pp" --tg "$tg" --reps 1 -t "$threads" --kernels "$kernels" ${fare_args[@]+"${fare_args[@]}"} --json | tr -d '\n' >> "$runs"
   echo >> "$runs"
   echo "round $r/$reps: llama.cpp" >&2
   warm "$model"
