@@ -1,6 +1,7 @@
 #include "ops/matmul.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <vector>
 
@@ -185,7 +186,8 @@ void prepare_bf16_panels(Acts& a, ThreadPool& pool) {
   buf.bf.resize(static_cast<size_t>(n_blocks * pairs * kT * 2));
   auto* out = reinterpret_cast<uint32_t*>(buf.bf.data());
   pool.parallel_for(n_blocks, 1, [&](int64_t b0, int64_t b1) {
-    std::vector<uint32_t> row(static_cast<size_t>(pairs));
+    thread_local std::vector<uint32_t> row;  // one token's pairs; kept, so that no product allocates
+    row.resize(static_cast<size_t>(pairs));
     for (int64_t b = b0; b < b1; ++b)
       for (int64_t i = 0; i < kT; ++i) {
         const int64_t t = b * kT + i;
@@ -217,11 +219,6 @@ void prepare_acts(const KernelSet& set, const TypeKernels& k, ActFormat format, 
 // Rows of a streaming product go to threads in (odd) multiples of this.
 constexpr int64_t kGemvRowGrain = 8;
 
-
-}  // namespace
-
-namespace {
-
 // How a product's rows go to the threads: `unit` rows per index of the parallel loop, each index
 // run by `fn`. Ranges start at multiples of the unit: the tile height of a tiled kernel, the row
 // block of a packed layout.
@@ -234,8 +231,8 @@ RowSplit split_of(const KernelSet& set, const TypeKernels& k, const WeightMatrix
   if (k.gemv == nullptr || k.gemm == nullptr)
     fail("the ", set.name, " kernels cannot multiply ", name(w.type), " weights");
   const bool packed = w.packed != nullptr && k.packing != nullptr && w.packing == k.packing;
-  if (n_tokens <= kGemvMaxTokens) return packed ? RowSplit{k.gemv_packed, k.packing->row_block} : RowSplit{k.gemv, kGemvRowGrain};
-  return {packed ? k.gemm_packed : k.gemm, k.row_align};
+  if (n_tokens > kGemvMaxTokens) return {packed ? k.gemm_packed : k.gemm, k.row_align};
+  return packed ? RowSplit{k.gemv_packed, k.packing->row_block} : RowSplit{k.gemv, kGemvRowGrain};
 }
 
 }  // namespace
@@ -243,21 +240,27 @@ RowSplit split_of(const KernelSet& set, const TypeKernels& k, const WeightMatrix
 void matmul(const Compute& cx, std::span<const Product> products, const float* x, int64_t n_tokens) {
   FARE_CHECK(cx.pool != nullptr && cx.kernels != nullptr);
   if (products.empty()) return;
+  // Fixed arrays: decode runs a few hundred products per token and allocates nothing.
+  constexpr size_t kMax = 8;
+  if (products.size() > kMax) {
+    matmul(cx, products.first(kMax), x, n_tokens);
+    return matmul(cx, products.subspan(kMax), x, n_tokens);
+  }
   const WeightMatrix& w0 = *products[0].w;
   const auto same = [&](const Product& p) { return p.w->type == w0.type && p.w->cols == w0.cols; };
   if (!std::all_of(products.begin(), products.end(), same)) {  // one call per group that can share
-    std::vector<Product> group, rest;
-    for (const Product& p : products) (same(p) ? group : rest).push_back(p);
-    matmul(cx, group, x, n_tokens);
-    matmul(cx, rest, x, n_tokens);
-    return;
+    std::array<Product, kMax> group, rest;
+    size_t n_group = 0, n_rest = 0;
+    for (const Product& p : products) (same(p) ? group[n_group++] : rest[n_rest++]) = p;
+    matmul(cx, std::span<const Product>(group.data(), n_group), x, n_tokens);
+    return matmul(cx, std::span<const Product>(rest.data(), n_rest), x, n_tokens);
   }
   const TypeKernels& k = cx.kernels->of(w0.type);
-  std::vector<RowSplit> splits;
-  std::vector<int64_t> first_unit{0};  // of each product, in the joint index space
-  for (const Product& p : products) {
-    splits.push_back(split_of(*cx.kernels, k, *p.w, n_tokens));
-    first_unit.push_back(first_unit.back() + (p.w->rows + splits.back().unit - 1) / splits.back().unit);
+  std::array<RowSplit, kMax> splits;
+  std::array<int64_t, kMax + 1> first_unit{};  // of each product, in the joint index space
+  for (size_t i = 0; i < products.size(); ++i) {
+    splits[i] = split_of(*cx.kernels, k, *products[i].w, n_tokens);
+    first_unit[i + 1] = first_unit[i] + (products[i].w->rows + splits[i].unit - 1) / splits[i].unit;
   }
   if (n_tokens <= 0) return;
   ThreadPool& pool = *cx.pool;
@@ -269,9 +272,10 @@ void matmul(const Compute& cx, std::span<const Product> products, const float* x
   prepare_acts(*cx.kernels, k, decode ? k.gemv_act : k.act, a, pool);
   if (decode && k.gemv_act == ActFormat::Q8) spread_to_lanes(k, a);
   // One region for all products: each chunk of units runs its part of every product it covers.
-  pool.parallel_for(first_unit.back(), 1, [&](int64_t b0, int64_t b1) {
+  pool.parallel_for(first_unit[products.size()], 1, [&](int64_t b0, int64_t b1) {
     for (size_t i = 0; i < products.size(); ++i) {
-      const int64_t lo = std::max(b0, first_unit[i]) - first_unit[i], hi = std::min(b1, first_unit[i + 1]) - first_unit[i];
+      const int64_t lo = std::max(b0, first_unit[i]) - first_unit[i];
+      const int64_t hi = std::min(b1, first_unit[i + 1]) - first_unit[i];
       if (lo >= hi) continue;
       const WeightMatrix& w = *products[i].w;
       const int64_t unit = splits[i].unit;

@@ -293,13 +293,14 @@ INSTANTIATE_TEST_SUITE_P(AllSets, KernelSetTest,
                            return n;
                          });
 
-// Products sharing their activations (q, k, v) run in one region, in groups of one type: every
-// row as a product of its own gives it, bit for bit (rows are computed independently).
+// Products sharing their activations (q, k, v) run in one region, in groups of one type (and in
+// calls of at most 8): every row as a product of its own gives it, bit for bit (rows are
+// computed independently).
 TEST(SharedInput, EqualsSeparateProducts) {
   const int64_t cols = 288;
   const TestMatrix a(DType::Q8_0, 45, cols, 1, 11), b(DType::Q8_0, 7, cols, 2, 12), c(DType::BF16, 33, cols, 3, 13),
       d(DType::Q8_0, 64, cols, 5, 14);
-  const std::vector<const WeightMatrix*> ws = {&a.w, &b.w, &c.w, &d.w};
+  const std::vector<const WeightMatrix*> ws = {&a.w, &b.w, &c.w, &d.w, &c.w, &a.w, &d.w, &b.w, &a.w, &c.w};
   for (const auto& info : kernel_sets()) {
     if (!info.supported) continue;
     for (int64_t n_tok : {int64_t{1}, int64_t{3}, int64_t{20}})
