@@ -56,10 +56,11 @@ struct Avx512 {
 // An integer-weight type on an int8-activation tile kernel: `offset` is what its unsigned codes
 // carry (Q8_0 stores q + 128, Q4_0 q, Q6_K q, each read as scale * (u - offset)), `group` the
 // values per weight scale.
-void set_q8(KernelSet& s, DType t, RowsFn gemm, int row_tile, int offset, int group) {
+void set_q8(KernelSet& s, DType t, RowsFn gemm, int row_tile, int offset, int group,
+            ActFormat act = ActFormat::Q8) {
   TypeKernels& k = slot(s, t);
   k.gemm = gemm;
-  k.act = ActFormat::Q8;
+  k.act = act;
   k.row_align = row_tile;
   k.q8_offset = offset;
   k.q8_group = group;
@@ -109,11 +110,11 @@ void add_x86_sets(std::vector<Entry>& out, Entry& emulated) {
   ev.set.summary = "AVX-512 VNNI: integer weights times int8 activation blocks (vpdpbusd)";
   ev.set.exact = false;
   constexpr int kv = avx512_vnni::kRowTile;
-  set_q8(ev.set, DType::Q8_0, &avx512_vnni::gemm<DType::Q8_0>, kv, 128, 32);
-  set_q8(ev.set, DType::Q4_0, &avx512_vnni::gemm<DType::Q4_0>, kv, 8, 32);
-  set_q8(ev.set, DType::Q4_K, &avx512_vnni::gemm<DType::Q4_K>, kv, 0, 32);
-  set_q8(ev.set, DType::Q5_K, &avx512_vnni::gemm<DType::Q5_K>, kv, 0, 32);
-  set_q8(ev.set, DType::Q6_K, &avx512_vnni::gemm<DType::Q6_K>, kv, 32, 16);
+  set_q8(ev.set, DType::Q8_0, &avx512_vnni::gemm<DType::Q8_0>, kv, 128, 32, ActFormat::Q8_PANELS);
+  set_q8(ev.set, DType::Q4_0, &avx512_vnni::gemm<DType::Q4_0>, kv, 8, 32, ActFormat::Q8_PANELS);
+  set_q8(ev.set, DType::Q4_K, &avx512_vnni::gemm<DType::Q4_K>, kv, 0, 32, ActFormat::Q8_PANELS);
+  set_q8(ev.set, DType::Q5_K, &avx512_vnni::gemm<DType::Q5_K>, kv, 0, 32, ActFormat::Q8_PANELS);
+  set_q8(ev.set, DType::Q6_K, &avx512_vnni::gemm<DType::Q6_K>, kv, 32, 16, ActFormat::Q8_PANELS);
   set_q8_gemv(ev.set, DType::Q8_0, &avx512_vnni::gemv<DType::Q8_0>);
   set_q8_gemv(ev.set, DType::Q4_K, &avx512_vnni::gemv<DType::Q4_K>);
   set_q8_gemv(ev.set, DType::Q6_K, &avx512_vnni::gemv<DType::Q6_K>);

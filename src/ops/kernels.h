@@ -24,12 +24,17 @@ enum class ActFormat : uint8_t {
   BF16,  // activations rounded to bfloat16 (vdpbf16ps)
   BF16_TILES,  // the same values laid out as AMX-BF16 activation tiles (Acts::bf_tiles)
   BF16_PANELS,  // the same values in panels of kBf16PanelTokens tokens (Acts::bf_panels)
+  Q8_PANELS,    // Q8, and the same codes and scales in panels of kQ8PanelTokens tokens (Acts::q_panels)
 };
 
 // ActFormat::BF16_PANELS: panels of this many tokens (the register block of the AVX-512 BF16
 // prefill) and column pairs (its column chunk).
 inline constexpr int64_t kBf16PanelTokens = 12;
 inline constexpr int64_t kBf16PanelPairs = 256;
+// ActFormat::Q8_PANELS: tokens per panel (the register block of the AVX-512 VNNI prefill) and
+// groups of 4 columns per column chunk (its tile width).
+inline constexpr int64_t kQ8PanelTokens = 6;
+inline constexpr int64_t kQ8PanelQuads = 256;
 
 // Activations of one matrix product, prepared once and read by every thread.
 struct Acts {
@@ -56,6 +61,15 @@ struct Acts {
   // bf_panels[(((c * n_blocks * kBf16PanelPairs + tb * pc + p) * kBf16PanelTokens + token % kBf16PanelTokens) * 2 + i].
   // A chunk's panels are one run of memory and a panel's column pair one run of bytes.
   const uint16_t* bf_panels = nullptr;
+  // Q8_PANELS: q, scale, qsum and bias as above, and the same values for a kernel that walks
+  // column chunks of kQ8PanelQuads groups of 4 and blocks of kQ8PanelTokens tokens (zeros past
+  // the last token): chunk c (pc <= kQ8PanelQuads quads), token block tb, quad u of the chunk:
+  // q_panels[((c * n_blocks * kQ8PanelQuads + tb * pc + u) * kQ8PanelTokens + token % kQ8PanelTokens) * 4 + i];
+  // the per-block and per-group values as [tb][block or group][token % kQ8PanelTokens].
+  const int8_t* q_panels = nullptr;
+  const float* scale_panels = nullptr;
+  const float* qsum_panels = nullptr;
+  const int32_t* bias_panels = nullptr;
   // Q8 for the decode kernels only: per lane of 4 columns (index t * (cols/4) + c/4), the scale of
   // the block of 32 holding column c and bias[group of c] / (group / 4), so that the 16 lanes of a
   // 64-column product start from the offset correction of their group.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "common/error.h"
@@ -54,9 +55,9 @@ void reference_rows(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1
 // Activations quantized for one product. Per calling thread and reused, so a forward pass does
 // not allocate once the buffers have grown to the largest batch.
 struct ActBuffers {
-  std::vector<int8_t> q;
-  std::vector<float> scale, qsum, lane_scale;
-  std::vector<int32_t> bias, lane_bias;
+  std::vector<int8_t> q, q_panels;
+  std::vector<float> scale, qsum, lane_scale, scale_panels, qsum_panels;
+  std::vector<int32_t> bias, lane_bias, bias_panels;
   std::vector<uint16_t> bf;
 };
 
@@ -124,6 +125,46 @@ void prepare_q8(const KernelSet& set, const TypeKernels& k, Acts& a, ThreadPool&
   a.scale = buf.scale.data();
   a.qsum = buf.qsum.data();
   a.bias = buf.bias.data();
+}
+
+// Q8_PANELS (the layout is in kernels.h): the quantized activations regrouped, by token block so
+// that no two threads write one cache line.
+void spread_to_panels(const TypeKernels& k, Acts& a, ThreadPool& pool) {
+  constexpr int64_t kT = kQ8PanelTokens, kU = kQ8PanelQuads;
+  ActBuffers& buf = act_buffers();
+  const int64_t n = a.n_tokens, cols = a.cols, quads = cols / 4, nb = cols / kQ8Block, ng = cols / k.q8_group;
+  const int64_t n_blocks = (n + kT - 1) / kT;
+  const auto size = [](int64_t v) { return static_cast<size_t>(v); };
+  buf.q_panels.resize(size(n_blocks * kT * cols));
+  buf.scale_panels.resize(size(n_blocks * kT * nb));
+  buf.qsum_panels.resize(size(n_blocks * kT * nb));
+  buf.bias_panels.resize(size(n_blocks * kT * ng));
+  auto* q = reinterpret_cast<int32_t*>(buf.q_panels.data());
+  pool.parallel_for(n_blocks, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b)
+      for (int64_t i = 0; i < kT; ++i) {
+        const int64_t t = b * kT + i;
+        const bool real = t < n;
+        for (int64_t c0 = 0; c0 < quads; c0 += kU) {
+          const int64_t pc = std::min(kU, quads - c0);
+          int32_t* dst = q + (c0 * n_blocks + b * pc) * kT + i;
+          for (int64_t u = 0; u < pc; ++u) {
+            int32_t v = 0;
+            if (real) std::memcpy(&v, a.q + t * cols + 4 * (c0 + u), 4);
+            dst[u * kT] = v;
+          }
+        }
+        for (int64_t j = 0; j < nb; ++j) {
+          buf.scale_panels[size((b * nb + j) * kT + i)] = real ? a.scale[t * nb + j] : 0.0f;
+          buf.qsum_panels[size((b * nb + j) * kT + i)] = real ? a.qsum[t * nb + j] : 0.0f;
+        }
+        for (int64_t g = 0; g < ng; ++g) buf.bias_panels[size((b * ng + g) * kT + i)] = real ? a.bias[t * ng + g] : 0;
+      }
+  });
+  a.q_panels = buf.q_panels.data();
+  a.scale_panels = buf.scale_panels.data();
+  a.qsum_panels = buf.qsum_panels.data();
+  a.bias_panels = buf.bias_panels.data();
 }
 
 // The per-lane copies of the block scales and group biases the decode kernels read.
@@ -210,7 +251,8 @@ void prepare_bf16_panels(Acts& a, ThreadPool& pool) {
 }
 
 void prepare_acts(const KernelSet& set, const TypeKernels& k, ActFormat format, Acts& a, ThreadPool& pool) {
-  if (format == ActFormat::Q8) prepare_q8(set, k, a, pool);
+  if (format == ActFormat::Q8 || format == ActFormat::Q8_PANELS) prepare_q8(set, k, a, pool);
+  if (format == ActFormat::Q8_PANELS) spread_to_panels(k, a, pool);
   else if (format == ActFormat::BF16) prepare_bf16(a, pool);
   else if (format == ActFormat::BF16_TILES) prepare_bf16_tiles(a, pool);
   else if (format == ActFormat::BF16_PANELS) prepare_bf16_panels(a, pool);

@@ -1,6 +1,6 @@
 // AVX-512 VNNI prefill for integer weights: activations arrive quantized to int8 blocks of 32
-// (ActFormat::Q8), weights are unpacked once per tile to unsigned byte codes u (value =
-// scale * (u - offset) + min), and vpdpbusd sums 4 byte products per lane.
+// (ActFormat::Q8_PANELS: in panels of 6 tokens), weights are unpacked once per tile to unsigned
+// byte codes u (value = scale * (u - offset) + min), and vpdpbusd sums 4 byte products per lane.
 //
 // Every type is brought to one packed form, so one micro-kernel serves them all:
 //   codes  [kc/4][32 rows][4 bytes]   unsigned codes, 4 consecutive columns per 32-bit lane
@@ -56,47 +56,47 @@ inline __m512i bcast_i32(const void* p) {
   return _mm512_set1_epi32(v);
 }
 
-// y[t * ldy + i] (+)= tile rows i < nr times NT tokens, columns [k0, k0 + kc).
+// y[t * ldy + i] (+)= tile rows i < nr times NT tokens of the token block starting at t0,
+// columns [k0, k0 + kc). The activations come from the panels (Acts::q_panels and the scale /
+// sum / bias panels): every value of the block's tokens at a fixed offset from one pointer each,
+// where per-token pointers (24 for 6 tokens) had been reloaded from the stack at every group.
 template <DType T, int NT>
 void tile_kernel(const Packed& p, int64_t k0, int64_t kc, const Acts& a, int64_t t0, float* y, int64_t ldy,
                  int64_t nr, bool first) {
   constexpr int G = i8::kGroup<T>;
-  const int64_t cols = a.cols, nb = cols / 32, ng = cols / G;
-  // Each token's activations from column k0 on.
-  const int8_t* xq[NT];
-  const float* xs[NT];
-  const float* xm[NT];
-  const int32_t* xb[NT];
-  for (int t = 0; t < NT; ++t) {
-    xq[t] = a.q + (t0 + t) * cols + k0;
-    xs[t] = a.scale + (t0 + t) * nb + k0 / 32;
-    xm[t] = a.qsum + (t0 + t) * nb + k0 / 32;
-    xb[t] = a.bias + (t0 + t) * ng + k0 / G;
-  }
+  constexpr int64_t kT = kQ8PanelTokens;
+  static_assert(kNR == kQ8PanelTokens && kKC == 4 * kQ8PanelQuads);
+  const int64_t cols = a.cols, nb = cols / 32, ng = cols / G, tb = t0 / kT, n_blocks = (a.n_tokens + kT - 1) / kT;
+  const int64_t pc = min_i64(kQ8PanelQuads, (cols - k0) / 4);  // quads of this chunk
+  const int8_t* xq = a.q_panels + ((k0 / 4) * n_blocks + tb * pc) * kT * 4;
+  const float* xs = a.scale_panels + (tb * nb + k0 / 32) * kT;
+  const float* xm = a.qsum_panels + (tb * nb + k0 / 32) * kT;
+  const int32_t* xb = a.bias_panels + (tb * ng + k0 / G) * kT;
   __m512 acc[NT][2];
   for (int t = 0; t < NT; ++t) acc[t][0] = acc[t][1] = _mm512_setzero_ps();
   const uint8_t* codes = p.codes;
   for (int64_t g = 0; g < kc / G; ++g) {
     __m512i isum[NT][2];
-    for (int t = 0; t < NT; ++t) isum[t][0] = isum[t][1] = _mm512_set1_epi32(xb[t][g]);
+    for (int t = 0; t < NT; ++t) isum[t][0] = isum[t][1] = _mm512_set1_epi32(xb[g * kT + t]);
+#pragma GCC unroll 8
     for (int k4 = 0; k4 < G / 4; ++k4, codes += kMR * 4) {
       const __m512i w0 = _mm512_load_si512(codes), w1 = _mm512_load_si512(codes + 64);
       for (int t = 0; t < NT; ++t) {
-        const __m512i xv = bcast_i32(xq[t] + g * G + 4 * k4);
+        const __m512i xv = bcast_i32(xq + ((g * G / 4 + k4) * kT + t) * 4);
         isum[t][0] = _mm512_dpbusd_epi32(isum[t][0], w0, xv);
         isum[t][1] = _mm512_dpbusd_epi32(isum[t][1], w1, xv);
       }
     }
     const __m512 s0 = _mm512_load_ps(p.scale + g * kMR), s1 = _mm512_load_ps(p.scale + g * kMR + 16);
     for (int t = 0; t < NT; ++t) {
-      const __m512 sx = _mm512_set1_ps(xs[t][g * G / 32]);
+      const __m512 sx = _mm512_set1_ps(xs[(g * G / 32) * kT + t]);
       acc[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t][0]), _mm512_mul_ps(s0, sx), acc[t][0]);
       acc[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t][1]), _mm512_mul_ps(s1, sx), acc[t][1]);
     }
     if constexpr (i8::kHasMin<T>) {
       const __m512 m0 = _mm512_load_ps(p.mins + g * kMR), m1 = _mm512_load_ps(p.mins + g * kMR + 16);
       for (int t = 0; t < NT; ++t) {
-        const __m512 xsum = _mm512_set1_ps(xm[t][g]);
+        const __m512 xsum = _mm512_set1_ps(xm[g * kT + t]);
         acc[t][0] = _mm512_fmadd_ps(m0, xsum, acc[t][0]);
         acc[t][1] = _mm512_fmadd_ps(m1, xsum, acc[t][1]);
       }
