@@ -25,33 +25,24 @@ constexpr int kKC = 512;
 // on the 12288-row matrices, whose results overflowed it (avx512_vnni.cpp does the same).
 constexpr int64_t kPanelRows = 128;
 
-struct Packed {
-  alignas(64) uint16_t rows[kMR * kKC];
-  alignas(64) uint16_t pairs[kKC * kMR];  // [kc/2][32 rows][2]
-};
-
-void pack_tile(const WeightMatrix& w, int64_t rb, int64_t nr, int64_t k0, int64_t kc, Packed& p) {
-  if (nr == kMR && kc % 32 == 0 && w.row_stride % 4 == 0) {
-    // A whole tile is transposed straight from the weights: no copy of its rows first.
-    for (int64_t kb = 0; kb < kc; kb += 32)
-      for (int h = 0; h < 2; ++h) {
-        const uint8_t* row = w.row(rb + 16 * h);
-        transpose16x16_32(reinterpret_cast<const uint16_t*>(row) + k0 + kb, static_cast<int64_t>(w.row_stride / 4),
-                          p.pairs + (kb / 2) * kMR * 2 + 16 * h * 2, kMR);
+// Rows [rb, rb + nr) x columns [k0, k0 + kc) of w as [column pair][32 rows][2 bf16] at out:
+// ceil(kc / 2) pairs, zeros past the last row and column. Whole 32 x 32 blocks go through the
+// register transpose straight from the weights; the edges are copied a value at a time. Serves
+// the tile of every prefill product and the packing at load alike.
+void transpose_rows(const WeightMatrix& w, int64_t rb, int64_t nr, int64_t k0, int64_t kc, uint16_t* out) {
+  int64_t c = 0;
+  if (nr == kMR && w.row_stride % 4 == 0)
+    for (; c + 32 <= kc; c += 32)
+      for (int h = 0; h < 2; ++h)
+        transpose16x16_32(w.row(rb + 16 * h) + 2 * (k0 + c), static_cast<int64_t>(w.row_stride / 4),
+                          out + (c / 2) * 2 * kMR + 16 * h * 2, kMR);
+  for (int64_t p = c / 2; p < (kc + 1) / 2; ++p)
+    for (int64_t r = 0; r < kMR; ++r)
+      for (int64_t i = 0; i < 2; ++i) {
+        uint16_t v = 0;
+        if (r < nr && 2 * p + i < kc) std::memcpy(&v, w.row(rb + r) + 2 * (k0 + 2 * p + i), 2);
+        out[(p * kMR + r) * 2 + i] = v;
       }
-    return;
-  }
-  const int64_t kc32 = (kc + 31) / 32 * 32;
-  for (int64_t i = 0; i < kMR; ++i) {
-    uint16_t* u = p.rows + i * kKC;
-    const int64_t have = i < nr ? kc : 0;
-    const uint8_t* src = w.row(rb + i) + 2 * k0;
-    if (have > 0) std::memcpy(u, src, static_cast<size_t>(have) * 2);
-    std::memset(u + have, 0, static_cast<size_t>(kc32 - have) * 2);
-  }
-  for (int64_t kb = 0; kb < kc32; kb += 32)
-    for (int h = 0; h < 2; ++h)
-      transpose16x16_32(p.rows + 16 * h * kKC + kb, kKC / 2, p.pairs + (kb / 2) * kMR * 2 + 16 * h * 2, kMR);
 }
 
 // x: the panel of kNR tokens (Acts::bf_panels) at the tile's first column pair.
@@ -149,27 +140,12 @@ void gemv_packed_n(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1,
   }
 }
 
-// Rows [r0, r1) of w into the packed layout (see the file comment); zeros past the last row and
-// the last column. Whole 32 x 32 blocks go through the register transpose.
+// Rows [r0, r1) of w into the packed layout (see the file comment).
 void pack_rows(const WeightMatrix& w, int64_t r0, int64_t r1, uint8_t* dst) {
   const int64_t pairs = (w.cols + 1) / 2;
-  for (int64_t rb = r0; rb < r1; rb += kMR) {
-    const int64_t nr = min_i64(kMR, w.rows - rb);
-    auto* out = reinterpret_cast<uint16_t*>(dst) + rb / kMR * pairs * 2 * kMR;
-    int64_t c = 0;
-    if (nr == kMR && w.row_stride % 4 == 0)
-      for (; c + 32 <= w.cols; c += 32)
-        for (int h = 0; h < 2; ++h)
-          transpose16x16_32(w.row(rb + 16 * h) + 2 * c, static_cast<int64_t>(w.row_stride / 4),
-                            out + (c / 2) * 2 * kMR + 16 * h * 2, kMR);
-    for (int64_t p = c / 2; p < pairs; ++p)
-      for (int64_t r = 0; r < kMR; ++r)
-        for (int64_t i = 0; i < 2; ++i) {
-          uint16_t v = 0;
-          if (r < nr && 2 * p + i < w.cols) std::memcpy(&v, w.row(rb + r) + 2 * (2 * p + i), 2);
-          out[(p * kMR + r) * 2 + i] = v;
-        }
-  }
+  for (int64_t rb = r0; rb < r1; rb += kMR)
+    transpose_rows(w, rb, min_i64(kMR, w.rows - rb), 0, w.cols,
+                   reinterpret_cast<uint16_t*>(dst) + rb / kMR * pairs * 2 * kMR);
 }
 
 size_t packed_bytes(int64_t rows, int64_t cols) {
@@ -238,14 +214,14 @@ void gemv_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, flo
 }
 
 void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
-  Packed p;
+  alignas(64) uint16_t tile[kKC * kMR];  // [kc/2][32 rows][2]
   for_each_tile(
       r0, r1, w.cols, kPanelRows, kKC, kMR,
-      [&](int64_t rb, int64_t nr, int64_t k0, int64_t kc) { pack_tile(w, rb, nr, k0, kc, p); },
+      [&](int64_t rb, int64_t nr, int64_t k0, int64_t kc) { transpose_rows(w, rb, nr, k0, kc, tile); },
       // Copying a tile's rows straight from memory had been an eighth of this kernel's time; with
-      // the next tile prefetched and the copy gone (pack_tile), pp512 +5-6 % end to end.
+      // the next tile prefetched and the copy gone (transpose_rows), pp512 +5-6 % end to end.
       [&](int64_t r, int64_t n, int64_t k0, int64_t kc) { prefetch_rows_l2(w, r, n, 2 * k0, 2 * kc); },
-      [&](int64_t rb, int64_t nr, int64_t k0, int64_t kc) { multiply_tile(p.pairs, w, a, rb, nr, k0, kc, y); });
+      [&](int64_t rb, int64_t nr, int64_t k0, int64_t kc) { multiply_tile(tile, w, a, rb, nr, k0, kc, y); });
 }
 
 const WeightPacking kBf16PairTiles{kMR, &packed_bytes, &pack_rows};
