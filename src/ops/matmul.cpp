@@ -127,6 +127,22 @@ void prepare_q8(const KernelSet& set, const TypeKernels& k, Acts& a, ThreadPool&
   a.bias = buf.bias.data();
 }
 
+// Places one token's 4-byte units (src; zeros when null) into the panels of ActFormat::BF16_PANELS
+// or Q8_PANELS: column chunks of `chunk` units, each holding the n_blocks token blocks one after
+// another, the `block` tokens of a block interleaved unit by unit; the token is slot i of block b.
+void spread_token(const void* src, int64_t units, int64_t chunk, int64_t n_blocks, int64_t block, int64_t b,
+                  int64_t i, uint32_t* out) {
+  for (int64_t c0 = 0; c0 < units; c0 += chunk) {
+    const int64_t pc = std::min(chunk, units - c0);
+    uint32_t* dst = out + (c0 * n_blocks + b * pc) * block + i;
+    for (int64_t u = 0; u < pc; ++u) {
+      uint32_t v = 0;
+      if (src != nullptr) std::memcpy(&v, static_cast<const uint8_t*>(src) + 4 * (c0 + u), 4);
+      dst[u * block] = v;
+    }
+  }
+}
+
 // Q8_PANELS (the layout is in kernels.h): the quantized activations regrouped, by token block so
 // that no two threads write one cache line.
 void spread_to_panels(const TypeKernels& k, Acts& a, ThreadPool& pool) {
@@ -139,21 +155,13 @@ void spread_to_panels(const TypeKernels& k, Acts& a, ThreadPool& pool) {
   buf.scale_panels.resize(size(n_blocks * kT * nb));
   buf.qsum_panels.resize(size(n_blocks * kT * nb));
   buf.bias_panels.resize(size(n_blocks * kT * ng));
-  auto* q = reinterpret_cast<int32_t*>(buf.q_panels.data());
+  auto* q = reinterpret_cast<uint32_t*>(buf.q_panels.data());
   pool.parallel_for(n_blocks, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b)
       for (int64_t i = 0; i < kT; ++i) {
         const int64_t t = b * kT + i;
         const bool real = t < n;
-        for (int64_t c0 = 0; c0 < quads; c0 += kU) {
-          const int64_t pc = std::min(kU, quads - c0);
-          int32_t* dst = q + (c0 * n_blocks + b * pc) * kT + i;
-          for (int64_t u = 0; u < pc; ++u) {
-            int32_t v = 0;
-            if (real) std::memcpy(&v, a.q + t * cols + 4 * (c0 + u), 4);
-            dst[u * kT] = v;
-          }
-        }
+        spread_token(real ? a.q + t * cols : nullptr, quads, kU, n_blocks, kT, b, i, q);
         for (int64_t j = 0; j < nb; ++j) {
           buf.scale_panels[size((b * nb + j) * kT + i)] = real ? a.scale[t * nb + j] : 0.0f;
           buf.qsum_panels[size((b * nb + j) * kT + i)] = real ? a.qsum[t * nb + j] : 0.0f;
@@ -237,14 +245,8 @@ void prepare_bf16_panels(Acts& a, ThreadPool& pool) {
           const float* x = a.x + t * cols;
           for (int64_t c = 0; c < cols; ++c) bf[c] = f32_to_bf16(x[c]);
           if (cols & 1) bf[cols] = 0;
-        } else {
-          std::fill(row.begin(), row.end(), 0u);
         }
-        for (int64_t c0 = 0; c0 < pairs; c0 += kP) {
-          const int64_t pc = std::min(kP, pairs - c0);
-          uint32_t* dst = out + (c0 * n_blocks + b * pc) * kT + i;
-          for (int64_t p = 0; p < pc; ++p) dst[p * kT] = row[static_cast<size_t>(c0 + p)];
-        }
+        spread_token(t < n ? row.data() : nullptr, pairs, kP, n_blocks, kT, b, i, out);
       }
   });
   a.bf_panels = buf.bf.data();
