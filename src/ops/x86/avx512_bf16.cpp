@@ -8,7 +8,6 @@
 #include <immintrin.h>
 
 #include <cstring>
-#include <type_traits>
 
 #include "ops/x86/avx512_common.h"
 #include "ops/x86/kernels_x86.h"
@@ -192,19 +191,6 @@ template <int NT>
 void gemv_n(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
   const int64_t ld = w.cols + (w.cols & 1);
   for (int64_t r = r0; r < r1; ++r) gemv_block<1, NT>(w, a.bf, ld, r, y);
-}
-
-// fn(std::integral_constant<int, n>) for the n tokens of a decode product (1 to 4: matmul sends
-// at most kGemvMaxTokens).
-template <class Fn>
-void with_token_count(int64_t n, Fn&& fn) {
-  static_assert(kGemvMaxTokens == 4);
-  switch (n) {
-    case 1: return fn(std::integral_constant<int, 1>{});
-    case 2: return fn(std::integral_constant<int, 2>{});
-    case 3: return fn(std::integral_constant<int, 3>{});
-    default: return fn(std::integral_constant<int, 4>{});
-  }
 }
 
 }  // namespace

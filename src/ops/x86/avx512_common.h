@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
+#include "ops/kernels.h"
 #include "ops/matmul.h"
 
 namespace fare {
@@ -57,6 +59,19 @@ inline void transpose16x16_32(const void* src, int64_t src_stride, void* dst, in
     t[12 + e] = _mm512_shuffle_f32x4(b, dd, 0xdd); // column 12 + e
   }
   for (int j = 0; j < 16; ++j) _mm512_storeu_ps(d + j * dst_stride, t[j]);
+}
+
+// fn(std::integral_constant<int, n>) for the n tokens of a decode product, 1 to 4 (matmul sends
+// at most kGemvMaxTokens): decode kernels are instantiated per token count.
+template <class Fn>
+inline void with_token_count(int64_t n, Fn&& fn) {
+  static_assert(kGemvMaxTokens == 4);
+  switch (n) {
+    case 1: return fn(std::integral_constant<int, 1>{});
+    case 2: return fn(std::integral_constant<int, 2>{});
+    case 3: return fn(std::integral_constant<int, 3>{});
+    default: return fn(std::integral_constant<int, 4>{});
+  }
 }
 
 // Asks for `bytes` bytes of rows [r, r + n) of w, from byte `offset` of each row on, to be brought

@@ -243,12 +243,7 @@ void gemv_n(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float*
 
 template <DType T>
 void gemv(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
-  switch (a.n_tokens) {
-    case 1: return gemv_n<T, 1>(w, a, r0, r1, y);
-    case 2: return gemv_n<T, 2>(w, a, r0, r1, y);
-    case 3: return gemv_n<T, 3>(w, a, r0, r1, y);
-    default: return gemv_n<T, 4>(w, a, r0, r1, y);  // matmul sends at most kGemvMaxTokens = 4
-  }
+  with_token_count(a.n_tokens, [&](auto nt) { gemv_n<T, nt()>(w, a, r0, r1, y); });
 }
 
 template void gemv<DType::Q8_0>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);
