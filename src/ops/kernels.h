@@ -29,7 +29,7 @@ enum class ActFormat : uint8_t {
 
 // ActFormat::BF16_PANELS: panels of this many tokens (the register block of the AVX-512 BF16
 // prefill) and column pairs (its column chunk).
-inline constexpr int64_t kBf16PanelTokens = 12;
+inline constexpr int64_t kBf16PanelTokens = 64;
 inline constexpr int64_t kBf16PanelPairs = 256;
 // ActFormat::Q8_PANELS: tokens per panel (the register block of the AVX-512 VNNI prefill) and
 // groups of 4 columns per column chunk (its tile width).

@@ -52,10 +52,12 @@ void quantize_q8(const float* x, int64_t cols, int offset, int group, int8_t* q,
 
 // AVX-512 BF16: BF16 weights times bfloat16-rounded activations (ActFormat::BF16) with vdpbf16ps.
 namespace avx512_bf16 {
-inline constexpr int kRowTile = 32;
+// Prefill row ranges start at multiples of this: a whole number of 6-row register tiles and of
+// 16-row output transpositions, and the block of the packed layout.
+inline constexpr int kRowTile = 48;
 void gemv_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
-// Weights packed once at load: each block of 32 rows as [column pair][row][2 bf16].
+// Weights packed once at load: each block of 48 rows as [column pair][row][2 bf16].
 extern const WeightPacking kBf16PairTiles;
 void gemv_bf16_packed(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 void gemm_bf16_packed(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
