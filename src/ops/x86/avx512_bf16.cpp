@@ -4,14 +4,15 @@
 //
 // Prefill reads the weights where they lie: each lane of an accumulator is one token, and a
 // column pair of one weight row is broadcast to all of them, so the stored rows need no
-// transposition (the tile of 32 rows that had been transposed on every product cost 9 % of
-// prefill). The activations come as panels of 64 tokens per column pair (ActFormat::BF16_PANELS),
-// a register block is 6 rows x 64 tokens, and its sums, token-major in lanes, go to a row-major
-// scratch that is transposed into the output once per panel of rows.
+// transposition (the tile of 32 rows that had been transposed on every product cost 9 % of the
+// kernel's time). The activations come as panels of 64 tokens per column pair
+// (ActFormat::BF16_PANELS), a register block is 6 rows x 64 tokens, and its sums, token-major in
+// lanes, go to a row-major scratch that is transposed into the output once per panel of rows.
 //
 // Weights packed at load (kBf16PairTiles) hold each block of 48 rows as [column pair][row][2]:
-// decode then reads one stream per block instead of one per row (+6 % tokens/s on FARE-8B), and
-// prefill walks them with the same kernel, a row step of 4 bytes instead of the row stride.
+// decode then reads one stream per block instead of one per row (+2-6 % tokens/s on FARE-8B).
+// Prefill walks them with the same kernel, a row step of 4 bytes instead of the row stride, 3-5 %
+// slower than on stored rows (a tile of 6 rows uses 24 of each 192 bytes it reads).
 #include <immintrin.h>
 
 #include <cstring>
@@ -142,9 +143,12 @@ void gemm_rows(const Rows& w, int64_t cols, const Acts& a, int64_t r0, int64_t r
       const bool odd = c0 + pc == pairs && (cols & 1);
       const int32_t* chunk = panels + c0 * n_blocks * kT;
       for (int64_t rb = p0; rb < p1; rb += kTileRows) {
-        if (rb + kTileRows < p1) w.prefetch(rb + kTileRows, min_i64(kTileRows, p1 - rb - kTileRows), c0, pc);
-        else if (c0 + kPairs < pairs) w.prefetch(p0, min_i64(kTileRows, p1 - p0), c0 + kPairs, min_i64(kPairs, pairs - c0 - kPairs));
-        else if (p1 < r1) w.prefetch(p1, min_i64(kTileRows, r1 - p1), 0, min_i64(kPairs, pairs));
+        if (rb + kTileRows < p1)
+          w.prefetch(rb + kTileRows, min_i64(kTileRows, p1 - rb - kTileRows), c0, pc);
+        else if (c0 + kPairs < pairs)
+          w.prefetch(p0, min_i64(kTileRows, p1 - p0), c0 + kPairs, min_i64(kPairs, pairs - c0 - kPairs));
+        else if (p1 < r1)
+          w.prefetch(p1, min_i64(kTileRows, r1 - p1), 0, min_i64(kPairs, pairs));
         const int nr = static_cast<int>(min_i64(kTileRows, p1 - rb));
         for (int64_t tb = 0; tb < n_blocks; ++tb) {
           const int nv = static_cast<int>((min_i64(kT, a.n_tokens - tb * kT) + 15) / 16);
