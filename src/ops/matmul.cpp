@@ -127,8 +127,8 @@ void prepare_q8(const KernelSet& set, const TypeKernels& k, Acts& a, ThreadPool&
   a.bias = buf.bias.data();
 }
 
-// Places one token's 4-byte units (src; zeros when null) into the panels of ActFormat::Q8_PANELS:
-// column chunks of `chunk` units, each holding the n_blocks token blocks one after
+// Places one token's 4-byte units (src; zeros when null) into the panels of ActFormat::BF16_PANELS
+// or Q8_PANELS: column chunks of `chunk` units, each holding the n_blocks token blocks one after
 // another, the `block` tokens of a block interleaved unit by unit; the token is slot i of block b.
 void spread_token(const void* src, int64_t units, int64_t chunk, int64_t n_blocks, int64_t block, int64_t b,
                   int64_t i, uint32_t* out) {
@@ -224,35 +224,29 @@ void prepare_bf16_tiles(Acts& a, ThreadPool& pool) {
   a.bf_tiles = buf.bf.data();
 }
 
-// BF16_PANELS (the layout is in kernels.h), 16 column pairs of every token of a block at a time:
-// the panel rows they fill (16 x kBf16PanelTokens units, 4 KiB) stay in L1 until complete, where
-// one token at a time through all columns stored to a new cache line at every pair. Split by
+// BF16_PANELS (the layout is in kernels.h). Each token is rounded into a contiguous row first
+// (a loop the compiler vectorizes), then its pairs are spread with the panel stride. Split by
 // token block, so that no two threads write one cache line.
 void prepare_bf16_panels(Acts& a, ThreadPool& pool) {
-  constexpr int64_t kT = kBf16PanelTokens, kP = kBf16PanelPairs, kG = 16;
+  constexpr int64_t kT = kBf16PanelTokens, kP = kBf16PanelPairs;
   ActBuffers& buf = act_buffers();
   const int64_t n = a.n_tokens, cols = a.cols;
   const int64_t n_blocks = (n + kT - 1) / kT, pairs = (cols + 1) / 2;
   buf.bf.resize(static_cast<size_t>(n_blocks * pairs * kT * 2));
   auto* out = reinterpret_cast<uint32_t*>(buf.bf.data());
   pool.parallel_for(n_blocks, 1, [&](int64_t b0, int64_t b1) {
+    thread_local std::vector<uint32_t> row;  // one token's pairs; kept, so that no product allocates
+    row.resize(static_cast<size_t>(pairs));
     for (int64_t b = b0; b < b1; ++b)
-      for (int64_t c0 = 0; c0 < pairs; c0 += kP) {
-        const int64_t pc = std::min(kP, pairs - c0);
-        uint32_t* panel = out + (c0 * n_blocks + b * pc) * kT;
-        for (int64_t g = 0; g < pc; g += kG) {
-          const int64_t ng = std::min(kG, pc - g);
-          const int64_t c = 2 * (c0 + g), nc = std::min(2 * ng, cols - c);  // values of this group
-          for (int64_t i = 0; i < kT; ++i) {
-            const int64_t t = b * kT + i;
-            uint16_t bf[2 * kG] = {};  // the group's pairs of token t, rounded where they are contiguous
-            if (t < n)
-              for (int64_t j = 0; j < nc; ++j) bf[j] = f32_to_bf16(a.x[t * cols + c + j]);
-            uint32_t units[kG];
-            std::memcpy(units, bf, sizeof units);
-            for (int64_t j = 0; j < ng; ++j) panel[(g + j) * kT + i] = units[j];
-          }
+      for (int64_t i = 0; i < kT; ++i) {
+        const int64_t t = b * kT + i;
+        if (t < n) {
+          auto* bf = reinterpret_cast<uint16_t*>(row.data());
+          const float* x = a.x + t * cols;
+          for (int64_t c = 0; c < cols; ++c) bf[c] = f32_to_bf16(x[c]);
+          if (cols & 1) bf[cols] = 0;
         }
+        spread_token(t < n ? row.data() : nullptr, pairs, kP, n_blocks, kT, b, i, out);
       }
   });
   a.bf_panels = buf.bf.data();
