@@ -1,7 +1,8 @@
 // fare bench: speed in the manner of llama-bench. pp = one N-token prompt into an empty KV cache;
 // tg = greedy decode of N tokens after a 16-token prompt, timed from the first generated token.
-// Next to the speeds: achieved decode GB/s against a memory bandwidth measured in the same run,
-// peak RSS against weights + KV cache, load time, and hashes of the final logits.
+// Next to the speeds: achieved decode GB/s against the memory bandwidth probed right before and
+// after each decode run, peak RSS against weights + KV cache, load time, and hashes of the final
+// logits.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -20,6 +21,8 @@ using json = nlohmann::ordered_json;
 
 constexpr int kTgPrompt = 16;                          // as llama-bench and the peer driver
 constexpr size_t kBandwidthBytes = size_t{512} << 20;  // far larger than any L3
+constexpr size_t kProbeBytes = size_t{256} << 20;      // the probes around decode runs: 8x a 32 MiB L3
+constexpr int kProbePasses = 3;
 constexpr const char* kPromptText =
     "The history of computing is a story of abstraction layered on abstraction. Early machines were programmed by "
     "rewiring panels; later, stored programs let instructions live in memory next to data. ";
@@ -68,10 +71,12 @@ GenerateResult run_once(const Engine& e, std::vector<int32_t> prompt, int max_to
 
 struct Measured {
   std::vector<double> pp_s, tg_s;
+  std::vector<double> tg_read_gbs;  // per decode run: the better of the probes right before and after it
   std::string pp_hash, tg_hash;
   bool stable = true;  // every repetition gave the same logits
   double load_s = 0;
-  Bandwidth bw;
+  Bandwidth bw;  // the better of the probes before loading and after the tests
+  size_t probe_bytes = 0;
   size_t peak_rss = 0;
   bool rss_reset = false;
 };
@@ -82,6 +87,9 @@ Measured measure(const BenchArgs& a, std::unique_ptr<Engine>& engine) {
   // Bandwidth first, then the peak RSS restarts so that its buffer is not counted.
   m.bw = measure_bandwidth(n_threads > 0 ? n_threads : static_cast<int>(std::thread::hardware_concurrency()),
                            kBandwidthBytes, 3);
+  // Resident from here on, so the restarted peak counts it; the report takes it off.
+  const ReadProbe probe(kProbeBytes);
+  m.probe_bytes = probe.bytes();
   m.rss_reset = reset_peak_rss();
   const auto t0 = std::chrono::steady_clock::now();
   engine = open_engine(a.model);
@@ -97,13 +105,16 @@ Measured measure(const BenchArgs& a, std::unique_ptr<Engine>& engine) {
     m.pp_hash = h;
   }
   for (int r = 0; r < a.reps && a.tg > 0; ++r) {
+    const double before = probe.read_gbs(e.n_threads(), kProbePasses);
     auto res = run_once(e, {prompt.begin(), prompt.begin() + kTgPrompt}, a.tg + 1);
+    m.tg_read_gbs.push_back(std::max(before, probe.read_gbs(e.n_threads(), kProbePasses)));
     m.tg_s.push_back(res.decode_seconds);
     const auto h = logits_hash(res.final_logits);
     m.stable &= m.tg_hash.empty() || h == m.tg_hash;
     m.tg_hash = h;
   }
-  m.peak_rss = peak_rss_bytes();
+  const size_t hwm = peak_rss_bytes();
+  m.peak_rss = hwm - std::min(hwm, m.probe_bytes);
   // Bandwidth again at the end: the machine is shared, so take the better of two moments.
   const Bandwidth late = measure_bandwidth(e.n_threads(), kBandwidthBytes, 3);
   m.bw.read_gbs = std::max(m.bw.read_gbs, late.read_gbs);
@@ -136,6 +147,17 @@ json report(const BenchArgs& a, const Engine& e, const Measured& m) {
     for (double x : s) arr.push_back({{"seconds", x}, {"tok_per_s", x > 0 ? n / x : 0}});
     return arr;
   };
+  // Each decode run against the bandwidth probed around it; the median of those fractions. Without
+  // decode runs, the probes before loading and after the tests.
+  json decode_runs = json::array();
+  std::vector<double> fractions;
+  for (size_t r = 0; r < m.tg_s.size(); ++r) {
+    const double gbs = m.tg_s[r] > 0 ? decode_bytes * a.tg / m.tg_s[r] / 1e9 : 0;
+    fractions.push_back(m.tg_read_gbs[r] > 0 ? gbs / m.tg_read_gbs[r] : 0);
+    decode_runs.push_back({{"gb_per_s", gbs}, {"mem_read_gb_per_s", m.tg_read_gbs[r]}, {"fraction_of_mem_read", fractions.back()}});
+  }
+  const double mem_read = m.tg_read_gbs.empty() ? m.bw.read_gbs : median(m.tg_read_gbs);
+  const double fraction = !fractions.empty() ? median(fractions) : m.bw.read_gbs > 0 ? decode_gbs / m.bw.read_gbs : 0;
   json types = json::object();
   for (const auto& [t, n] : i.weight_types) types[t] = n;
   return {
@@ -147,9 +169,9 @@ json report(const BenchArgs& a, const Engine& e, const Measured& m) {
               {"gflop_per_s", pp_s > 0 ? pp_flops / pp_s / 1e9 : 0}}},
       {"tg", {{"tokens", a.tg}, {"prompt_tokens", kTgPrompt}, {"runs", runs(m.tg_s, a.tg)}, {"tok_per_s", tg_tps},
               {"ms_per_token", tg_tps > 0 ? 1000.0 / tg_tps : 0}}},
-      {"decode", {{"bytes_per_token", decode_bytes}, {"gb_per_s", decode_gbs},
-                  {"mem_read_gb_per_s", m.bw.read_gbs}, {"mem_copy_gb_per_s", m.bw.copy_gbs},
-                  {"fraction_of_mem_read", m.bw.read_gbs > 0 ? decode_gbs / m.bw.read_gbs : 0}}},
+      {"decode", {{"bytes_per_token", decode_bytes}, {"gb_per_s", decode_gbs}, {"mem_read_gb_per_s", mem_read},
+                  {"fraction_of_mem_read", fraction}, {"runs", decode_runs},
+                  {"mem_read_gb_per_s_outside", m.bw.read_gbs}, {"mem_copy_gb_per_s", m.bw.copy_gbs}}},
       {"memory", {{"peak_rss_bytes", m.peak_rss}, {"peak_rss_reset", m.rss_reset}, {"weight_bytes", i.weight_bytes},
                   {"kv_bytes", kv_bytes}, {"rss_over_weights_kv", expected > 0 ? m.peak_rss / expected : 0}}},
       {"logits", {{"pp_hash", m.pp_hash}, {"tg_hash", m.tg_hash}, {"stable", m.stable}}},
@@ -172,7 +194,8 @@ void print_text(const json& j) {
   const auto& d = j["decode"];
   std::printf("| pp%-4d | %10.2f | %.1f GFLOP/s\n", pp["tokens"].get<int>(), pp["tok_per_s"].get<double>(),
               pp["gflop_per_s"].get<double>());
-  std::printf("| tg%-4d | %10.3f | %.1f GB/s of %.1f GB/s read bandwidth (%.0f%%); %.1f MB/token\n", tg["tokens"].get<int>(),
+  std::printf("| tg%-4d | %10.3f | %.1f GB/s of %.1f GB/s read bandwidth around each run (%.0f%%); %.1f MB/token\n",
+              tg["tokens"].get<int>(),
               tg["tok_per_s"].get<double>(), d["gb_per_s"].get<double>(), d["mem_read_gb_per_s"].get<double>(),
               100 * d["fraction_of_mem_read"].get<double>(), d["bytes_per_token"].get<double>() / 1e6);
   const auto& mem = j["memory"];

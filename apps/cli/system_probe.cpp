@@ -41,7 +41,29 @@ double timed_split(int n_threads, size_t n, Fn fn) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// Best of `passes` reads of p[0, words) split between n_threads threads, in GB/s.
+double best_read_gbs(const uint64_t* p, size_t words, int n_threads, int passes) {
+  std::vector<uint64_t> sink(static_cast<size_t>(n_threads));
+  double best = 0;
+  for (int r = 0; r < passes; ++r) {
+    const double t = timed_split(n_threads, words, [&](int i, size_t b, size_t e) { sink[i] += sum_words(p + b, e - b); });
+    best = std::max(best, static_cast<double>(words * 8) / t / 1e9);
+  }
+  volatile uint64_t keep = 0;
+  for (uint64_t s : sink) keep = keep + s;
+  (void)keep;
+  return best;
+}
+
 }  // namespace
+
+ReadProbe::ReadProbe(size_t bytes) : data_(new uint64_t[bytes / 8]), words_(bytes / 8) {
+  for (size_t i = 0; i < words_; ++i) data_[i] = i;
+}
+
+double ReadProbe::read_gbs(int n_threads, int passes) const {
+  return best_read_gbs(data_.get(), words_, std::max(1, n_threads), passes);
+}
 
 Bandwidth measure_bandwidth(int n_threads, size_t bytes, int reps) {
   n_threads = std::max(1, n_threads);
@@ -53,18 +75,13 @@ Bandwidth measure_bandwidth(int n_threads, size_t bytes, int reps) {
     std::memset(dst.get() + b, 0, (e - b) * 8);
   });
   Bandwidth best;
-  std::vector<uint64_t> sink(static_cast<size_t>(n_threads));
   for (int r = 0; r < reps; ++r) {
-    const double tr = timed_split(n_threads, words, [&](int t, size_t b, size_t e) { sink[t] += sum_words(src.get() + b, e - b); });
-    best.read_gbs = std::max(best.read_gbs, static_cast<double>(words * 8) / tr / 1e9);
+    best.read_gbs = std::max(best.read_gbs, best_read_gbs(src.get(), words, n_threads, 1));
     const double tc = timed_split(n_threads, words, [&](int, size_t b, size_t e) {
       std::memcpy(dst.get() + b, src.get() + b, (e - b) * 8);
     });
     best.copy_gbs = std::max(best.copy_gbs, 2.0 * static_cast<double>(words * 8) / tc / 1e9);
   }
-  volatile uint64_t keep = 0;
-  for (uint64_t s : sink) keep = keep + s;
-  (void)keep;
   return best;
 }
 

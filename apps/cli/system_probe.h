@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <string>
 
 namespace fare::cli {
@@ -13,6 +15,20 @@ struct Bandwidth {
 
 // Best of `reps` passes over a `bytes` buffer split between `n_threads` threads.
 Bandwidth measure_bandwidth(int n_threads, size_t bytes, int reps);
+
+// A buffer kept for read-bandwidth probes taken right next to the runs they are compared with:
+// on a shared machine the bandwidth moves from one minute to the next. Allocated and touched
+// once, so every probe reads resident memory and none allocates.
+class ReadProbe {
+ public:
+  explicit ReadProbe(size_t bytes);
+  double read_gbs(int n_threads, int passes) const;  // best of `passes`
+  size_t bytes() const { return words_ * 8; }
+
+ private:
+  std::unique_ptr<uint64_t[]> data_;
+  size_t words_;
+};
 
 size_t peak_rss_bytes();  // VmHWM; 0 when /proc is not readable
 bool reset_peak_rss();    // restarts VmHWM from the current RSS (Linux clear_refs); false if refused

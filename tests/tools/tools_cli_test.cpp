@@ -47,10 +47,24 @@ TEST(BenchSmoke, JsonHasEveryMeasurement) {
   const auto& d = j["decode"];
   // A decode step reads at least every matrix except the untouched embedding rows.
   EXPECT_GT(d["bytes_per_token"].get<double>(), 0.9 * j["weight_bytes"].get<double>());
-  for (const char* k : {"gb_per_s", "mem_read_gb_per_s", "mem_copy_gb_per_s", "fraction_of_mem_read"})
+  for (const char* k : {"gb_per_s", "mem_read_gb_per_s", "mem_read_gb_per_s_outside", "mem_copy_gb_per_s",
+                        "fraction_of_mem_read"})
     EXPECT_GT(d[k].get<double>(), 0) << k;
+  // Each decode run against the probes around it; the fraction reported is the median (of two:
+  // their mean) of the runs' fractions.
+  ASSERT_EQ(d["runs"].size(), 2u);
+  double sum = 0;
+  for (const auto& r : d["runs"]) {
+    const double f = r["fraction_of_mem_read"].get<double>();
+    EXPECT_NEAR(f, r["gb_per_s"].get<double>() / r["mem_read_gb_per_s"].get<double>(), 1e-9 * f);
+    sum += f;
+  }
+  EXPECT_NEAR(d["fraction_of_mem_read"].get<double>(), sum / 2, 1e-9 * sum);
   const auto& m = j["memory"];
   EXPECT_GT(m["peak_rss_bytes"].get<double>(), m["weight_bytes"].get<double>());
+  // The probes' 256 MiB buffer is resident during the runs but not counted: the micro model's
+  // process stays far below it.
+  EXPECT_LT(m["peak_rss_bytes"].get<double>(), 200e6);
   EXPECT_GT(m["kv_bytes"].get<double>(), 0);
   for (const char* k : {"pp_hash", "tg_hash"}) EXPECT_EQ(j["logits"][k].get<std::string>().size(), 16u) << k;
   EXPECT_TRUE(j["logits"]["stable"].get<bool>());
