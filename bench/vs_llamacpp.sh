@@ -94,6 +94,9 @@ for (const engine of ["fare", "llama.cpp"]) {
 const f = runs.find((r) => r.engine === "fare");
 summary.fare.decode_gb_per_s = median(runs.filter((r) => r.engine === "fare").map((r) => r.decode.gb_per_s));
 summary.fare.mem_read_gb_per_s = median(runs.filter((r) => r.engine === "fare").map((r) => r.decode.mem_read_gb_per_s));
+// Each fare run's decode against the bandwidth probed right around it (fare bench --json).
+summary.fare.fraction_runs = runs.filter((r) => r.engine === "fare").map((r) => r.decode.fraction_of_mem_read);
+summary.fare.fraction_of_mem_read = median(summary.fare.fraction_runs);
 summary.fare.peak_rss_over_weights_kv = f.memory.rss_over_weights_kv;
 summary.ratio = {pp: summary.fare.pp / summary["llama.cpp"].pp, tg: summary.fare.tg / summary["llama.cpp"].tg};
 const fix = (x, d) => x.toFixed(d).padStart(9);
@@ -104,6 +107,8 @@ for (const e of ["fare", "llama.cpp"])
 for (const e of ["fare", "llama.cpp"])
   console.log(`${e} runs in order: pp ${summary[e].pp_runs.map((v) => v.toFixed(2)).join(", ")}; tg ${summary[e].tg_runs.map((v) => v.toFixed(3)).join(", ")}`);
 console.log(`ratio fare / llama.cpp: pp ${summary.ratio.pp.toFixed(2)}x, tg ${summary.ratio.tg.toFixed(2)}x`);
-console.log(`fare decode ${summary.fare.decode_gb_per_s.toFixed(1)} GB/s of ${summary.fare.mem_read_gb_per_s.toFixed(1)} GB/s read bandwidth`);
+console.log(`fare decode ${summary.fare.decode_gb_per_s.toFixed(1)} GB/s of ${summary.fare.mem_read_gb_per_s.toFixed(1)} GB/s read bandwidth; ` +
+            `each run against the probes around it: ${summary.fare.fraction_runs.map((v) => (100 * v).toFixed(0) + " %").join(", ")} ` +
+            `(median ${(100 * summary.fare.fraction_of_mem_read).toFixed(0)} %)`);
 if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({summary, runs}, null, 1));
 JS
