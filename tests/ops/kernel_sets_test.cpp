@@ -177,7 +177,7 @@ std::vector<Shape> shapes(DType t) {
   return {{1, c1, 1, 1},   {7, c1, 2, 2},    {33, c2, 3, 3},  {45, c1, 4, 2},  {31, c3, 5, 2},
           {64, c2, 12, 1}, {65, c1, 13, 3},  {100, c3, 17, 2}, {33, c1, 24, 2}, {97, c2, 25, 3},
           {40, c3, 40, 2}, {129, c1, 7, 3}, {300, c4, 20, 3}, {257, c4, 6, 2}, {53, c3, 70, 2},
-          {101, c1, 131, 3}};
+          {101, c1, 131, 3}, {9, c3, 1, 2},  {10, c4, 2, 1}};
 }
 
 // The set named `name` if this CPU runs it; else nullptr and the reason. "amx-emulated" is the

@@ -29,8 +29,12 @@ namespace {
 constexpr int kRows = 1;
 constexpr int64_t kAheadBytes = 8192;
 
+// Columns per step of the row walk, and their bytes. Q4_K takes two super-blocks a step: their
+// scales unpack together (scales_k4_x2), which had cost a third of the kernel's time one by one.
 template <DType T>
-constexpr int64_t kChunkBytes = T == DType::Q8_0 ? 8 * 34 : T == DType::Q4_K ? 144 : 210;  // 256 columns
+constexpr int64_t kChunkCols = T == DType::Q4_K ? 512 : 256;
+template <DType T>
+constexpr int64_t kChunkBytes = T == DType::Q8_0 ? 8 * 34 : T == DType::Q4_K ? 2 * 144 : 210;
 
 inline __m512 half_pair(const uint8_t* a, const uint8_t* b) {
   uint16_t ha, hb;
@@ -86,10 +90,10 @@ inline void madd(__m512i codes, __m512 wscale, const Step<NT>& s, __m512 (&acc)[
   }
 }
 
-// Columns [k0, k0 + kc) of R rows (kc: whole blocks; K-quants: one super-block).
+// Columns [k0, k0 + kc) of R rows (kc: whole blocks; Q4_K: one or two super-blocks, Q6_K: one).
 template <DType T, int R, int NT>
 inline void chunk(const uint8_t* const* rows, const TokenPtrs<NT>& tp, int64_t k0, int64_t kc, __m512 (&acc)[R][NT],
-                  __m256 (&accm)[R][NT]) {
+                  __m512 (&accm)[R][NT]) {
   Step<NT> s;
   if constexpr (T == DType::Q8_0) {
     const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
@@ -114,49 +118,56 @@ inline void chunk(const uint8_t* const* rows, const TokenPtrs<NT>& tp, int64_t k
       }
     }
   } else if constexpr (T == DType::Q4_K) {
-    const int64_t sb = k0 / 256;
+    const int64_t sb = k0 / 256, n_sb = kc / 256;  // 1 or 2
     const __m512i low = _mm512_set1_epi8(15);
-    // Lane patterns of the sub-block scales: lanes 0-7 take sub-block 2p, lanes 8-15 2p + 1.
-    const __m512i idx[4] = {_mm512_set_epi64(0x0000000100000001, 0x0000000100000001, 0x0000000100000001,
-                                             0x0000000100000001, 0, 0, 0, 0),
-                            _mm512_set_epi64(0x0000000300000003, 0x0000000300000003, 0x0000000300000003,
-                                             0x0000000300000003, 0x0000000200000002, 0x0000000200000002,
-                                             0x0000000200000002, 0x0000000200000002),
-                            _mm512_set_epi64(0x0000000500000005, 0x0000000500000005, 0x0000000500000005,
-                                             0x0000000500000005, 0x0000000400000004, 0x0000000400000004,
-                                             0x0000000400000004, 0x0000000400000004),
-                            _mm512_set_epi64(0x0000000700000007, 0x0000000700000007, 0x0000000700000007,
-                                             0x0000000700000007, 0x0000000600000006, 0x0000000600000006,
-                                             0x0000000600000006, 0x0000000600000006)};
+    // Lane patterns of the sub-block scales: lanes 0-7 take sub-block 2p, lanes 8-15 2p + 1, of
+    // the first super-block (scale lanes 0-7) or the second (8-15).
+    const auto pattern = [](int a) {
+      const int64_t lo = a * 0x0000000100000001ll, hi = (a + 1) * 0x0000000100000001ll;
+      return _mm512_set_epi64(hi, hi, hi, hi, lo, lo, lo, lo);
+    };
+    const __m512i idx[2][4] = {{pattern(0), pattern(2), pattern(4), pattern(6)},
+                               {pattern(8), pattern(10), pattern(12), pattern(14)}};
+    const __mmask16 lanes = n_sb == 2 ? 0xffff : 0x00ff;
     for (int r = 0; r < R; ++r) {
       const uint8_t* blk = rows[r] + sb * 144;
-      __m256 dsc, dmn;
-      scales_k4(blk, dsc, dmn);
-      // Per token, weight scale x activation scale of each of the 8 blocks of 32: both change at
-      // the same block boundaries, so one product per super-block serves all its lanes.
+      __m512 dsc, dmn;
+      if (n_sb == 2) {
+        scales_k4_x2(blk, blk + 144, dsc, dmn);
+      } else {
+        __m256 s8, m8;
+        scales_k4(blk, s8, m8);
+        dsc = _mm512_zextps256_ps512(s8);
+        dmn = _mm512_zextps256_ps512(m8);
+      }
+      // Per token, weight scale x activation scale of each block of 32: both change at the same
+      // block boundaries, so one product per super-block serves all its lanes.
       __m512 scale[NT];
       for (int t = 0; t < NT; ++t) {
-        scale[t] = _mm512_castps256_ps512(_mm256_mul_ps(dsc, _mm256_loadu_ps(tp.blk_scale[t] + sb * 8)));
-        accm[r][t] = _mm256_fmadd_ps(dmn, _mm256_loadu_ps(tp.qsum[t] + sb * 8), accm[r][t]);
+        scale[t] = _mm512_mul_ps(dsc, _mm512_maskz_loadu_ps(lanes, tp.blk_scale[t] + sb * 8));
+        accm[r][t] = _mm512_fmadd_ps(dmn, _mm512_maskz_loadu_ps(lanes, tp.qsum[t] + sb * 8), accm[r][t]);
       }
-      // 64 bytes of codes: low nibbles are sub-blocks 0 / 2 (4 / 6), high nibbles 1 / 3 (5 / 7).
-      // Each half sums into its own register: one chain of FMAs through the whole row would
-      // make their latency, not the arithmetic or the memory, the limit.
-      __m512 part[2][NT];
-      for (int half = 0; half < 2; ++half) {
-        const __m512i v = _mm512_loadu_si512(blk + 16 + 64 * half);
-        const __m512i lo = _mm512_and_si512(v, low), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
-        const __m512i pair[2] = {_mm512_shuffle_i64x2(lo, hi, 0x44), _mm512_shuffle_i64x2(lo, hi, 0xee)};
-        for (int t = 0; t < NT; ++t) {
-          const int p = 2 * half;
-          const int8_t* x = tp.q[t] + k0 + 64 * p;
-          const __m512i i0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), pair[0], _mm512_loadu_si512(x));
-          const __m512i i1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), pair[1], _mm512_loadu_si512(x + 64));
-          const __m512 s0 = _mm512_permutexvar_ps(idx[p], scale[t]), s1 = _mm512_permutexvar_ps(idx[p + 1], scale[t]);
-          part[half][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), s1, _mm512_mul_ps(_mm512_cvtepi32_ps(i0), s0));
+      for (int j = 0; j < n_sb; ++j) {
+        // 64 bytes of codes: low nibbles are sub-blocks 0 / 2 (4 / 6), high nibbles 1 / 3 (5 / 7).
+        // Each half sums into its own register: one chain of FMAs through the whole row would
+        // make their latency, not the arithmetic or the memory, the limit.
+        __m512 part[2][NT];
+        for (int half = 0; half < 2; ++half) {
+          const __m512i v = _mm512_loadu_si512(blk + 144 * j + 16 + 64 * half);
+          const __m512i lo = _mm512_and_si512(v, low), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+          const __m512i pair[2] = {_mm512_shuffle_i64x2(lo, hi, 0x44), _mm512_shuffle_i64x2(lo, hi, 0xee)};
+          for (int t = 0; t < NT; ++t) {
+            const int p = 2 * half;
+            const int8_t* x = tp.q[t] + k0 + 256 * j + 64 * p;
+            const __m512i i0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), pair[0], _mm512_loadu_si512(x));
+            const __m512i i1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), pair[1], _mm512_loadu_si512(x + 64));
+            const __m512 s0 = _mm512_permutexvar_ps(idx[j][p], scale[t]);
+            const __m512 s1 = _mm512_permutexvar_ps(idx[j][p + 1], scale[t]);
+            part[half][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), s1, _mm512_mul_ps(_mm512_cvtepi32_ps(i0), s0));
+          }
         }
+        for (int t = 0; t < NT; ++t) acc[r][t] = _mm512_add_ps(acc[r][t], _mm512_add_ps(part[0][t], part[1][t]));
       }
-      for (int t = 0; t < NT; ++t) acc[r][t] = _mm512_add_ps(acc[r][t], _mm512_add_ps(part[0][t], part[1][t]));
     }
   } else if constexpr (T == DType::Q6_K) {
     const int64_t sb = k0 / 256;
@@ -197,28 +208,24 @@ inline void chunk(const uint8_t* const* rows, const TokenPtrs<NT>& tp, int64_t k
 
 template <DType T, int R, int NT>
 void rows_block(const WeightMatrix& w, const TokenPtrs<NT>& tp, int64_t r, float* y) {
-  __m512 acc[R][NT];
-  __m256 accm[R][NT];
+  __m512 acc[R][NT], accm[R][NT];
   for (int i = 0; i < R; ++i)
-    for (int t = 0; t < NT; ++t) {
-      acc[i][t] = _mm512_setzero_ps();
-      accm[i][t] = _mm256_setzero_ps();
-    }
+    for (int t = 0; t < NT; ++t) acc[i][t] = accm[i][t] = _mm512_setzero_ps();
   const uint8_t* rows[R];
   for (int i = 0; i < R; ++i) rows[i] = w.row(r + i);
-  for (int64_t k0 = 0; k0 < w.cols; k0 += 256) {
+  for (int64_t k0 = 0; k0 < w.cols; k0 += kChunkCols<T>) {
     // Decoding alone does not keep enough loads in flight to stream at memory speed.
     for (int i = 0; i < R; ++i) {
-      const char* next = reinterpret_cast<const char*>(rows[i]) + (k0 / 256) * kChunkBytes<T> + kAheadBytes;
+      const char* next = reinterpret_cast<const char*>(rows[i]) + (k0 / kChunkCols<T>) * kChunkBytes<T> + kAheadBytes;
       for (int64_t b = 0; b < kChunkBytes<T>; b += 64) _mm_prefetch(next + b, _MM_HINT_T0);
     }
-    chunk<T, R, NT>(rows, tp, k0, min_i64(256, w.cols - k0), acc, accm);
+    chunk<T, R, NT>(rows, tp, k0, min_i64(kChunkCols<T>, w.cols - k0), acc, accm);
   }
   for (int i = 0; i < R; ++i)
     for (int t = 0; t < NT; ++t) {
       float v = _mm512_reduce_add_ps(acc[i][t]);
       // Minimums enter with a minus sign: value = d * sc * q - dmin * m.
-      if constexpr (T == DType::Q4_K) v -= _mm512_reduce_add_ps(_mm512_zextps256_ps512(accm[i][t]));
+      if constexpr (T == DType::Q4_K) v -= _mm512_reduce_add_ps(accm[i][t]);
       y[t * w.rows + r + i] = v;
     }
 }

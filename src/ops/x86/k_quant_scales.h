@@ -6,6 +6,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 
 namespace fare {
 namespace {
@@ -38,6 +39,32 @@ inline void scales_k4(const uint8_t* blk, __m256& dsc, __m256& dmn) {
   dsc = _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(six)));
   dmn = _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(six, 8))));
 }
+
+#ifdef __AVX512F__
+// scales_k4 of two super-blocks at once (b0: lanes 0-7, b1: lanes 8-15), for the AVX-512 decode:
+// the same byte shuffles on both 16-byte heads in one register, the same products.
+inline void scales_k4_x2(const uint8_t* b0, const uint8_t* b1, __m512& dsc, __m512& dmn) {
+  const __m256i v = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b0))),
+                                            _mm_loadu_si128(reinterpret_cast<const __m128i*>(b1)), 1);
+  const __m256i a = _mm256_shuffle_epi8(v, _mm256_setr_epi8(4, 5, 6, 7, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15, 4, 5,
+                                                            6, 7, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15));
+  const __m256i top = _mm256_shuffle_epi8(v, _mm256_setr_epi8(-1, -1, -1, -1, 4, 5, 6, 7, -1, -1, -1, -1, 8, 9, 10, 11, -1,
+                                                              -1, -1, -1, 4, 5, 6, 7, -1, -1, -1, -1, 8, 9, 10, 11));
+  const __m256i a2 = _mm256_blend_epi16(a, _mm256_srli_epi16(a, 4), 0xc0);
+  const __m256i low = _mm256_and_si256(a2, _mm256_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15,
+                                                            63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15));
+  const __m256i six = _mm256_or_si256(low, _mm256_and_si256(_mm256_srli_epi16(top, 2), _mm256_set1_epi8(0x30)));
+  const __m256i sm = _mm256_permute4x64_epi64(six, 0xd8);  // sc of b0, sc of b1, m of b0, m of b1
+  uint32_t h0, h1;  // d and dmin of each
+  std::memcpy(&h0, b0, 4);
+  std::memcpy(&h1, b1, 4);
+  const __m512 f = _mm512_castps128_ps512(_mm_cvtph_ps(_mm_setr_epi32(static_cast<int>(h0), static_cast<int>(h1), 0, 0)));
+  const __m512i lo8 = _mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0);  // f: d0, dmin0, d1, dmin1
+  dsc = _mm512_mul_ps(_mm512_permutexvar_ps(lo8, f), _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm256_castsi256_si128(sm))));
+  dmn = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_add_epi32(lo8, _mm512_set1_epi32(1)), f),
+                      _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm256_extracti128_si256(sm, 1))));
+}
+#endif
 
 }  // namespace
 }  // namespace fare
