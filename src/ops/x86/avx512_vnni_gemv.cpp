@@ -7,9 +7,9 @@
 // Q6_K: the 6-bit codes) in one register, one vpdpbusd sums their products with the activation
 // codes into 16 lanes of 4 columns each, and one FMA scales every lane by its weight scale times
 // its activation scale. The integer sum of each lane starts from Acts::lane_bias, which removes
-// the code offset exactly. Q4_K (offset 0) takes its scales per super-block instead, times the
-// 8 activation block scales at once, and its per-block minimums are one 8-lane FMA per
-// super-block against the activation block sums.
+// the code offset exactly. Q4_K (offset 0) takes its scales per super-block instead, two
+// super-blocks at a time: their 16 block scales times the 16 activation block scales at once, and
+// their per-block minimums one 16-lane FMA against the activation block sums.
 #include <immintrin.h>
 
 #include <cstring>
