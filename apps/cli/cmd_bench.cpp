@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <thread>
 #include <nlohmann/json.hpp>
 
@@ -88,8 +89,9 @@ Measured measure(const BenchArgs& a, std::unique_ptr<Engine>& engine) {
   m.bw = measure_bandwidth(n_threads > 0 ? n_threads : static_cast<int>(std::thread::hardware_concurrency()),
                            kBandwidthBytes, 3);
   // Resident from here on, so the restarted peak counts it; the report takes it off.
-  const ReadProbe probe(kProbeBytes);
-  m.probe_bytes = probe.bytes();
+  std::optional<ReadProbe> probe;
+  if (a.tg > 0) probe.emplace(kProbeBytes);
+  m.probe_bytes = probe ? probe->bytes() : 0;
   m.rss_reset = reset_peak_rss();
   const auto t0 = std::chrono::steady_clock::now();
   engine = open_engine(a.model);
@@ -105,9 +107,9 @@ Measured measure(const BenchArgs& a, std::unique_ptr<Engine>& engine) {
     m.pp_hash = h;
   }
   for (int r = 0; r < a.reps && a.tg > 0; ++r) {
-    const double before = probe.read_gbs(e.n_threads(), kProbePasses);
+    const double before = probe->read_gbs(e.n_threads(), kProbePasses);
     auto res = run_once(e, {prompt.begin(), prompt.begin() + kTgPrompt}, a.tg + 1);
-    m.tg_read_gbs.push_back(std::max(before, probe.read_gbs(e.n_threads(), kProbePasses)));
+    m.tg_read_gbs.push_back(std::max(before, probe->read_gbs(e.n_threads(), kProbePasses)));
     m.tg_s.push_back(res.decode_seconds);
     const auto h = logits_hash(res.final_logits);
     m.stable &= m.tg_hash.empty() || h == m.tg_hash;
@@ -194,10 +196,14 @@ void print_text(const json& j) {
   const auto& d = j["decode"];
   std::printf("| pp%-4d | %10.2f | %.1f GFLOP/s\n", pp["tokens"].get<int>(), pp["tok_per_s"].get<double>(),
               pp["gflop_per_s"].get<double>());
-  std::printf("| tg%-4d | %10.3f | %.1f GB/s of %.1f GB/s read bandwidth around each run (%.0f%%); %.1f MB/token\n",
-              tg["tokens"].get<int>(),
-              tg["tok_per_s"].get<double>(), d["gb_per_s"].get<double>(), d["mem_read_gb_per_s"].get<double>(),
-              100 * d["fraction_of_mem_read"].get<double>(), d["bytes_per_token"].get<double>() / 1e6);
+  if (d["runs"].empty())
+    std::printf("| tg%-4d | %10.3f | no decode runs; read bandwidth %.1f GB/s\n", tg["tokens"].get<int>(),
+                tg["tok_per_s"].get<double>(), d["mem_read_gb_per_s"].get<double>());
+  else
+    std::printf("| tg%-4d | %10.3f | %.1f GB/s of %.1f GB/s read bandwidth around each run (%.0f%%); %.1f MB/token\n",
+                tg["tokens"].get<int>(), tg["tok_per_s"].get<double>(), d["gb_per_s"].get<double>(),
+                d["mem_read_gb_per_s"].get<double>(), 100 * d["fraction_of_mem_read"].get<double>(),
+                d["bytes_per_token"].get<double>() / 1e6);
   const auto& mem = j["memory"];
   std::printf("peak RSS %.2f GiB = %.3f x (weights + KV cache %.2f GiB)%s\n", gib(mem["peak_rss_bytes"].get<double>()),
               mem["rss_over_weights_kv"].get<double>(), gib(mem["weight_bytes"].get<double>() + mem["kv_bytes"].get<double>()),
