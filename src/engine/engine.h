@@ -31,7 +31,7 @@ struct EngineOptions {
   // Copy the weights that the kernel set reads faster in its own layout (so far: BF16 with
   // "fast" on AVX-512 BF16) into that layout at load. Memory stays at about the weights' size,
   // but loading takes seconds instead of a fraction of one, and other processes cannot share
-  // those pages of the page cache; prefill gains 8-13 % (docs/PERFORMANCE.md).
+  // those pages of the page cache; decode gains 2-6 %, prefill loses 3-8 % (docs/PERFORMANCE.md).
   bool repack_weights = false;
 };
 
