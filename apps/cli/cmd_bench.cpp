@@ -21,8 +21,10 @@ namespace {
 using json = nlohmann::ordered_json;
 
 constexpr int kTgPrompt = 16;                          // as llama-bench and the peer driver
-constexpr size_t kBandwidthBytes = size_t{512} << 20;  // far larger than any L3
-constexpr size_t kProbeBytes = size_t{256} << 20;      // the probes around decode runs: 8x a 32 MiB L3
+// Buffers of the bandwidth probes, at least 4x the L3 (probe_buffer_bytes): before loading and
+// after the tests, and the resident one read around each decode run.
+constexpr size_t kBandwidthBytes = size_t{512} << 20;
+constexpr size_t kProbeBytes = size_t{256} << 20;
 constexpr int kProbePasses = 3;
 constexpr const char* kPromptText =
     "The history of computing is a story of abstraction layered on abstraction. Early machines were programmed by "
@@ -87,10 +89,10 @@ Measured measure(const BenchArgs& a, std::unique_ptr<Engine>& engine) {
   const int n_threads = a.model.threads > 0 ? a.model.threads : 0;
   // Bandwidth first, then the peak RSS restarts so that its buffer is not counted.
   m.bw = measure_bandwidth(n_threads > 0 ? n_threads : static_cast<int>(std::thread::hardware_concurrency()),
-                           kBandwidthBytes, 3);
+                           probe_buffer_bytes(kBandwidthBytes), 3);
   // Resident from here on, so the restarted peak counts it; the report takes it off.
   std::optional<ReadProbe> probe;
-  if (a.tg > 0) probe.emplace(kProbeBytes);
+  if (a.tg > 0) probe.emplace(probe_buffer_bytes(kProbeBytes));
   m.probe_bytes = probe ? probe->bytes() : 0;
   m.rss_reset = reset_peak_rss();
   const auto t0 = std::chrono::steady_clock::now();
@@ -118,7 +120,7 @@ Measured measure(const BenchArgs& a, std::unique_ptr<Engine>& engine) {
   const size_t hwm = peak_rss_bytes();
   m.peak_rss = hwm - std::min(hwm, m.probe_bytes);
   // Bandwidth again at the end: the machine is shared, so take the better of two moments.
-  const Bandwidth late = measure_bandwidth(e.n_threads(), kBandwidthBytes, 3);
+  const Bandwidth late = measure_bandwidth(e.n_threads(), probe_buffer_bytes(kBandwidthBytes), 3);
   m.bw.read_gbs = std::max(m.bw.read_gbs, late.read_gbs);
   m.bw.copy_gbs = std::max(m.bw.copy_gbs, late.copy_gbs);
   return m;
@@ -172,7 +174,7 @@ json report(const BenchArgs& a, const Engine& e, const Measured& m) {
       {"tg", {{"tokens", a.tg}, {"prompt_tokens", kTgPrompt}, {"runs", runs(m.tg_s, a.tg)}, {"tok_per_s", tg_tps},
               {"ms_per_token", tg_tps > 0 ? 1000.0 / tg_tps : 0}}},
       {"decode", {{"bytes_per_token", decode_bytes}, {"gb_per_s", decode_gbs}, {"mem_read_gb_per_s", mem_read},
-                  {"fraction_of_mem_read", fraction}, {"runs", decode_runs},
+                  {"fraction_of_mem_read", fraction}, {"runs", decode_runs}, {"probe_bytes", m.probe_bytes},
                   {"mem_read_gb_per_s_outside", m.bw.read_gbs}, {"mem_copy_gb_per_s", m.bw.copy_gbs}}},
       {"memory", {{"peak_rss_bytes", m.peak_rss}, {"peak_rss_reset", m.rss_reset}, {"weight_bytes", i.weight_bytes},
                   {"kv_bytes", kv_bytes}, {"rss_over_weights_kv", expected > 0 ? m.peak_rss / expected : 0}}},

@@ -30,6 +30,13 @@ class ReadProbe {
   size_t words_;
 };
 
+// The last-level (L3) caches of the CPUs this process may see, summed over their instances; 0
+// when sysfs does not tell.
+size_t last_level_cache_bytes();
+// A buffer for bandwidth probes: `floor` bytes, or 4x the L3 where that is more (a probe that
+// fits in the cache measures the cache), but at most an eighth of the memory.
+size_t probe_buffer_bytes(size_t floor);
+
 size_t peak_rss_bytes();  // VmHWM; 0 when /proc is not readable
 bool reset_peak_rss();    // restarts VmHWM from the current RSS (Linux clear_refs); false if refused
 std::string cpu_model();  // "model name" of /proc/cpuinfo, or ""

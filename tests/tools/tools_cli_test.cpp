@@ -2,13 +2,17 @@
 // smoke is what CI runs of the benchmarks: tiny sizes, every JSON field present and sane.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "support/derived_models.h"
 #include "support/run_command.h"
+
+#include <unistd.h>
 
 namespace fare {
 namespace {
@@ -62,9 +66,19 @@ TEST(BenchSmoke, JsonHasEveryMeasurement) {
   EXPECT_NEAR(d["fraction_of_mem_read"].get<double>(), sum / 2, 1e-9 * sum);
   const auto& m = j["memory"];
   EXPECT_GT(m["peak_rss_bytes"].get<double>(), m["weight_bytes"].get<double>());
-  // The probes' 256 MiB buffer is resident during the runs but not counted: the micro model's
-  // process stays far below it.
+  // The probes' buffer (256 MiB at least) is resident during the runs but not counted: the micro
+  // model's process stays far below it.
+  const double probe = d["probe_bytes"].get<double>();
+  EXPECT_GE(probe, 256.0 * (1 << 20));
   EXPECT_LT(m["peak_rss_bytes"].get<double>(), 200e6);
+  // A probe the L3 could hold would measure the cache: 4x this CPU's L3 (one instance of it, as
+  // sysfs gives it), unless that is over an eighth of the memory.
+  std::ifstream l3("/sys/devices/system/cpu/cpu0/cache/index3/size");
+  double l3_kib = 0;
+  if (l3 >> l3_kib) {
+    const double memory = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+    EXPECT_GE(probe, std::min(4 * 1024 * l3_kib, memory / 8));
+  }
   EXPECT_GT(m["kv_bytes"].get<double>(), 0);
   for (const char* k : {"pp_hash", "tg_hash"}) EXPECT_EQ(j["logits"][k].get<std::string>().size(), 16u) << k;
   EXPECT_TRUE(j["logits"]["stable"].get<bool>());
