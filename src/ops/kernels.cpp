@@ -67,10 +67,10 @@ void set_q8(KernelSet& s, DType t, RowsFn gemm, int row_tile, int offset, int gr
 }
 
 // A decode kernel on int8 activations, with the offset and group the type's gemm set.
-void set_q8_gemv(KernelSet& s, DType t, RowsFn gemv) {
+void set_q8_gemv(KernelSet& s, DType t, RowsFn gemv, ActFormat act = ActFormat::Q8) {
   TypeKernels& k = slot(s, t);
   k.gemv = gemv;
-  k.gemv_act = ActFormat::Q8;
+  k.gemv_act = act;
 }
 
 void set_bf16(KernelSet& s, RowsFn gemm, int row_tile, ActFormat act = ActFormat::BF16) {
@@ -116,7 +116,7 @@ void add_x86_sets(std::vector<Entry>& out, Entry& emulated) {
   set_q8(ev.set, DType::Q5_K, &avx512_vnni::gemm<DType::Q5_K>, kv, 0, 32, ActFormat::Q8_PANELS);
   set_q8(ev.set, DType::Q6_K, &avx512_vnni::gemm<DType::Q6_K>, kv, 32, 16, ActFormat::Q8_PANELS);
   set_q8_gemv(ev.set, DType::Q8_0, &avx512_vnni::gemv<DType::Q8_0>);
-  set_q8_gemv(ev.set, DType::Q4_K, &avx512_vnni::gemv<DType::Q4_K>);
+  set_q8_gemv(ev.set, DType::Q4_K, &avx512_vnni::gemv<DType::Q4_K>, ActFormat::Q8_K4);
   set_q8_gemv(ev.set, DType::Q6_K, &avx512_vnni::gemv<DType::Q6_K>);
   ev.set.quantize_q8 = &avx512_vnni::quantize_q8;
   ev.supported = avx512 && f.avx512_vnni;

@@ -25,6 +25,7 @@ enum class ActFormat : uint8_t {
   BF16_TILES,  // the same values laid out as AMX-BF16 activation tiles (Acts::bf_tiles)
   BF16_PANELS,  // the same values in panels of kBf16PanelTokens tokens (Acts::bf_panels)
   Q8_PANELS,    // Q8, and the same codes and scales in panels of kQ8PanelTokens tokens (Acts::q_panels)
+  Q8_K4,        // Q8 with the codes' blocks of 32 in the order a Q4_K super-block's nibbles come (Acts::q)
 };
 
 // ActFormat::BF16_PANELS: panels of this many tokens (the register block of the AVX-512 BF16
@@ -45,6 +46,11 @@ struct Acts {
   // bias[t * (cols/group) + g] = -offset * (sum of q over group g), the integer correction for
   // weight codes stored with an offset (see TypeKernels::q8_offset); qsum[t * (cols/32) + b] =
   // scale * sum of q over block b, for the per-block minimums of Q4_K / Q5_K.
+  // Q8_K4: the same, but within each 256 columns q holds the blocks of 32 in the order
+  // 0 2 1 3 4 6 5 7: Q4_K keeps blocks 2i and 2i+1 in the low and high nibbles of the same 32
+  // bytes, so 64 bytes of its codes split into [0 2] and [1 3] (then [4 6], [5 7]) with one mask
+  // and one shift, and the activations meet them in that order. scale, qsum and bias stay in
+  // column order.
   const int8_t* q = nullptr;
   const float* scale = nullptr;
   const int32_t* bias = nullptr;

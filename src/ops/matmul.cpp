@@ -252,8 +252,24 @@ void prepare_bf16_panels(Acts& a, ThreadPool& pool) {
   a.bf_panels = buf.bf.data();
 }
 
+// Q8_K4: blocks 1 and 2, 5 and 6 of every 256 columns swap places (the layout is in kernels.h).
+void interleave_k4(const Acts& a) {
+  FARE_CHECK(a.cols % 256 == 0, "Q8_K4 activations need whole super-blocks: cols ", a.cols);
+  int8_t* q = act_buffers().q.data();
+  for (int64_t t = 0; t < a.n_tokens; ++t)
+    for (int64_t c = 0; c < a.cols; c += 128) {
+      int8_t tmp[32];
+      int8_t* blk = q + t * a.cols + c;
+      std::memcpy(tmp, blk + 32, 32);
+      std::memcpy(blk + 32, blk + 64, 32);
+      std::memcpy(blk + 64, tmp, 32);
+    }
+}
+
 void prepare_acts(const KernelSet& set, const TypeKernels& k, ActFormat format, Acts& a, ThreadPool& pool) {
-  if (format == ActFormat::Q8 || format == ActFormat::Q8_PANELS) prepare_q8(set, k, a, pool);
+  if (format == ActFormat::Q8 || format == ActFormat::Q8_PANELS || format == ActFormat::Q8_K4)
+    prepare_q8(set, k, a, pool);
+  if (format == ActFormat::Q8_K4) interleave_k4(a);
   if (format == ActFormat::Q8_PANELS) spread_to_panels(k, a, pool);
   else if (format == ActFormat::BF16) prepare_bf16(a, pool);
   else if (format == ActFormat::BF16_TILES) prepare_bf16_tiles(a, pool);

@@ -143,7 +143,7 @@ std::vector<float> rounded_activations(ActFormat f, const float* x, int64_t n_to
   std::vector<float> out(x, x + n_tokens * cols);
   if (f == ActFormat::BF16 || f == ActFormat::BF16_TILES || f == ActFormat::BF16_PANELS) {
     for (auto& v : out) v = bf16_to_f32(f32_to_bf16(v));
-  } else if (f == ActFormat::Q8 || f == ActFormat::Q8_PANELS) {
+  } else if (f == ActFormat::Q8 || f == ActFormat::Q8_PANELS || f == ActFormat::Q8_K4) {
     for (int64_t b = 0; b < n_tokens * cols / 32; ++b) {
       float* xb = out.data() + b * 32;
       float amax = 0;
