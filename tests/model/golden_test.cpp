@@ -121,16 +121,20 @@ struct Measured {
 
 // Teacher-forced top-20 and top-1 checks, then greedy generation, for every prompt of the
 // golden. `rounded`: the greedy rule for rounded activations (see the README).
-Measured check_golden(const Case& c, const KernelSet& kernels, DType kv_type, const Tolerance& tol, bool rounded) {
+// `packed`: the weights in the layout these kernels read fastest (as `--repack` loads them);
+// otherwise as stored, the engine's default.
+Measured check_golden(const Case& c, const KernelSet& kernels, DType kv_type, const Tolerance& tol, bool rounded,
+                      bool packed = false) {
   const json& g = golden(c.golden);
   const std::string path = c.path();
   ThreadPool pool(2);
   const Compute cx{&pool, &kernels};
-  auto model = Model::load(path, &cx);  // packed as the engine packs it for these kernels
+  auto model = packed ? Model::load(path, &cx) : Model::load(path);
   EngineOptions eo;
   eo.n_threads = 2;
   eo.kernels = kernels.name;
   eo.kv_cache = kv_type == DType::F32 ? "f32" : kv_type == DType::F16 ? "f16" : "bf16";
+  eo.repack_weights = packed;
   auto engine = Engine::open(path, eo);
 
   std::vector<double> deltas;  // per position: the largest |Δ| over the 20 reference ids
@@ -201,10 +205,19 @@ TEST_P(GoldenTest, TeacherForcedTop20AndGreedy) {
   ASSERT_NE(info, nullptr);
   if (!info->supported) GTEST_SKIP() << "this CPU lacks " << info->needs << " for the " << set_name << " kernels";
   const bool rounded = rounds_activations(*Model::load(c.path()), *info->set);
-  const Measured m = check_golden(c, *info->set, DType::F32, rounded ? c.rounded : c.exact, rounded);
-  // Measured agreement, for the README's table.
-  std::printf("[golden] %-18s %-12s %-7s %5zu positions  max|d| %.2e  p99 %.2e  top-1 checked %d\n", c.label.c_str(),
-              set_name.c_str(), rounded ? "rounded" : "exact", m.positions, m.max, m.p99, m.top1_checked);
+  const Tolerance& tol = rounded ? c.rounded : c.exact;
+  // Weights as stored (the default), then, where these kernels have a packed layout for them, packed.
+  ThreadPool pool(1);
+  const Compute cx{&pool, info->set};
+  const bool packs = Model::load(c.path(), &cx)->packed_matrices > 0;
+  for (bool packed : {false, true}) {
+    if (packed && !packs) continue;
+    const Measured m = check_golden(c, *info->set, DType::F32, tol, rounded, packed);
+    // Measured agreement, for the README's table.
+    std::printf("[golden] %-18s %-12s %-7s %5zu positions  max|d| %.2e  p99 %.2e  top-1 checked %d%s\n",
+                c.label.c_str(), set_name.c_str(), rounded ? "rounded" : "exact", m.positions, m.max, m.p99,
+                m.top1_checked, packed ? "  (packed)" : "");
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, GoldenTest, ::testing::Combine(::testing::ValuesIn(cases()),
