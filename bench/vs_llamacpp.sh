@@ -98,6 +98,12 @@ summary.fare.mem_read_gb_per_s = median(runs.filter((r) => r.engine === "fare").
 summary.fare.fraction_runs = runs.filter((r) => r.engine === "fare").map((r) => r.decode.fraction_of_mem_read);
 summary.fare.fraction_of_mem_read = median(summary.fare.fraction_runs);
 summary.fare.peak_rss_over_weights_kv = f.memory.rss_over_weights_kv;
+// llama.cpp streams the same weights: its decode in GB/s at fare's bytes per token (the KV
+// cache's share may differ), against the probes around fare's run of the same round, so that a
+// decode ratio near 1 can be told apart: both engines at the memory's wall, or not.
+const fareRuns = runs.filter((r) => r.engine === "fare"), llamaRuns = runs.filter((r) => r.engine === "llama.cpp");
+summary["llama.cpp"].decode_gb_per_s_runs = llamaRuns.map((r, i) => r.tg.tok_per_s * fareRuns[i].decode.bytes_per_token / 1e9);
+summary["llama.cpp"].fraction_runs = summary["llama.cpp"].decode_gb_per_s_runs.map((g, i) => g / fareRuns[i].decode.mem_read_gb_per_s);
 summary.ratio = {pp: summary.fare.pp / summary["llama.cpp"].pp, tg: summary.fare.tg / summary["llama.cpp"].tg};
 const fix = (x, d) => x.toFixed(d).padStart(9);
 console.log(`model ${f.model} (llama.cpp: ${runs.find((r) => r.engine === "llama.cpp").model ?? "the same"}), ${f.threads} threads, ${runs.length / 2} alternating rounds (median)`);
@@ -110,5 +116,8 @@ console.log(`ratio fare / llama.cpp: pp ${summary.ratio.pp.toFixed(2)}x, tg ${su
 console.log(`fare decode ${summary.fare.decode_gb_per_s.toFixed(1)} GB/s of ${summary.fare.mem_read_gb_per_s.toFixed(1)} GB/s read bandwidth; ` +
             `each run against the probes around it: ${summary.fare.fraction_runs.map((v) => (100 * v).toFixed(0) + " %").join(", ")} ` +
             `(median ${(100 * summary.fare.fraction_of_mem_read).toFixed(0)} %)`);
+if (f.tg.tokens > 0)
+  console.log(`llama.cpp decode at fare's bytes per token: ${summary["llama.cpp"].decode_gb_per_s_runs.map((v) => v.toFixed(1)).join(", ")} GB/s, ` +
+              `against the probes around fare's run of the same round: ${summary["llama.cpp"].fraction_runs.map((v) => (100 * v).toFixed(0) + " %").join(", ")}`);
 if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({summary, runs}, null, 1));
 JS
