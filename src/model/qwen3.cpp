@@ -5,6 +5,7 @@
 #include "common/thread_pool.h"
 #include "model/session.h"
 #include "ops/attention.h"
+#include "ops/kernels.h"
 #include "ops/math.h"
 #include "ops/matmul.h"
 
@@ -85,9 +86,8 @@ void qwen3_forward(const Model& m, KvCache& cache, Activations& a, std::span<con
     norm_rows(a.x.data(), w.ffn_norm.data(), n, a.xb.data());
     const Product gate_up[] = {{&w.w_gate, a.gate.data()}, {&w.w_up, a.up.data()}};
     matmul(cx, gate_up, a.xb.data(), n);
-    for_tokens(cx, n, [&](int64_t t) {
-      swiglu(a.gate.data() + t * F, a.up.data() + t * F, F, a.gate.data() + t * F);
-    });
+    const SwigluFn act = cx.kernels->swiglu != nullptr ? cx.kernels->swiglu : &swiglu;
+    for_tokens(cx, n, [&](int64_t t) { act(a.gate.data() + t * F, a.up.data() + t * F, F, a.gate.data() + t * F); });
     matmul(cx, w.w_down, a.gate.data(), n, a.xb.data());
     add_rows(a.x.data(), a.xb.data());
     obs(l, "out", a.x.data(), E);

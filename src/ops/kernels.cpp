@@ -91,6 +91,7 @@ void add_x86_sets(std::vector<Entry>& out, Entry& emulated) {
   e2.set.summary = "AVX2+FMA: weights decoded to float in registers, float activations (exact)";
   fill_exact<Avx2>(e2.set, all);
   e2.set.attend = &avx2::attend;
+  e2.set.swiglu = &avx2::swiglu;
   e2.supported = f.avx2 && f.fma && f.f16c;
   e2.needs = "avx2 fma f16c";
   out.push_back(e2);
@@ -101,6 +102,7 @@ void add_x86_sets(std::vector<Entry>& out, Entry& emulated) {
   e5.set.summary = "AVX-512: weights decoded to float in registers, float activations (exact)";
   fill_exact<Avx512>(e5.set, all);
   e5.set.attend = &avx512::attend;
+  e5.set.swiglu = &avx512::swiglu;
   e5.supported = avx512;
   e5.needs = "avx512f avx512bw avx512vl avx512dq fma f16c";
   out.push_back(e5);

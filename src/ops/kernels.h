@@ -92,6 +92,8 @@ using RowsFn = void (*)(const WeightMatrix& w, const Acts& a, int64_t r0, int64_
 // gives the same bytes.
 using QuantizeQ8Fn = void (*)(const float* x, int64_t cols, int offset, int group, int8_t* q, float* scale,
                               float* qsum, int32_t* bias);
+// SwiGLU of one token: out = gate / (1 + e^-gate) * up (out may be gate).
+using SwigluFn = void (*)(const float* gate, const float* up, int64_t n, float* out);
 // The portable one (the oracle of the others).
 void quantize_q8_reference(const float* x, int64_t cols, int offset, int group, int8_t* q, float* scale, float* qsum,
                            int32_t* bias);
@@ -129,6 +131,7 @@ struct KernelSet {
   std::array<TypeKernels, kNumDTypes> types{};
   AttendFn attend = nullptr;  // attention for a block of query rows; nullptr: attend_reference
   QuantizeQ8Fn quantize_q8 = nullptr;  // nullptr: the portable one in matmul.cpp
+  SwigluFn swiglu = nullptr;  // nullptr: swiglu of math.h (the C library's expf)
 
   const TypeKernels& of(DType t) const { return types[static_cast<size_t>(t)]; }
 };

@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cmath>
 #include <random>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "common/half.h"
 #include "common/thread_pool.h"
@@ -108,6 +110,52 @@ TEST(Math, SoftmaxAndSwiglu) {
   swiglu(g.data(), u.data(), 3, o.data());
   for (int i = 0; i < 3; ++i) EXPECT_NEAR(o[i], g[i] / (1 + std::exp(-double(g[i]))) * u[i], 1e-6);
 }
+
+// Every set's SwiGLU (the reference: the C library's expf) against float64, over lengths with
+// every tail of 8 and 16 lanes and gates out to where e^-gate overflows a float.
+class SwigluSets : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SwigluSets, MatchesFloat64) {
+  const KernelSet* set = nullptr;
+  for (const auto& k : kernel_sets())
+    if (GetParam() == k.set->name) {
+      if (!k.supported) GTEST_SKIP() << "this CPU lacks " << k.needs;
+      set = k.set;
+    }
+  ASSERT_NE(set, nullptr);
+  const SwigluFn fn = set->swiglu != nullptr ? set->swiglu : &swiglu;
+  const std::vector<float> edges = {-1000, -100, -88.5f, -87.5f, -20, -1e-3f, 0, 1e-30f, 20, 87, 100, 1000};
+  uint32_t seed = 40;
+  for (int64_t n = 1; n <= 70; ++n) {
+    std::vector<float> g = randn(static_cast<size_t>(n), seed++), u = randn(static_cast<size_t>(n), seed++);
+    for (int64_t i = 0; i < n; ++i) {
+      g[static_cast<size_t>(i)] *= 6.0f;
+      if (i % 5 == 0) g[static_cast<size_t>(i)] = edges[static_cast<size_t>((i / 5 + n) % edges.size())];
+    }
+    std::vector<float> out = g;  // in place, as the forward pass calls it
+    fn(out.data(), u.data(), n, out.data());
+    for (int64_t i = 0; i < n; ++i) {
+      const double gi = g[static_cast<size_t>(i)], ref = gi / (1.0 + std::exp(-gi)) * u[static_cast<size_t>(i)];
+      // 10 float ulps of the result (e^x within 2 ulp, then a sum, a quotient and a product), and
+      // where e^-gate saturates at e^88 (gate below -88) |gate x up| / e^88 instead of 0.
+      const double floor = 1e-38 * std::fabs(gi * u[static_cast<size_t>(i)]);
+      EXPECT_NEAR(out[static_cast<size_t>(i)], ref, 6e-7 * std::fabs(ref) + floor) << "gate " << gi << " n " << n;
+    }
+  }
+}
+
+std::vector<std::string> set_names() {
+  std::vector<std::string> v;
+  for (const auto& k : kernel_sets()) v.push_back(k.set->name);
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllSets, SwigluSets, ::testing::ValuesIn(set_names()), [](const auto& p) {
+  std::string n = p.param;
+  for (char& ch : n)
+    if (ch == '-') ch = '_';
+  return n;
+});
 
 TEST(Attention, GroupedCausalMatchesNaive) {
   const AttentionShape s{4, 2, 16};

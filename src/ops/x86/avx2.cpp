@@ -5,6 +5,7 @@
 #include "ops/x86/attention_kernels.h"
 #include "ops/x86/float_kernels.h"
 #include "ops/x86/kernels_x86.h"
+#include "ops/x86/swiglu_kernels.h"
 
 namespace fare::avx2 {
 
@@ -40,7 +41,9 @@ struct V256 {
   static F add(F a, F b) { return _mm256_add_ps(a, b); }
   static F sub(F a, F b) { return _mm256_sub_ps(a, b); }
   static F max(F a, F b) { return _mm256_max_ps(a, b); }
+  static F min(F a, F b) { return _mm256_min_ps(a, b); }
   static F mul(F a, F b) { return _mm256_mul_ps(a, b); }
+  static F div(F a, F b) { return _mm256_div_ps(a, b); }
   static F fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
   static F fmsub(F a, F b, F c) { return _mm256_fmsub_ps(a, b, c); }
   static F fnmadd(F a, F b, F c) { return _mm256_fnmadd_ps(a, b, c); }

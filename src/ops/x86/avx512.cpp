@@ -6,6 +6,7 @@
 #include "ops/x86/avx512_common.h"
 #include "ops/x86/float_kernels.h"
 #include "ops/x86/kernels_x86.h"
+#include "ops/x86/swiglu_kernels.h"
 
 namespace fare::avx512 {
 
@@ -30,7 +31,9 @@ struct V512 {
   static F add(F a, F b) { return _mm512_add_ps(a, b); }
   static F sub(F a, F b) { return _mm512_sub_ps(a, b); }
   static F max(F a, F b) { return _mm512_max_ps(a, b); }
+  static F min(F a, F b) { return _mm512_min_ps(a, b); }
   static F mul(F a, F b) { return _mm512_mul_ps(a, b); }
+  static F div(F a, F b) { return _mm512_div_ps(a, b); }
   static F fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
   static F fmsub(F a, F b, F c) { return _mm512_fmsub_ps(a, b, c); }
   static F fnmadd(F a, F b, F c) { return _mm512_fnmadd_ps(a, b, c); }

@@ -561,6 +561,7 @@ void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y
               const KvRows& kv, float* out, float* scratch) {                                                       \
     fa::attend<V>(s, q, t0, t1, g, pos0, kv, out, scratch);                                                         \
   }                                                                                                                 \
+  void swiglu(const float* gate, const float* up, int64_t n, float* out) { sw::swiglu<V>(gate, up, n, out); }      \
   FARE_FLOAT_KERNEL_INSTANCE(DType::F32)                                                                            \
   FARE_FLOAT_KERNEL_INSTANCE(DType::F16)                                                                            \
   FARE_FLOAT_KERNEL_INSTANCE(DType::BF16)                                                                           \

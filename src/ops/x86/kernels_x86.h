@@ -25,6 +25,7 @@ template <DType T>
 void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int64_t g, int64_t pos0, const KvRows& kv,
             float* out, float* scratch);
+void swiglu(const float* gate, const float* up, int64_t n, float* out);
 }  // namespace avx2
 
 // AVX-512 F/BW/VL/DQ: exact for every weight type.
@@ -36,6 +37,7 @@ template <DType T>
 void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int64_t g, int64_t pos0, const KvRows& kv,
             float* out, float* scratch);
+void swiglu(const float* gate, const float* up, int64_t n, float* out);
 }  // namespace avx512
 
 // AVX-512 VNNI: integer weights times int8 activation blocks (ActFormat::Q8) with vpdpbusd.
