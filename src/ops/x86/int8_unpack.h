@@ -78,10 +78,12 @@ void unpack_row(const WeightMatrix& w, int64_t r, int64_t k0, int64_t kc, uint8_
         mins[j * kStride] = -mn8[j];
       }
       const uint8_t* q = x + (k5 ? 48 : 16);
+      const __m256i m = _mm256_set1_epi8(15);
       for (int c = 0; c < 4; ++c) {
         // Sub-blocks 2c and 2c+1 are the low and high nibbles of q[32c .. 32c+31].
-        split_nibbles(q + 32 * c, u + 64 * c, u + 64 * c + 32);
-        split_nibbles(q + 32 * c + 16, u + 64 * c + 16, u + 64 * c + 48);
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 32 * c));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(u + 64 * c), _mm256_and_si256(v, m));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(u + 64 * c + 32), _mm256_and_si256(_mm256_srli_epi16(v, 4), m));
       }
       if constexpr (k5) {
         // Bit k of qh[l] adds 16 to value l of sub-block k.
