@@ -16,6 +16,7 @@
 #include "model/session.h"
 #include "ops/kernels.h"
 #include "support/derived_models.h"
+#include "support/kernel_set_params.h"
 #include "support/xz.h"
 
 namespace fare {
@@ -80,12 +81,6 @@ std::vector<Case> cases() {
        kMicroQ56Act},
       {"micro-qwen3-fp8", fx("micro-qwen3/hf-fp8"), "micro_hf_fp8", kMicroF32, kMicroFp8Act},
   };
-}
-
-std::vector<std::string> kernel_set_names() {
-  std::vector<std::string> names;
-  for (const auto& k : kernel_sets()) names.emplace_back(k.set->name);
-  return names;
 }
 
 const json& golden(const std::string& variant) {
@@ -221,7 +216,7 @@ TEST_P(GoldenTest, TeacherForcedTop20AndGreedy) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, GoldenTest, ::testing::Combine(::testing::ValuesIn(cases()),
-                                                                  ::testing::ValuesIn(kernel_set_names())),
+                                                                  ::testing::ValuesIn(test::kernel_set_names())),
                          [](const auto& p) {
                            std::string name = std::get<0>(p.param).label + "_" + std::get<1>(p.param);
                            std::replace(name.begin(), name.end(), '-', '_');

@@ -12,6 +12,7 @@
 #include "common/thread_pool.h"
 #include "ops/attention.h"
 #include "ops/kernels.h"
+#include "support/kernel_set_params.h"
 #include "support/random.h"
 
 namespace fare {
@@ -50,13 +51,10 @@ using test::randn;
 class AttentionSets : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(AttentionSets, MatchesFloat64) {
-  const KernelSet* set = nullptr;
-  for (const auto& k : kernel_sets())
-    if (GetParam() == k.set->name) {
-      if (!k.supported) GTEST_SKIP() << "this CPU lacks " << k.needs;
-      set = k.set;
-    }
+  KernelSetInfo info{};
+  const KernelSet* set = test::find_kernel_set(GetParam(), &info);
   ASSERT_NE(set, nullptr);
+  if (!info.supported) GTEST_SKIP() << "this CPU lacks " << info.needs;
   const Case cases[] = {{4, 2, 16, 5, 3},   {2, 2, 128, 1, 200}, {8, 1, 64, 9, 0},  {4, 4, 80, 3, 37},
                         {6, 3, 24, 7, 64}, {2, 1, 32, 17, 15},  {4, 2, 8, 2, 130}, {2, 1, 128, 40, 90}};
   uint32_t seed = 10;
@@ -98,18 +96,8 @@ TEST_P(AttentionSets, MatchesFloat64) {
     }
 }
 
-std::vector<std::string> set_names() {
-  std::vector<std::string> v;
-  for (const auto& k : kernel_sets()) v.emplace_back(k.set->name);
-  return v;
-}
-
-INSTANTIATE_TEST_SUITE_P(AllSets, AttentionSets, ::testing::ValuesIn(set_names()), [](const auto& p) {
-  std::string n = p.param;
-  for (char& ch : n)
-    if (ch == '-') ch = '_';
-  return n;
-});
+INSTANTIATE_TEST_SUITE_P(AllSets, AttentionSets, ::testing::ValuesIn(test::kernel_set_names()),
+                         [](const auto& p) { return test::test_name(p.param); });
 
 }  // namespace
 }  // namespace fare

@@ -16,6 +16,7 @@
 #include "ops/dequant.h"
 #include "ops/kernels.h"
 #include "ops/matmul.h"
+#include "support/kernel_set_params.h"
 #include "support/random.h"
 
 namespace fare {
@@ -279,8 +280,7 @@ TEST_P(KernelSetTest, DecodesBitExactly) {
 }
 
 std::vector<std::string> set_names() {
-  std::vector<std::string> v;
-  for (const auto& k : kernel_sets()) v.emplace_back(k.set->name);
+  std::vector<std::string> v = test::kernel_set_names();
   v.emplace_back("amx-emulated");
   return v;
 }
@@ -288,10 +288,7 @@ std::vector<std::string> set_names() {
 INSTANTIATE_TEST_SUITE_P(AllSets, KernelSetTest,
                          ::testing::Combine(::testing::ValuesIn(set_names()), ::testing::ValuesIn(kTypes)),
                          [](const auto& p) {
-                           std::string n = std::get<0>(p.param) + "_" + std::string(name(std::get<1>(p.param)));
-                           for (char& ch : n)
-                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return n;
+                           return test::test_name(std::get<0>(p.param) + "_" + std::string(name(std::get<1>(p.param))));
                          });
 
 // Products sharing their activations (q, k, v) run in one region, in groups of one type (and in

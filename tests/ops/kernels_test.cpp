@@ -5,7 +5,6 @@
 #include <chrono>
 #include <cmath>
 #include <random>
-#include <string>
 #include <thread>
 #include <vector>
 
@@ -15,6 +14,7 @@
 #include "ops/kernels.h"
 #include "ops/math.h"
 #include "ops/matmul.h"
+#include "support/kernel_set_params.h"
 #include "support/random.h"
 
 namespace fare {
@@ -116,13 +116,10 @@ TEST(Math, SoftmaxAndSwiglu) {
 class SwigluSets : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SwigluSets, MatchesFloat64) {
-  const KernelSet* set = nullptr;
-  for (const auto& k : kernel_sets())
-    if (GetParam() == k.set->name) {
-      if (!k.supported) GTEST_SKIP() << "this CPU lacks " << k.needs;
-      set = k.set;
-    }
+  KernelSetInfo info{};
+  const KernelSet* set = test::find_kernel_set(GetParam(), &info);
   ASSERT_NE(set, nullptr);
+  if (!info.supported) GTEST_SKIP() << "this CPU lacks " << info.needs;
   const SwigluFn fn = set->swiglu != nullptr ? set->swiglu : &swiglu;
   const std::vector<float> edges = {-1000, -100, -88.5f, -87.5f, -20, -1e-3f, 0, 1e-30f, 20, 87, 100, 1000};
   uint32_t seed = 40;
@@ -144,18 +141,8 @@ TEST_P(SwigluSets, MatchesFloat64) {
   }
 }
 
-std::vector<std::string> set_names() {
-  std::vector<std::string> v;
-  for (const auto& k : kernel_sets()) v.push_back(k.set->name);
-  return v;
-}
-
-INSTANTIATE_TEST_SUITE_P(AllSets, SwigluSets, ::testing::ValuesIn(set_names()), [](const auto& p) {
-  std::string n = p.param;
-  for (char& ch : n)
-    if (ch == '-') ch = '_';
-  return n;
-});
+INSTANTIATE_TEST_SUITE_P(AllSets, SwigluSets, ::testing::ValuesIn(test::kernel_set_names()),
+                         [](const auto& p) { return test::test_name(p.param); });
 
 TEST(Attention, GroupedCausalMatchesNaive) {
   const AttentionShape s{4, 2, 16};
