@@ -76,11 +76,6 @@ struct Acts {
   const float* scale_panels = nullptr;
   const float* qsum_panels = nullptr;
   const int32_t* bias_panels = nullptr;
-  // Q8 for the decode kernels only: per lane of 4 columns (index t * (cols/4) + c/4), the scale of
-  // the block of 32 holding column c and bias[group of c] / (group / 4), so that the 16 lanes of a
-  // 64-column product start from the offset correction of their group.
-  const float* lane_scale = nullptr;
-  const int32_t* lane_bias = nullptr;
 };
 
 // Computes y[t * w.rows + r] for r in [r0, r1) and every token t of `a`.

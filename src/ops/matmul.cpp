@@ -56,8 +56,8 @@ void reference_rows(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1
 // not allocate once the buffers have grown to the largest batch.
 struct ActBuffers {
   std::vector<int8_t> q, q_panels;
-  std::vector<float> scale, qsum, lane_scale, scale_panels, qsum_panels;
-  std::vector<int32_t> bias, lane_bias, bias_panels;
+  std::vector<float> scale, qsum, scale_panels, qsum_panels;
+  std::vector<int32_t> bias, bias_panels;
   std::vector<uint16_t> bf;
 };
 
@@ -173,22 +173,6 @@ void spread_to_panels(const TypeKernels& k, Acts& a, ThreadPool& pool) {
   a.scale_panels = buf.scale_panels.data();
   a.qsum_panels = buf.qsum_panels.data();
   a.bias_panels = buf.bias_panels.data();
-}
-
-// The per-lane copies of the block scales and group biases the decode kernels read.
-void spread_to_lanes(const TypeKernels& k, Acts& a) {
-  ActBuffers& buf = act_buffers();
-  const int64_t n = a.n_tokens, lanes = a.cols / 4, per_group = k.q8_group / 4;
-  FARE_CHECK(k.q8_offset % per_group == 0);
-  buf.lane_scale.resize(static_cast<size_t>(n * lanes));
-  buf.lane_bias.resize(static_cast<size_t>(n * lanes));
-  for (int64_t t = 0; t < n; ++t)
-    for (int64_t l = 0; l < lanes; ++l) {
-      buf.lane_scale[static_cast<size_t>(t * lanes + l)] = a.scale[t * (a.cols / kQ8Block) + l / (kQ8Block / 4)];
-      buf.lane_bias[static_cast<size_t>(t * lanes + l)] = a.bias[t * (a.cols / k.q8_group) + l / per_group] / per_group;
-    }
-  a.lane_scale = buf.lane_scale.data();
-  a.lane_bias = buf.lane_bias.data();
 }
 
 void prepare_bf16(Acts& a, ThreadPool& pool) {
@@ -330,7 +314,8 @@ void matmul(const Compute& cx, std::span<const Product> products, const float* x
   a.x = x;
   const bool decode = n_tokens <= kGemvMaxTokens;
   prepare_acts(*cx.kernels, k, decode ? k.gemv_act : k.act, a, pool);
-  if (decode && k.gemv_act == ActFormat::Q8) spread_to_lanes(k, a);
+  // The decode kernels split each group's bias evenly over its lanes of 4 columns.
+  if (decode && k.gemv_act == ActFormat::Q8) FARE_CHECK(k.q8_offset % (k.q8_group / 4) == 0);
   // One region for all products: each chunk of units runs its part of every product it covers.
   pool.parallel_for(first_unit[products.size()], 1, [&](int64_t b0, int64_t b1) {
     for (size_t i = 0; i < products.size(); ++i) {

@@ -6,8 +6,8 @@
 // row is read 64 columns at a time as 64 unsigned byte codes (Q8_0: q + 128; Q4_K: the nibbles;
 // Q6_K: the 6-bit codes) in one register, one vpdpbusd sums their products with the activation
 // codes into 16 lanes of 4 columns each, and one FMA scales every lane by its weight scale times
-// its activation scale. The integer sum of each lane starts from Acts::lane_bias, which removes
-// the code offset exactly. Q4_K (offset 0) takes its scales per super-block instead, two
+// its activation scale. The integer sum of each lane starts from its share of its group's
+// Acts::bias, which removes the code offset exactly. Q4_K (offset 0) takes its scales per super-block instead, two
 // super-blocks at a time: their 16 block scales times the 16 activation block scales at once, and
 // their per-block minimums one 16-lane FMA against the activation block sums; its activations
 // come with their blocks in the order of the nibbles (ActFormat::Q8_K4), so that the codes need
@@ -59,28 +59,47 @@ struct Step {
 template <int NT>
 struct TokenPtrs {
   const int8_t* q[NT];
-  const float* scale[NT];      // Acts::lane_scale
-  const int32_t* bias[NT];     // Acts::lane_bias
   const float* qsum[NT];       // Acts::qsum, per block of 32
   const float* blk_scale[NT];  // Acts::scale, per block of 32
+  const int32_t* bias[NT];     // Acts::bias, per group (Q8_0: 32 columns, Q6_K: 16)
+};
+
+// The activation scales of a chunk's blocks of 32 and the biases of its groups, loaded once per
+// chunk (256 columns); each 64-column step spreads them over its 16 lanes of 4 columns with a
+// permute. Per-lane copies of both (8 bytes per 4 columns and token, beside 1 byte per column of
+// codes) had pushed a 12288-column row's activations out of L1 beside the weight stream: one core
+// decoded Q8_0 at 30-32 GB/s on those rows against 39 on 4096-column ones.
+template <int NT>
+struct ChunkActs {
+  __m512 scale[NT];  // lane b: block b of the chunk
+  __m512i bias[NT];  // lane g: group g of the chunk, divided by its lanes (group / 4)
 };
 
 template <int NT>
-inline void load_step(const TokenPtrs<NT>& tp, int64_t c, Step<NT>& s) {
+inline void load_chunk(const TokenPtrs<NT>& tp, int64_t k0, int64_t kc, int group, ChunkActs<NT>& ca) {
+  const __mmask16 blocks = static_cast<__mmask16>((1u << (kc / 32)) - 1);
+  const __mmask16 groups = static_cast<__mmask16>((1u << (kc / group)) - 1);
+  const unsigned shift = group == 32 ? 3 : 2;  // bias / (group / 4): exact, see matmul.cpp
   for (int t = 0; t < NT; ++t) {
-    s.x[t] = _mm512_loadu_si512(tp.q[t] + c);
-    s.scale[t] = _mm512_loadu_ps(tp.scale[t] + c / 4);
-    s.bias[t] = _mm512_loadu_si512(tp.bias[t] + c / 4);
+    ca.scale[t] = _mm512_maskz_loadu_ps(blocks, tp.blk_scale[t] + k0 / 32);
+    ca.bias[t] = _mm512_srai_epi32(_mm512_maskz_loadu_epi32(groups, tp.bias[t] + k0 / group), shift);
   }
 }
 
-// The last 32 columns of a row of odd Q8_0 block count: the upper half of every vector is zero.
+// Step m (columns k0 + 64m ..) of a chunk: lane l holds columns 4l .. 4l + 3 of the step. `half`:
+// the last 32 columns of a row of odd Q8_0 block count, the upper lanes zero.
 template <int NT>
-inline void load_half_step(const TokenPtrs<NT>& tp, int64_t c, Step<NT>& s) {
+inline void load_step(const TokenPtrs<NT>& tp, const ChunkActs<NT>& ca, int64_t k0, int m, int group, bool half,
+                      Step<NT>& s) {
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i blk = _mm512_add_epi32(_mm512_srli_epi32(lane, 3), _mm512_set1_epi32(2 * m));
+  const __m512i grp = group == 32 ? blk : _mm512_add_epi32(_mm512_srli_epi32(lane, 2), _mm512_set1_epi32(4 * m));
+  const __mmask16 lanes = half ? 0x00ff : 0xffff;
+  const int64_t c = k0 + 64 * m;
   for (int t = 0; t < NT; ++t) {
-    s.x[t] = _mm512_maskz_loadu_epi8(0xffffffffull, tp.q[t] + c);
-    s.scale[t] = _mm512_maskz_loadu_ps(0x00ff, tp.scale[t] + c / 4);
-    s.bias[t] = _mm512_maskz_loadu_epi32(0x00ff, tp.bias[t] + c / 4);
+    s.x[t] = half ? _mm512_maskz_loadu_epi8(0xffffffffull, tp.q[t] + c) : _mm512_loadu_si512(tp.q[t] + c);
+    s.scale[t] = _mm512_maskz_permutexvar_ps(lanes, blk, ca.scale[t]);
+    s.bias[t] = _mm512_maskz_permutexvar_epi32(lanes, grp, ca.bias[t]);
   }
 }
 
@@ -100,21 +119,23 @@ inline void chunk(const uint8_t* const* rows, const TokenPtrs<NT>& tp, int64_t k
   Step<NT> s;
   if constexpr (T == DType::Q8_0) {
     const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
-    int64_t c = k0;
-    for (; c + 64 <= k0 + kc; c += 64) {
-      load_step<NT>(tp, c, s);
+    ChunkActs<NT> acts;
+    load_chunk<NT>(tp, k0, kc, 32, acts);
+    int m = 0;
+    for (; 64 * m + 64 <= kc; ++m) {
+      load_step<NT>(tp, acts, k0, m, 32, false, s);
       for (int r = 0; r < R; ++r) {
-        const uint8_t* blk = rows[r] + (c / 32) * 34;
+        const uint8_t* blk = rows[r] + ((k0 + 64 * m) / 32) * 34;
         const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
         const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 36));
         const __m512i codes = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), flip);
         madd<NT>(codes, half_pair(blk, blk + 34), s, acc[r]);
       }
     }
-    if (c < k0 + kc) {  // one block left
-      load_half_step<NT>(tp, c, s);
+    if (64 * m < kc) {  // one block left
+      load_step<NT>(tp, acts, k0, m, 32, true, s);
       for (int r = 0; r < R; ++r) {
-        const uint8_t* blk = rows[r] + (c / 32) * 34;
+        const uint8_t* blk = rows[r] + ((k0 + 64 * m) / 32) * 34;
         const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
         const __m512i codes = _mm512_xor_si512(_mm512_zextsi256_si512(lo), flip);
         madd<NT>(codes, half_pair(blk, blk), s, acc[r]);
@@ -186,10 +207,12 @@ inline void chunk(const uint8_t* const* rows, const TokenPtrs<NT>& tp, int64_t k
     // 4-5, the next 64 bits 4-5 / 6-7. Masks drop what crossed over from the neighbouring byte.
     const __m512i shl_a = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
     const __m512i shr_b = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    ChunkActs<NT> acts;
+    load_chunk<NT>(tp, k0, 256, 16, acts);
     for (int h = 0; h < 2; ++h) {
       Step<NT> s2;
-      load_step<NT>(tp, k0 + 128 * h, s);
-      load_step<NT>(tp, k0 + 128 * h + 64, s2);
+      load_step<NT>(tp, acts, k0, 2 * h, 16, false, s);
+      load_step<NT>(tp, acts, k0, 2 * h + 1, 16, false, s2);
       const __m512i ia = _mm512_set_epi32(8 * h + 3, 8 * h + 3, 8 * h + 3, 8 * h + 3, 8 * h + 2, 8 * h + 2, 8 * h + 2,
                                           8 * h + 2, 8 * h + 1, 8 * h + 1, 8 * h + 1, 8 * h + 1, 8 * h, 8 * h, 8 * h,
                                           8 * h);
@@ -240,10 +263,9 @@ void gemv_n(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float*
   const int64_t cols = w.cols;
   for (int t = 0; t < NT; ++t) {
     tp.q[t] = a.q + t * cols;
-    tp.scale[t] = a.lane_scale + t * (cols / 4);
-    tp.bias[t] = a.lane_bias + t * (cols / 4);
     tp.qsum[t] = a.qsum + t * (cols / 32);
     tp.blk_scale[t] = a.scale + t * (cols / 32);
+    tp.bias[t] = a.bias + t * (cols / (T == DType::Q6_K ? 16 : 32));
   }
   int64_t r = r0;
   for (; r + kRows <= r1; r += kRows) rows_block<T, kRows, NT>(w, tp, r, y);

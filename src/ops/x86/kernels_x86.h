@@ -43,7 +43,7 @@ void swiglu(const float* gate, const float* up, int64_t n, float* out);
 // AVX-512 VNNI: integer weights times int8 activation blocks (ActFormat::Q8) with vpdpbusd.
 namespace avx512_vnni {
 inline constexpr int kRowTile = 32;
-// Decode (Q8_0, Q4_K, Q6_K): reads Acts::lane_scale / lane_bias too.
+// Decode (Q8_0, Q4_K, Q6_K): Q4_K on ActFormat::Q8_K4.
 template <DType T>
 void gemv(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 template <DType T>
