@@ -7,11 +7,11 @@
 // Q6_K: the 6-bit codes) in one register, one vpdpbusd sums their products with the activation
 // codes into 16 lanes of 4 columns each, and one FMA scales every lane by its weight scale times
 // its activation scale. The integer sum of each lane starts from its share of its group's
-// Acts::bias, which removes the code offset exactly. Q4_K (offset 0) takes its scales per super-block instead, two
-// super-blocks at a time: their 16 block scales times the 16 activation block scales at once, and
-// their per-block minimums one 16-lane FMA against the activation block sums; its activations
-// come with their blocks in the order of the nibbles (ActFormat::Q8_K4), so that the codes need
-// no shuffle between the split and vpdpbusd (+7-10 % on one core).
+// Acts::bias, which removes the code offset exactly. Q4_K (offset 0) takes its scales per
+// super-block instead, two super-blocks at a time: their 16 block scales times the 16 activation
+// block scales at once, and their per-block minimums one 16-lane FMA against the activation block
+// sums; its activations come with their blocks in the order of the nibbles (ActFormat::Q8_K4), so
+// that the codes need no shuffle between the split and vpdpbusd (+7-10 % on one core).
 #include <immintrin.h>
 
 #include <cstring>
