@@ -88,8 +88,9 @@ Measured measure(const BenchArgs& a, std::unique_ptr<Engine>& engine) {
   Measured m;
   const int n_threads = a.model.threads > 0 ? a.model.threads : 0;
   // Bandwidth first, then the peak RSS restarts so that its buffer is not counted.
+  const size_t bandwidth_bytes = probe_buffer_bytes(kBandwidthBytes);
   m.bw = measure_bandwidth(n_threads > 0 ? n_threads : static_cast<int>(std::thread::hardware_concurrency()),
-                           probe_buffer_bytes(kBandwidthBytes), 3);
+                           bandwidth_bytes, 3);
   // Resident from here on, so the restarted peak counts it; the report takes it off.
   std::optional<ReadProbe> probe;
   if (a.tg > 0) probe.emplace(probe_buffer_bytes(kProbeBytes));
@@ -120,7 +121,7 @@ Measured measure(const BenchArgs& a, std::unique_ptr<Engine>& engine) {
   const size_t hwm = peak_rss_bytes();
   m.peak_rss = hwm - std::min(hwm, m.probe_bytes);
   // Bandwidth again at the end: the machine is shared, so take the better of two moments.
-  const Bandwidth late = measure_bandwidth(e.n_threads(), probe_buffer_bytes(kBandwidthBytes), 3);
+  const Bandwidth late = measure_bandwidth(e.n_threads(), bandwidth_bytes, 3);
   m.bw.read_gbs = std::max(m.bw.read_gbs, late.read_gbs);
   m.bw.copy_gbs = std::max(m.bw.copy_gbs, late.copy_gbs);
   return m;

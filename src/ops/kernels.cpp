@@ -66,9 +66,11 @@ void set_q8(KernelSet& s, DType t, RowsFn gemm, int row_tile, int offset, int gr
   k.q8_group = group;
 }
 
-// A decode kernel on int8 activations, with the offset and group the type's gemm set.
+// A decode kernel on int8 activations, with the offset and group the type's gemm set. The decode
+// kernels split each group's bias (-offset x its code sum) evenly over its lanes of 4 columns.
 void set_q8_gemv(KernelSet& s, DType t, RowsFn gemv, ActFormat act = ActFormat::Q8) {
   TypeKernels& k = slot(s, t);
+  FARE_CHECK(k.q8_offset % (k.q8_group / 4) == 0);
   k.gemv = gemv;
   k.gemv_act = act;
 }

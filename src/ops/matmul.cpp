@@ -236,10 +236,10 @@ void prepare_bf16_panels(Acts& a, ThreadPool& pool) {
   a.bf_panels = buf.bf.data();
 }
 
-// Q8_K4: blocks 1 and 2, 5 and 6 of every 256 columns swap places (the layout is in kernels.h).
-void interleave_k4(const Acts& a) {
+// Q8_K4: in the codes prepare_q8 wrote, blocks 1 and 2, 5 and 6 of every 256 columns swap
+// places (the layout is in kernels.h).
+void interleave_k4(const Acts& a, int8_t* q) {
   FARE_CHECK(a.cols % 256 == 0, "Q8_K4 activations need whole super-blocks: cols ", a.cols);
-  int8_t* q = act_buffers().q.data();
   for (int64_t t = 0; t < a.n_tokens; ++t)
     for (int64_t c = 0; c < a.cols; c += 128) {
       int8_t tmp[32];
@@ -253,7 +253,7 @@ void interleave_k4(const Acts& a) {
 void prepare_acts(const KernelSet& set, const TypeKernels& k, ActFormat format, Acts& a, ThreadPool& pool) {
   if (format == ActFormat::Q8 || format == ActFormat::Q8_PANELS || format == ActFormat::Q8_K4)
     prepare_q8(set, k, a, pool);
-  if (format == ActFormat::Q8_K4) interleave_k4(a);
+  if (format == ActFormat::Q8_K4) interleave_k4(a, act_buffers().q.data());
   if (format == ActFormat::Q8_PANELS) spread_to_panels(k, a, pool);
   else if (format == ActFormat::BF16) prepare_bf16(a, pool);
   else if (format == ActFormat::BF16_TILES) prepare_bf16_tiles(a, pool);
@@ -314,8 +314,6 @@ void matmul(const Compute& cx, std::span<const Product> products, const float* x
   a.x = x;
   const bool decode = n_tokens <= kGemvMaxTokens;
   prepare_acts(*cx.kernels, k, decode ? k.gemv_act : k.act, a, pool);
-  // The decode kernels split each group's bias evenly over its lanes of 4 columns.
-  if (decode && k.gemv_act == ActFormat::Q8) FARE_CHECK(k.q8_offset % (k.q8_group / 4) == 0);
   // One region for all products: each chunk of units runs its part of every product it covers.
   pool.parallel_for(first_unit[products.size()], 1, [&](int64_t b0, int64_t b1) {
     for (size_t i = 0; i < products.size(); ++i) {
