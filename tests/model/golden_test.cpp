@@ -91,15 +91,24 @@ const json& golden(const std::string& variant) {
   return it->second;
 }
 
-// Whether any weight matrix of the model is multiplied with rounded activations by `k`.
-bool rounds_activations(const Model& m, const KernelSet& k) {
-  auto rounds = [&](const WeightMatrix& w) {
-    return k.of(w.type).act != ActFormat::F32 || k.of(w.type).gemv_act != ActFormat::F32;
-  };
-  bool any = rounds(m.output);
+// Whether pred(the kernels of its type) holds for any weight matrix of the model.
+template <class Pred>
+bool any_matrix(const Model& m, const KernelSet& k, Pred pred) {
+  bool any = pred(k.of(m.output.type));
   for (const auto& l : m.layers)
-    for (const WeightMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) any = any || rounds(*w);
+    for (const WeightMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
+      any = any || pred(k.of(w->type));
   return any;
+}
+
+// Whether `k` multiplies any weight matrix of the model with rounded activations.
+bool rounds_activations(const Model& m, const KernelSet& k) {
+  return any_matrix(m, k, [](const TypeKernels& t) { return t.act != ActFormat::F32 || t.gemv_act != ActFormat::F32; });
+}
+
+// Whether `k` has a packed layout for any weight matrix of the model (what Model::pack copies).
+bool packs_any(const Model& m, const KernelSet& k) {
+  return any_matrix(m, k, [](const TypeKernels& t) { return t.packing != nullptr; });
 }
 
 // The reference kernels are slow on the long prompts of tiny-qwen3 (a 151,936-row output
@@ -185,29 +194,21 @@ Measured check_golden(const Case& c, const KernelSet& kernels, DType kv_type, co
   return out;
 }
 
-const KernelSetInfo* find_set(const std::string& name) {
-  static const auto sets = kernel_sets();
-  for (const auto& k : sets)
-    if (name == k.set->name) return &k;
-  return nullptr;
-}
-
 class GoldenTest : public ::testing::TestWithParam<std::tuple<Case, std::string>> {};
 
 TEST_P(GoldenTest, TeacherForcedTop20AndGreedy) {
   const auto& [c, set_name] = GetParam();
-  const KernelSetInfo* info = find_set(set_name);
-  ASSERT_NE(info, nullptr);
-  if (!info->supported) GTEST_SKIP() << "this CPU lacks " << info->needs << " for the " << set_name << " kernels";
-  const bool rounded = rounds_activations(*Model::load(c.path()), *info->set);
+  KernelSetInfo info{};
+  const KernelSet* set = test::find_kernel_set(set_name, &info);
+  ASSERT_NE(set, nullptr);
+  if (!info.supported) GTEST_SKIP() << "this CPU lacks " << info.needs << " for the " << set_name << " kernels";
+  const auto model = Model::load(c.path());
+  const bool rounded = rounds_activations(*model, *set);
   const Tolerance& tol = rounded ? c.rounded : c.exact;
   // Weights as stored (the default), then, where these kernels have a packed layout for them, packed.
-  ThreadPool pool(1);
-  const Compute cx{&pool, info->set};
-  const bool packs = Model::load(c.path(), &cx)->packed_matrices > 0;
   for (bool packed : {false, true}) {
-    if (packed && !packs) continue;
-    const Measured m = check_golden(c, *info->set, DType::F32, tol, rounded, packed);
+    if (packed && !packs_any(*model, *set)) continue;
+    const Measured m = check_golden(c, *set, DType::F32, tol, rounded, packed);
     // Measured agreement, for the README's table.
     std::printf("[golden] %-18s %-12s %-7s %5zu positions  max|d| %.2e  p99 %.2e  top-1 checked %d%s\n",
                 c.label.c_str(), set_name.c_str(), rounded ? "rounded" : "exact", m.positions, m.max, m.p99,
@@ -217,11 +218,7 @@ TEST_P(GoldenTest, TeacherForcedTop20AndGreedy) {
 
 INSTANTIATE_TEST_SUITE_P(Variants, GoldenTest, ::testing::Combine(::testing::ValuesIn(cases()),
                                                                   ::testing::ValuesIn(test::kernel_set_names())),
-                         [](const auto& p) {
-                           std::string name = std::get<0>(p.param).label + "_" + std::get<1>(p.param);
-                           std::replace(name.begin(), name.end(), '-', '_');
-                           return name;
-                         });
+                         [](const auto& p) { return test::test_name(std::get<0>(p.param).label + "_" + std::get<1>(p.param)); });
 
 // A KV cache of F16 or BF16 values rounds the keys and values once, when written; everything
 // else is exact (the "auto" kernel set). Bound: the README's BF16-activation row, since that
