@@ -87,6 +87,12 @@ using RowsFn = void (*)(const WeightMatrix& w, const Acts& a, int64_t r0, int64_
 // gives the same bytes.
 using QuantizeQ8Fn = void (*)(const float* x, int64_t cols, int offset, int group, int8_t* q, float* scale,
                               float* qsum, int32_t* bias);
+// ActFormat::BF16_PANELS for token block b (kBf16PanelTokens tokens) of x, n_tokens rows of
+// `cols` floats: the block's panels in every column chunk of out (Acts::bf_panels' layout, as
+// uint32 pairs), values rounded as f32_to_bf16, zeros past the last token and column. Every
+// implementation gives the same bytes.
+using Bf16PanelBlockFn = void (*)(const float* x, int64_t n_tokens, int64_t cols, int64_t b, uint32_t* out);
+void bf16_panel_block_reference(const float* x, int64_t n_tokens, int64_t cols, int64_t b, uint32_t* out);
 // SwiGLU of one token: out = gate / (1 + e^-gate) * up (out may be gate).
 using SwigluFn = void (*)(const float* gate, const float* up, int64_t n, float* out);
 // The portable one (the oracle of the others).
@@ -127,6 +133,7 @@ struct KernelSet {
   AttendFn attend = nullptr;  // attention for a block of query rows; nullptr: attend_reference
   QuantizeQ8Fn quantize_q8 = nullptr;  // nullptr: the portable one in matmul.cpp
   SwigluFn swiglu = nullptr;  // nullptr: swiglu of math.h (the C library's expf)
+  Bf16PanelBlockFn bf16_panel_block = nullptr;  // nullptr: the portable one in matmul.cpp
 
   const TypeKernels& of(DType t) const { return types[static_cast<size_t>(t)]; }
 };

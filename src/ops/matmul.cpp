@@ -208,30 +208,40 @@ void prepare_bf16_tiles(Acts& a, ThreadPool& pool) {
   a.bf_tiles = buf.bf.data();
 }
 
-// BF16_PANELS (the layout is in kernels.h). Each token is rounded into a contiguous row first
-// (a loop the compiler vectorizes), then its pairs are spread with the panel stride. Split by
-// token block, so that no two threads write one cache line.
-void prepare_bf16_panels(Acts& a, ThreadPool& pool) {
-  constexpr int64_t kT = kBf16PanelTokens, kP = kBf16PanelPairs;
+}  // namespace
+
+// Each token is rounded into a contiguous row first (a loop the compiler vectorizes), then its
+// pairs are spread with the panel stride.
+void bf16_panel_block_reference(const float* x, int64_t n, int64_t cols, int64_t b, uint32_t* out) {
+  constexpr int64_t kT = kBf16PanelTokens;
+  const int64_t n_blocks = (n + kT - 1) / kT, pairs = (cols + 1) / 2;
+  thread_local std::vector<uint32_t> row;  // one token's pairs; kept, so that no product allocates
+  row.resize(static_cast<size_t>(pairs));
+  for (int64_t i = 0; i < kT; ++i) {
+    const int64_t t = b * kT + i;
+    if (t < n) {
+      auto* bf = reinterpret_cast<uint16_t*>(row.data());
+      for (int64_t c = 0; c < cols; ++c) bf[c] = f32_to_bf16(x[t * cols + c]);
+      if (cols & 1) bf[cols] = 0;
+    }
+    spread_token(t < n ? row.data() : nullptr, pairs, kBf16PanelPairs, n_blocks, kT, b, i, out);
+  }
+}
+
+namespace {
+
+// BF16_PANELS (the layout is in kernels.h), split by token block, so that no two threads write
+// one cache line.
+void prepare_bf16_panels(const KernelSet& set, Acts& a, ThreadPool& pool) {
+  constexpr int64_t kT = kBf16PanelTokens;
   ActBuffers& buf = act_buffers();
   const int64_t n = a.n_tokens, cols = a.cols;
   const int64_t n_blocks = (n + kT - 1) / kT, pairs = (cols + 1) / 2;
   buf.bf.resize(static_cast<size_t>(n_blocks * pairs * kT * 2));
   auto* out = reinterpret_cast<uint32_t*>(buf.bf.data());
+  const Bf16PanelBlockFn fill = set.bf16_panel_block != nullptr ? set.bf16_panel_block : bf16_panel_block_reference;
   pool.parallel_for(n_blocks, 1, [&](int64_t b0, int64_t b1) {
-    thread_local std::vector<uint32_t> row;  // one token's pairs; kept, so that no product allocates
-    row.resize(static_cast<size_t>(pairs));
-    for (int64_t b = b0; b < b1; ++b)
-      for (int64_t i = 0; i < kT; ++i) {
-        const int64_t t = b * kT + i;
-        if (t < n) {
-          auto* bf = reinterpret_cast<uint16_t*>(row.data());
-          const float* x = a.x + t * cols;
-          for (int64_t c = 0; c < cols; ++c) bf[c] = f32_to_bf16(x[c]);
-          if (cols & 1) bf[cols] = 0;
-        }
-        spread_token(t < n ? row.data() : nullptr, pairs, kP, n_blocks, kT, b, i, out);
-      }
+    for (int64_t b = b0; b < b1; ++b) fill(a.x, n, cols, b, out);
   });
   a.bf_panels = buf.bf.data();
 }
@@ -257,7 +267,7 @@ void prepare_acts(const KernelSet& set, const TypeKernels& k, ActFormat format, 
   if (format == ActFormat::Q8_PANELS) spread_to_panels(k, a, pool);
   else if (format == ActFormat::BF16) prepare_bf16(a, pool);
   else if (format == ActFormat::BF16_TILES) prepare_bf16_tiles(a, pool);
-  else if (format == ActFormat::BF16_PANELS) prepare_bf16_panels(a, pool);
+  else if (format == ActFormat::BF16_PANELS) prepare_bf16_panels(set, a, pool);
 }
 
 // Rows of a streaming product go to threads in (odd) multiples of this.

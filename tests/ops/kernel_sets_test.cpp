@@ -3,6 +3,8 @@
 // misaligned pointers. Sets this CPU cannot run are skipped with the reason.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -350,6 +352,60 @@ TEST(QuantizeQ8, EverySetGivesTheReferenceBytes) {
     ++checked;
   }
   if (checked == 0) GTEST_SKIP() << "no set on this CPU has its own activation quantizer";
+}
+
+// Rows with the values whose rounding is special: ties to even both ways, NaNs (one whose
+// rounding carry would reach the exponent), infinities, signed zeros, subnormals, the largest
+// finite float (rounds to infinity).
+std::vector<float> bf16_rounding_rows(int64_t n, int64_t cols) {
+  auto x = randn(static_cast<size_t>(n * cols), 17);
+  const uint32_t special[] = {0x3f808000u, 0x3f818000u, 0x7fc00000u, 0x7f80ffffu, 0xffffffffu, 0x7f800000u,
+                              0xff800000u, 0x00000000u, 0x80000000u, 0x00000001u, 0x807fffffu, 0x7f7fffffu};
+  for (size_t i = 0; i < x.size(); i += 3) x[i] = std::bit_cast<float>(special[(i / 3) % std::size(special)]);
+  return x;
+}
+
+TEST(Bf16Panels, ReferenceFollowsTheLayout) {
+  // Acts::bf_panels' formula, value by value, with zeros past the last token and column.
+  constexpr int64_t kT = kBf16PanelTokens, kP = kBf16PanelPairs;
+  for (const auto& [n, cols] : {std::pair<int64_t, int64_t>{70, 515}, {3, 2}, {64, 1}}) {
+    const auto x = bf16_rounding_rows(n, cols);
+    const int64_t n_blocks = (n + kT - 1) / kT, pairs = (cols + 1) / 2;
+    std::vector<uint32_t> out(static_cast<size_t>(n_blocks * kT * pairs), 0xdeadbeefu);
+    for (int64_t b = 0; b < n_blocks; ++b) bf16_panel_block_reference(x.data(), n, cols, b, out.data());
+    for (int64_t t = 0; t < n_blocks * kT; ++t)
+      for (int64_t c = 0; c < 2 * pairs; ++c) {
+        const int64_t p = c / 2, c0 = p / kP * kP, pc = std::min(kP, pairs - c0);
+        const size_t at = static_cast<size_t>(((c0 * n_blocks + t / kT * pc + p - c0) * kT + t % kT) * 2 + c % 2);
+        const uint16_t want = t < n && c < cols ? f32_to_bf16(x[static_cast<size_t>(t * cols + c)]) : 0;
+        uint16_t got;
+        std::memcpy(&got, reinterpret_cast<const uint8_t*>(out.data()) + 2 * at, 2);
+        ASSERT_EQ(got, want) << "n " << n << " cols " << cols << " token " << t << " column " << c;
+      }
+  }
+}
+
+TEST(Bf16Panels, EverySetGivesTheReferenceBytes) {
+  constexpr int64_t kT = kBf16PanelTokens;
+  int checked = 0;
+  for (const auto& k : kernel_sets()) {
+    if (!k.supported || k.set->bf16_panel_block == nullptr) continue;
+    // Partial token blocks and 16-token groups; odd widths, a last chunk shorter than 16 pairs,
+    // several chunks.
+    for (const int64_t n : {int64_t{1}, int64_t{17}, int64_t{64}, int64_t{130}})
+      for (const int64_t cols : std::vector<int64_t>{1, 2, 31, 33, 64, 515, 1030, 4 * kBf16PanelPairs + 6}) {
+        const auto x = bf16_rounding_rows(n, cols);
+        const int64_t n_blocks = (n + kT - 1) / kT, size = n_blocks * kT * ((cols + 1) / 2);
+        std::vector<uint32_t> want(static_cast<size_t>(size), 1u), got(static_cast<size_t>(size), 2u);
+        for (int64_t b = n_blocks - 1; b >= 0; --b) {  // last first: a block writing past its own shows
+          bf16_panel_block_reference(x.data(), n, cols, b, want.data());
+          k.set->bf16_panel_block(x.data(), n, cols, b, got.data());
+        }
+        ASSERT_EQ(want, got) << k.set->name << ", " << n << " tokens x " << cols << " columns";
+      }
+    ++checked;
+  }
+  if (checked == 0) GTEST_SKIP() << "no set on this CPU has its own BF16 panel writer";
 }
 
 TEST(KernelSelection, AutoIsExactAndFastIsSupported) {

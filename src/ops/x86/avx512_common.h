@@ -28,14 +28,9 @@ inline float load_f16_scalar(const uint8_t* p) {
   return _cvtsh_ss(h);
 }
 
-// Transposes a 16x16 block of 32-bit values: row i of the source (src + i * src_stride, 16
-// values) becomes column i of the destination (dst + j * dst_stride holds the old column j).
-// Works for floats and for groups of 4 int8 or 2 bf16 values alike.
-inline void transpose16x16_32(const void* src, int64_t src_stride, void* dst, int64_t dst_stride) {
-  const auto* s = static_cast<const float*>(src);
-  auto* d = static_cast<float*>(dst);
-  __m512 r[16], t[16];
-  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(s + i * src_stride);
+// Transposes 16 vectors of 16 32-bit values in place: lane j of r[i] becomes lane i of r[j].
+inline void transpose16x16_32(__m512 r[16]) {
+  __m512 t[16];
   // Interleave pairs of rows, then quadruples: within each 128-bit lane, 4x4 transposes.
   for (int i = 0; i < 16; i += 2) {
     t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
@@ -58,7 +53,19 @@ inline void transpose16x16_32(const void* src, int64_t src_stride, void* dst, in
     t[4 + e] = _mm512_shuffle_f32x4(b, dd, 0x88);  // column 4 + e
     t[12 + e] = _mm512_shuffle_f32x4(b, dd, 0xdd); // column 12 + e
   }
-  for (int j = 0; j < 16; ++j) _mm512_storeu_ps(d + j * dst_stride, t[j]);
+  for (int j = 0; j < 16; ++j) r[j] = t[j];
+}
+
+// Transposes a 16x16 block of 32-bit values: row i of the source (src + i * src_stride, 16
+// values) becomes column i of the destination (dst + j * dst_stride holds the old column j).
+// Works for floats and for groups of 4 int8 or 2 bf16 values alike.
+inline void transpose16x16_32(const void* src, int64_t src_stride, void* dst, int64_t dst_stride) {
+  const auto* s = static_cast<const float*>(src);
+  auto* d = static_cast<float*>(dst);
+  __m512 r[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(s + i * src_stride);
+  transpose16x16_32(r);
+  for (int j = 0; j < 16; ++j) _mm512_storeu_ps(d + j * dst_stride, r[j]);
 }
 
 // fn(std::integral_constant<int, n>) for the n tokens of a decode product, 1 to 4 (matmul sends
