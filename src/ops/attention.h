@@ -41,8 +41,10 @@ void attend_reference(const AttentionShape& s, const float* q, int64_t t0, int64
                       const KvRows& kv, float* out, float* scratch);
 
 inline constexpr int64_t kMaxKeyTile = 64;  // keys per tile, at most (the vector kernels use their lane count)
+// Floats of scratch for `rows` query rows: the reference's and the float kernels' tiles, and room
+// for the bf16 kernels' rounded copies of the query rows.
 constexpr int64_t attention_scratch_floats(int64_t rows, int64_t head_dim) {
-  return rows * (head_dim + 3 + kMaxKeyTile) + 3 * kMaxKeyTile * head_dim + kMaxKeyTile;
+  return rows * (head_dim + 3 + kMaxKeyTile) + 3 * kMaxKeyTile * head_dim + kMaxKeyTile + rows * head_dim / 2;
 }
 
 }  // namespace fare

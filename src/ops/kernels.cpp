@@ -137,6 +137,8 @@ void add_x86_sets(std::vector<Entry>& out, Entry& emulated) {
   slot(eb.set, DType::BF16).gemv_packed = &avx512_bf16::gemv_bf16_packed;
   slot(eb.set, DType::BF16).gemm_packed = &avx512_bf16::gemm_bf16_packed;
   eb.set.bf16_panel_block = &avx512_bf16::bf16_panel_block;
+  eb.set.attend = &avx512_bf16::attend;
+  eb.set.attend_rounds = true;
   eb.supported = ev.supported && f.avx512_bf16;
   eb.needs = ev.needs + " avx512_bf16";
   out.push_back(eb);

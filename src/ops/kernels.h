@@ -131,6 +131,9 @@ struct KernelSet {
   bool exact = true;  // every weight type multiplies float activations (no activation rounding)
   std::array<TypeKernels, kNumDTypes> types{};
   AttendFn attend = nullptr;  // attention for a block of query rows; nullptr: attend_reference
+  // On a BF16 KV cache, attend multiplies its keys and values by bf16-rounded queries and
+  // probabilities (never in an exact set).
+  bool attend_rounds = false;
   QuantizeQ8Fn quantize_q8 = nullptr;  // nullptr: the portable one in matmul.cpp
   SwigluFn swiglu = nullptr;  // nullptr: swiglu of math.h (the C library's expf)
   Bf16PanelBlockFn bf16_panel_block = nullptr;  // nullptr: the portable one in matmul.cpp

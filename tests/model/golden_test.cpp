@@ -229,8 +229,27 @@ class GoldenKvCacheTest : public ::testing::TestWithParam<std::tuple<Case, DType
 TEST_P(GoldenKvCacheTest, HalfPrecisionCache) {
   const auto& [c, kv] = GetParam();
   const Measured m = check_golden(c, select_kernels("auto"), kv, kMicroBf16Act, true);
-  std::printf("[golden-kv] %-18s %-5s %5zu positions  max|d| %.2e  p99 %.2e  top-1 checked %d\n", c.label.c_str(),
-              std::string(name(kv)).c_str(), m.positions, m.max, m.p99, m.top1_checked);
+  std::printf("[golden-kv] %-18s %-5s %-11s %5zu positions  max|d| %.2e  p99 %.2e  top-1 checked %d\n",
+              c.label.c_str(), std::string(name(kv)).c_str(), "auto", m.positions, m.max, m.p99, m.top1_checked);
+}
+
+// A set whose attention rounds on a BF16 cache (queries and probabilities to bf16, with the
+// cache's keys and values): held to the row of its matrices' rounding, and for weights it
+// multiplies exactly to the BF16-activation row (it rounds the same kind of activations).
+TEST_P(GoldenKvCacheTest, RoundedAttentionOnBf16Cache) {
+  const auto& [c, kv] = GetParam();
+  if (kv != DType::BF16) GTEST_SKIP() << "attention rounds on BF16 caches only";
+  int checked = 0;
+  for (const auto& k : kernel_sets()) {
+    if (!k.supported || !k.set->attend_rounds) continue;
+    const auto model = Model::load(c.path());
+    const bool rounded = rounds_activations(*model, *k.set);
+    const Measured m = check_golden(c, *k.set, kv, rounded ? c.rounded : kMicroBf16Act, true);
+    std::printf("[golden-kv] %-18s %-5s %-11s %5zu positions  max|d| %.2e  p99 %.2e  top-1 checked %d\n",
+                c.label.c_str(), std::string(name(kv)).c_str(), k.set->name, m.positions, m.max, m.p99, m.top1_checked);
+    ++checked;
+  }
+  if (checked == 0) GTEST_SKIP() << "no set on this CPU rounds attention";
 }
 
 std::vector<Case> kv_cases() {

@@ -1,6 +1,6 @@
 // Flash attention of every kernel set this CPU runs against attention written out in float64:
-// grouped heads, several key tiles, partial tiles, head sizes that are not multiples of the
-// vector width, and F32 / F16 / BF16 caches.
+// grouped heads, several key tiles, partial tiles, odd numbers of keys, head sizes that are not
+// multiples of the vector width, and F32 / F16 / BF16 caches.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -57,6 +57,12 @@ TEST_P(AttentionSets, MatchesFloat64) {
   if (!info.supported) GTEST_SKIP() << "this CPU lacks " << info.needs;
   const Case cases[] = {{4, 2, 16, 5, 3},   {2, 2, 128, 1, 200}, {8, 1, 64, 9, 0},  {4, 4, 80, 3, 37},
                         {6, 3, 24, 7, 64}, {2, 1, 32, 17, 15},  {4, 2, 8, 2, 130}, {2, 1, 128, 40, 90}};
+  // Float products: float32 dot products of N(0,1) vectors and a convex combination of N(0,1)
+  // values: rounding stays near 1e-6; 2e-5 leaves margin for the exp approximation (2 ulp).
+  // A set whose attention rounds, on a BF16 cache (queries and probabilities to bf16, 2^-9
+  // relative each, as it rounds matrix activations): 5.8e-3 at most measured here
+  // (avx512-bf16); 1.5e-2 leaves margin.
+  const auto tol = [&](DType kv) { return set->attend_rounds && kv == DType::BF16 ? 1.5e-2 : 2e-5; };
   uint32_t seed = 10;
   for (const DType kv_type : {DType::F32, DType::F16, DType::BF16})
     for (const Case& c : cases) {
@@ -88,9 +94,7 @@ TEST_P(AttentionSets, MatchesFloat64) {
           for (int64_t e = 0; e < hd; ++e) {
             double want = 0;
             for (size_t j = 0; j < p.size(); ++j) want += p[j] / z * cache.v_vals[j * kvw + kvh * hd + e];
-            // Float32 dot products of N(0,1) vectors and a convex combination of N(0,1) values:
-            // rounding stays near 1e-6; 2e-5 leaves margin for the exp approximation (2 ulp).
-            ASSERT_NEAR(out[(t * c.n_head + h) * hd + e], want, 2e-5) << "token " << t << " head " << h << " dim " << e;
+            ASSERT_NEAR(out[(t * c.n_head + h) * hd + e], want, tol(kv_type)) << "token " << t << " head " << h << " dim " << e;
           }
         }
     }

@@ -417,6 +417,7 @@ TEST(KernelSelection, AutoIsExactAndFastIsSupported) {
     if (k.set == &a || k.set == &e) {
       EXPECT_TRUE(k.supported) << k.set->name;
     }
+    EXPECT_FALSE(k.set->exact && k.set->attend_rounds) << k.set->name << ": an exact set's attention rounds";
   }
   EXPECT_STREQ(select_kernels("reference").name, "reference");
   EXPECT_NE(supported_kernel_names().find("reference"), std::string::npos);

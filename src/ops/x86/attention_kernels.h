@@ -119,30 +119,99 @@ void accumulate_pv(const float* p, int64_t ps, const float* corr, float* o, int6
   }
 }
 
-// Query rows: token t0 + r / group, head g * group + r % group, for r < (t1 - t0) * group.
+// The products of attention on float values: query rows read in place, the key tile
+// transposed to [hd][T] floats, V rows in place (a full tile of an F32 cache) or converted.
 template <class V>
+class FloatTiles {
+ public:
+  static constexpr int64_t T = kTile<V>;
+  // Rows that share their keys, taken together by p x V: four (16 accumulators) with 32 vector
+  // registers, two with 16 (AVX2).
+  static constexpr int kPvRows = V::kRegisters >= 32 ? 4 : 2;
+
+  FloatTiles(const AttentionShape& s, const float* q, int64_t t0, int64_t rows, int64_t g, float* scratch)
+      : s_(s), q_(q), t0_(t0), g_(g), krows_(scratch), kt_(krows_ + T * s.head_dim), vbuf_(kt_ + T * s.head_dim) {
+    (void)rows;
+  }
+
+  // The keys and values [j0, j0 + nj) of kv head g: a full tile of an F32 cache is read in place;
+  // others are converted / zero-padded first.
+  void load(const KvRows& kv, int64_t j0, int64_t nj) {
+    constexpr int L = V::kLanes;
+    const int64_t hd = s_.head_dim, kv_stride = s_.n_head_kv * hd;
+    const float* ksrc = krows_;
+    int64_t kstride = hd;
+    vt_ = vbuf_;
+    vstride_ = hd;
+    if (kv.type == DType::F32 && nj == T) {
+      ksrc = static_cast<const float*>(kv.k) + j0 * kv_stride + g_ * hd;
+      vt_ = static_cast<const float*>(kv.v) + j0 * kv_stride + g_ * hd;
+      kstride = vstride_ = kv_stride;
+    } else {
+      load_rows<V>(kv, kv.k, j0, nj, T, kv_stride, g_ * hd, hd, krows_);
+      load_rows<V>(kv, kv.v, j0, nj, T, kv_stride, g_ * hd, hd, vbuf_);
+    }
+    for (int h = 0; h < 2; ++h) {
+      const float* kh = ksrc + h * L * kstride;
+      for (int64_t d = 0; d + L <= hd; d += L) V::transpose(kh + d, kstride, kt_ + d * T + h * L, T);
+      for (int64_t d = hd / L * L; d < hd; ++d)
+        for (int j = 0; j < L; ++j) kt_[d * T + h * L + j] = kh[j * kstride + d];
+    }
+  }
+
+  // scores[i * T + j] = query row r + i . key j, for NR rows.
+  template <int NR>
+  void scores(int64_t r, float* scores) const {
+    const float* qr[NR];
+    for (int i = 0; i < NR; ++i) qr[i] = q_row(r + i);
+    tile_scores<V, NR>(qr, kt_, s_.head_dim, scores);
+  }
+
+  // o[i] = o[i] * corr[i] + sum over j < n of p[i][j] * V row j, for NR rows (p rows T apart).
+  template <int NR>
+  void accumulate(int64_t, const float* p, const float* corr, float* o, int64_t n) const {
+    accumulate_pv<V, NR>(p, T, corr, o, n, vt_, vstride_, s_.head_dim);
+  }
+
+ private:
+  const float* q_row(int64_t r) const {
+    const int64_t group = s_.n_head / s_.n_head_kv;
+    return q_ + ((t0_ + r / group) * s_.n_head + g_ * group + r % group) * s_.head_dim;
+  }
+
+  const AttentionShape& s_;
+  const float* q_;
+  int64_t t0_, g_;
+  float* krows_;  // [T][hd]
+  float* kt_;     // [hd][T]: the key tile transposed
+  float* vbuf_;   // [T][hd]
+  const float* vt_ = nullptr;
+  int64_t vstride_ = 0;
+};
+
+// Query rows: token t0 + r / group, head g * group + r % group, for r < (t1 - t0) * group.
+// Tiles: the products over one key tile at a time (FloatTiles, or rounded ones of a kernel set).
+template <class V, class Tiles = FloatTiles<V>>
 void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int64_t g, int64_t pos0,
             const KvRows& kv, float* out, float* scratch) {
   using F = typename V::F;
   constexpr int L = V::kLanes;
-  const int64_t hd = s.head_dim, group = s.n_head / s.n_head_kv, kv_stride = s.n_head_kv * hd;
+  constexpr int64_t T = Tiles::T;
+  static_assert(T == 2 * L);
+  const int64_t hd = s.head_dim, group = s.n_head / s.n_head_kv;
   const int64_t rows = (t1 - t0) * group;
   const float scale = static_cast<float>(1.0 / sqrt(static_cast<double>(hd)));
-  constexpr int64_t T = kTile<V>;
   float* o = scratch;             // [rows][hd]
   float* mx = o + rows * hd;      // [rows] running maximum
   float* sum = mx + rows;         // [rows] running sum
-  float* scores = sum + rows;     // [rows][T] of the current tile
-  float* krows = scores + rows * T;  // [T][hd]
-  float* kt = krows + T * hd;     // [hd][T]: the key tile transposed
-  float* vbuf = kt + T * hd;      // [T][hd]
-  float* corr = vbuf + T * hd;    // [rows] how much each row's output shrinks in this tile
+  float* corr = sum + rows;       // [rows] how much each row's output shrinks in this tile
+  float* scores = corr + rows;    // [rows][T] of the current tile
+  Tiles tiles(s, q, t0, rows, g, scores + rows * T);
   for (int64_t i = 0; i < rows * hd; ++i) o[i] = 0.0f;
   for (int64_t r = 0; r < rows; ++r) {
     mx[r] = -INFINITY;
     sum[r] = 0.0f;
   }
-  auto q_row = [&](int64_t r) { return q + ((t0 + r / group) * s.n_head + g * group + r % group) * hd; };
   const int64_t n_keys = pos0 + t1;  // the last token sees the most keys
   for (int64_t j0 = 0; j0 < n_keys; j0 += T) {
     const int64_t nj = n_keys - j0 < T ? n_keys - j0 : T;
@@ -151,35 +220,12 @@ void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int
       const int64_t limit = pos0 + t0 + r / group + 1 - j0;
       return limit <= 0 ? int64_t{0} : limit < nj ? limit : nj;
     };
-    // A full tile of an F32 cache is read in place; others are converted / zero-padded first.
-    const float* ksrc = krows;
-    const float* vt = vbuf;
-    int64_t kstride = hd, vstride = hd;
-    if (kv.type == DType::F32 && nj == T) {
-      ksrc = static_cast<const float*>(kv.k) + j0 * kv_stride + g * hd;
-      vt = static_cast<const float*>(kv.v) + j0 * kv_stride + g * hd;
-      kstride = vstride = kv_stride;
-    } else {
-      load_rows<V>(kv, kv.k, j0, nj, T, kv_stride, g * hd, hd, krows);
-      load_rows<V>(kv, kv.v, j0, nj, T, kv_stride, g * hd, hd, vbuf);
-    }
-    for (int h = 0; h < 2; ++h) {
-      const float* kh = ksrc + h * L * kstride;
-      for (int64_t d = 0; d + L <= hd; d += L) V::transpose(kh + d, kstride, kt + d * T + h * L, T);
-      for (int64_t d = hd / L * L; d < hd; ++d)
-        for (int j = 0; j < L; ++j) kt[d * T + h * L + j] = kh[j * kstride + d];
-    }
+    tiles.load(kv, j0, nj);
 
     // Scores, four rows at a time, then the rows left one by one.
     int64_t r = 0;
-    for (; r + 4 <= rows; r += 4) {
-      const float* qr[4] = {q_row(r), q_row(r + 1), q_row(r + 2), q_row(r + 3)};
-      tile_scores<V, 4>(qr, kt, hd, scores + r * T);
-    }
-    for (; r < rows; ++r) {
-      const float* qr[1] = {q_row(r)};
-      tile_scores<V, 1>(qr, kt, hd, scores + r * T);
-    }
+    for (; r + 4 <= rows; r += 4) tiles.template scores<4>(r, scores + r * T);
+    for (; r < rows; ++r) tiles.template scores<1>(r, scores + r * T);
 
     // Softmax of each row's scores; p (in place of the scores) and the factor its output shrinks by.
     for (r = 0; r < rows; ++r) {
@@ -202,16 +248,15 @@ void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int
       V::storeu(sr + L, p1);
     }
     // p x V: several rows at once where they see the same keys (the query heads of one token),
-    // so each V row loaded serves all of them; each row's arithmetic is the same either way. Four
-    // rows (16 accumulators) with 32 vector registers, two with 16 (AVX2).
-    constexpr int kRows = V::kRegisters >= 32 ? 4 : 2;
+    // so each V row loaded serves all of them; each row's arithmetic is the same either way.
+    constexpr int kRows = Tiles::kPvRows;
     for (r = 0; r < rows;) {
       const int64_t n = valid(r);
       if (r + kRows <= rows && n > 0 && valid(r + kRows - 1) == n) {  // valid() never falls as r grows
-        accumulate_pv<V, kRows>(scores + r * T, T, corr + r, o + r * hd, n, vt, vstride, hd);
+        tiles.template accumulate<kRows>(r, scores + r * T, corr + r, o + r * hd, n);
         r += kRows;
       } else {
-        if (n > 0) accumulate_pv<V, 1>(scores + r * T, T, corr + r, o + r * hd, n, vt, vstride, hd);
+        if (n > 0) tiles.template accumulate<1>(r, scores + r * T, corr + r, o + r * hd, n);
         r += 1;
       }
     }

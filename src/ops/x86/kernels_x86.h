@@ -60,6 +60,9 @@ inline constexpr int kRowTile = 48;
 void gemv_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 void bf16_panel_block(const float* x, int64_t n_tokens, int64_t cols, int64_t b, uint32_t* out);
+// Attention with its products on bf16 (avx512_bf16_attention.cpp).
+void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int64_t g, int64_t pos0, const KvRows& kv,
+            float* out, float* scratch);
 // Weights packed once at load: each block of 48 rows as [column pair][row][2 bf16].
 extern const WeightPacking kBf16PairTiles;
 void gemv_bf16_packed(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
