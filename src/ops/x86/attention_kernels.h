@@ -3,7 +3,8 @@
 // avx2.cpp and avx512.cpp. Keys are visited two vectors (2 x kLanes) at a time: the key tile is
 // transposed so that one FMA per head dimension and half tile yields kLanes scores, softmax runs
 // online (running maximum and sum per row), and the output rows accumulate p * V in
-// register-sized pieces. Internal linkage: see kernels_x86.h.
+// register-sized pieces. The two products over a tile come from a Tiles class: FloatTiles here,
+// or a set's own (avx512_bf16_attention.cpp). Internal linkage: see kernels_x86.h.
 #pragma once
 
 #include <math.h>
@@ -129,10 +130,8 @@ class FloatTiles {
   // registers, two with 16 (AVX2).
   static constexpr int kPvRows = V::kRegisters >= 32 ? 4 : 2;
 
-  FloatTiles(const AttentionShape& s, const float* q, int64_t t0, int64_t rows, int64_t g, float* scratch)
-      : s_(s), q_(q), t0_(t0), g_(g), krows_(scratch), kt_(krows_ + T * s.head_dim), vbuf_(kt_ + T * s.head_dim) {
-    (void)rows;
-  }
+  FloatTiles(const AttentionShape& s, const float* q, int64_t t0, int64_t /*rows*/, int64_t g, float* scratch)
+      : s_(s), q_(q), t0_(t0), g_(g), krows_(scratch), kt_(krows_ + T * s.head_dim), vbuf_(kt_ + T * s.head_dim) {}
 
   // The keys and values [j0, j0 + nj) of kv head g: a full tile of an F32 cache is read in place;
   // others are converted / zero-padded first.
