@@ -15,6 +15,12 @@
 # Two copies of a large model (a 16 GB BF16 GGUF and its safetensors) may not both fit in the page
 # cache; without this each run would evict part of the other engine's file and time disk reads.
 #
+# Decode speed follows the memory's read bandwidth, which on a shared machine moves from one
+# minute to the next. fare bench probes it right before and after each of its decode runs; for
+# llama.cpp's, this script runs its prefill and its decode as two processes and probes the
+# bandwidth between them and after the decode (with `fare bench --pp 0 --tg 0`), so that each
+# engine's decode is also given as a share of the bandwidth around it.
+#
 # node-llama-cpp is installed once into the cache folder (default ~/.cache/fare/node-llama-cpp-3.21.1)
 # with `npm i -E`; it ships prebuilt binaries, so nothing is compiled. Exactly this version: newer
 # ones may fail to install here.
@@ -62,6 +68,31 @@ warm() {
   echo "  page cache warmed with $1 in $((SECONDS - start)) s" >&2
 }
 
+# The read bandwidth (GB/s) with the benchmark's threads, as fare bench measures it.
+probe() {
+  "$fare" bench -m "$fare_model" --pp 0 --tg 0 --no-warmup -t "$threads" --json |
+    node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s).decode.mem_read_gb_per_s_outside));'
+}
+
+# One llama.cpp round as one JSON line: the prefill run, then the decode run between two probes
+# (its pp and load time from the first process, its tg from the second).
+llama_round() {
+  local bench=(node "$repo/bench/llamacpp_bench.mjs" --module "$cache" "$model" --reps 1 --threads "$threads")
+  local first second before=0 after=0
+  first="$("${bench[@]}" --pp "$pp" --tg 0)"
+  second='{"tg": {"tokens": 0, "runs": [], "tok_per_s": 0}}'
+  if [ "$tg" -gt 0 ]; then
+    before="$(probe)"
+    second="$("${bench[@]}" --pp 0 --tg "$tg")"
+    after="$(probe)"
+  fi
+  node -e 'const [a, b, before, after] = process.argv.slice(1);
+    const r = JSON.parse(a);
+    r.tg = JSON.parse(b).tg;
+    r.mem_read_gb_per_s_around_tg = Math.max(Number(before), Number(after));
+    console.log(JSON.stringify(r));' "$first" "$second" "$before" "$after"
+}
+
 runs="$(mktemp)"
 trap 'rm -f "$runs"' EXIT
 for ((r = 1; r <= reps; r++)); do
@@ -71,7 +102,7 @@ for ((r = 1; r <= reps; r++)); do
   echo >> "$runs"
   echo "round $r/$reps: llama.cpp" >&2
   warm "$model"
-  node "$repo/bench/llamacpp_bench.mjs" --module "$cache" "$model" --pp "$pp" --tg "$tg" --reps 1 --threads "$threads" >> "$runs"
+  llama_round >> "$runs"
 done
 
 node --input-type=module - "$runs" "$json_out" <<'JS'
@@ -99,12 +130,17 @@ summary.fare.fraction_runs = runs.filter((r) => r.engine === "fare").map((r) => 
 summary.fare.fraction_of_mem_read = median(summary.fare.fraction_runs);
 summary.fare.peak_rss_over_weights_kv = f.memory.rss_over_weights_kv;
 // llama.cpp streams the same weights: its decode in GB/s at fare's bytes per token (the KV
-// cache's share may differ), against the probes around fare's run of the same round, so that a
-// decode ratio near 1 can be told apart: both engines at the memory's wall, or not.
+// cache's share may differ), against the better of the probes right before and after its decode
+// (fare bench's rule for its own runs), so that a decode ratio can be told apart: both engines at
+// the memory's wall, or one short of it.
+summary.ratio = {pp: summary.fare.pp / summary["llama.cpp"].pp, tg: summary.fare.tg / summary["llama.cpp"].tg};
 const fareRuns = runs.filter((r) => r.engine === "fare"), llamaRuns = runs.filter((r) => r.engine === "llama.cpp");
 summary["llama.cpp"].decode_gb_per_s_runs = llamaRuns.map((r, i) => r.tg.tok_per_s * fareRuns[i].decode.bytes_per_token / 1e9);
-summary["llama.cpp"].fraction_runs = summary["llama.cpp"].decode_gb_per_s_runs.map((g, i) => g / fareRuns[i].decode.mem_read_gb_per_s);
-summary.ratio = {pp: summary.fare.pp / summary["llama.cpp"].pp, tg: summary.fare.tg / summary["llama.cpp"].tg};
+summary["llama.cpp"].mem_read_runs = llamaRuns.map((r) => r.mem_read_gb_per_s_around_tg);
+summary["llama.cpp"].fraction_runs = summary["llama.cpp"].decode_gb_per_s_runs.map((g, i) => g / llamaRuns[i].mem_read_gb_per_s_around_tg);
+summary["llama.cpp"].fraction_of_mem_read = median(summary["llama.cpp"].fraction_runs);
+summary.fare.mem_read_runs = fareRuns.map((r) => r.decode.mem_read_gb_per_s);
+summary.ratio.tg_share_of_bandwidth = summary.fare.fraction_of_mem_read / summary["llama.cpp"].fraction_of_mem_read;
 const fix = (x, d) => x.toFixed(d).padStart(9);
 console.log(`model ${f.model} (llama.cpp: ${runs.find((r) => r.engine === "llama.cpp").model ?? "the same"}), ${f.threads} threads, ${runs.length / 2} alternating rounds (median)`);
 console.log(`| engine    |   pp t/s |   tg t/s |  load s |`);
@@ -113,11 +149,16 @@ for (const e of ["fare", "llama.cpp"])
 for (const e of ["fare", "llama.cpp"])
   console.log(`${e} runs in order: pp ${summary[e].pp_runs.map((v) => v.toFixed(2)).join(", ")}; tg ${summary[e].tg_runs.map((v) => v.toFixed(3)).join(", ")}`);
 console.log(`ratio fare / llama.cpp: pp ${summary.ratio.pp.toFixed(2)}x, tg ${summary.ratio.tg.toFixed(2)}x`);
-console.log(`fare decode ${summary.fare.decode_gb_per_s.toFixed(1)} GB/s of ${summary.fare.mem_read_gb_per_s.toFixed(1)} GB/s read bandwidth; ` +
-            `each run against the probes around it: ${summary.fare.fraction_runs.map((v) => (100 * v).toFixed(0) + " %").join(", ")} ` +
-            `(median ${(100 * summary.fare.fraction_of_mem_read).toFixed(0)} %)`);
-if (f.tg.tokens > 0)
-  console.log(`llama.cpp decode at fare's bytes per token: ${summary["llama.cpp"].decode_gb_per_s_runs.map((v) => v.toFixed(1)).join(", ")} GB/s, ` +
-              `against the probes around fare's run of the same round: ${summary["llama.cpp"].fraction_runs.map((v) => (100 * v).toFixed(0) + " %").join(", ")}`);
+const pct = (v) => (100 * v).toFixed(0) + " %";
+const each = (gbs, probes) => gbs.map((g, i) => `${g.toFixed(1)}/${probes[i].toFixed(1)}`).join(", ");
+if (f.tg.tokens > 0) {
+  const fareGbs = fareRuns.map((r) => r.decode.gb_per_s), l = summary["llama.cpp"];
+  console.log(`decode GB/s / read bandwidth probed around each run, at fare's bytes per token:`);
+  console.log(`  fare      ${each(fareGbs, summary.fare.mem_read_runs)}: ${summary.fare.fraction_runs.map(pct).join(", ")} ` +
+              `(median ${pct(summary.fare.fraction_of_mem_read)})`);
+  console.log(`  llama.cpp ${each(l.decode_gb_per_s_runs, l.mem_read_runs)}: ${l.fraction_runs.map(pct).join(", ")} ` +
+              `(median ${pct(l.fraction_of_mem_read)})`);
+  console.log(`ratio of the shares: ${summary.ratio.tg_share_of_bandwidth.toFixed(2)}x`);
+}
 if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({summary, runs}, null, 1));
 JS
