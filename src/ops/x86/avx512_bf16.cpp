@@ -263,6 +263,25 @@ void gemv_n(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float*
   for (int64_t r = r0; r < r1; ++r) gemv_row<NT>(w, a.bf, ld, r, y);
 }
 
+// The high halves of v's floats rounded to nearest even, as f32_to_bf16: a NaN gets its quiet
+// bit instead of a rounding carry, which could make it infinite. (vcvtne2ps2bf16 would flush
+// subnormals to zero: not the bytes of the portable writer.)
+__m512i round_to_high_half(__m512 v) {
+  const __m512i u = _mm512_castps_si512(v);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  const __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
+  return _mm512_mask_or_epi32(r, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), u, _mm512_set1_epi32(0x400000));
+}
+
+// The 32 floats at x, of which `left` lie in the row (zeros past it), as 16 pairs of bf16.
+__m512i round_pairs(const float* x, int64_t left) {
+  const __m512 lo = _mm512_maskz_loadu_ps(head_mask16(left), x);
+  const __m512 hi = left > 16 ? _mm512_maskz_loadu_ps(head_mask16(left - 16), x + 16) : _mm512_setzero_ps();
+  const __m512i odd_words = _mm512_set_epi16(63, 61, 59, 57, 55, 53, 51, 49, 47, 45, 43, 41, 39, 37, 35, 33, 31, 29, 27,
+                                             25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  return _mm512_permutex2var_epi16(round_to_high_half(lo), odd_words, round_to_high_half(hi));
+}
+
 }  // namespace
 
 // 16 tokens x 16 pairs at a time: rounded in registers and transposed there, so that each store

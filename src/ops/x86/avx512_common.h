@@ -68,29 +68,6 @@ inline void transpose16x16_32(const void* src, int64_t src_stride, void* dst, in
   for (int j = 0; j < 16; ++j) _mm512_storeu_ps(d + j * dst_stride, r[j]);
 }
 
-// The high halves of v's floats rounded to nearest even, as f32_to_bf16: a NaN gets its quiet
-// bit instead of a rounding carry, which could make it infinite.
-inline __m512i round_to_high_half(__m512 v) {
-  const __m512i u = _mm512_castps_si512(v);
-  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-  const __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
-  return _mm512_mask_or_epi32(r, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), u, _mm512_set1_epi32(0x400000));
-}
-
-// Two vectors of round_to_high_half values (columns c..c+15, c+16..c+31) as 16 pairs of bf16.
-inline __m512i pack_pairs(__m512i lo, __m512i hi) {
-  const __m512i odd_words = _mm512_set_epi16(63, 61, 59, 57, 55, 53, 51, 49, 47, 45, 43, 41, 39, 37, 35, 33, 31, 29, 27,
-                                             25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-  return _mm512_permutex2var_epi16(lo, odd_words, hi);
-}
-
-// The 32 floats at x, of which `left` lie in the row (zeros past it), as 16 pairs of bf16.
-inline __m512i round_pairs(const float* x, int64_t left) {
-  const __m512 lo = _mm512_maskz_loadu_ps(head_mask16(left), x);
-  const __m512 hi = left > 16 ? _mm512_maskz_loadu_ps(head_mask16(left - 16), x + 16) : _mm512_setzero_ps();
-  return pack_pairs(round_to_high_half(lo), round_to_high_half(hi));
-}
-
 // fn(std::integral_constant<int, n>) for the n tokens of a decode product, 1 to 4 (matmul sends
 // at most kGemvMaxTokens): decode kernels are instantiated per token count.
 template <class Fn>
