@@ -4,7 +4,7 @@
 // probabilities are rounded to bf16 as the set rounds matrix activations; sums, the softmax and
 // the output stay in float. On F32 / F16 caches the float products run: rounding keys and values
 // there too cost the micro-qwen3 BF16 golden 20 % of its p99 distance (0.118 -> 0.141, where
-// llama.cpp's own is 0.119) for 1-2 % of a pp512 and 5-8 % of a pp2048.
+// llama.cpp's own is 0.119) for 5-8 % of a pp2048 and nothing measurable at pp512.
 //
 // Scores: the key tile transposed to [pair of head dims][32 keys] pairs, a query row's pair of
 // dims broadcast against it. p x V: the value tile as [pair of keys][head dim] pairs, a row's pair
