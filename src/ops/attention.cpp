@@ -102,8 +102,11 @@ void attention(const AttentionShape& s, const float* q, int64_t n_tokens, int64_
   const int64_t n_blocks = (n_tokens + kTokenBlock - 1) / kTokenBlock;
   // Work items are (token block, kv head); later blocks see more keys, so the pool's small
   // chunks keep the threads evenly loaded.
+  const auto floats = static_cast<size_t>(attention_scratch_floats(std::min(n_tokens, kTokenBlock) * group, s.head_dim));
   cx.pool->parallel_for(n_blocks * s.n_head_kv, 1, [&](int64_t i0, int64_t i1) {
-    std::vector<float> scratch(static_cast<size_t>(attention_scratch_floats(kTokenBlock * group, s.head_dim)));
+    // Kept per thread, so that no call allocates (the kernels initialize what they read).
+    thread_local std::vector<float> scratch;
+    if (scratch.size() < floats) scratch.resize(floats);
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t b = i / s.n_head_kv, g = i % s.n_head_kv;
       attend(s, q, b * kTokenBlock, std::min(n_tokens, (b + 1) * kTokenBlock), g, pos0, kv, out, scratch.data());
