@@ -18,9 +18,9 @@ namespace {
 constexpr int64_t kKeyTile = kMaxKeyTile;  // keys per tile: scores of a tile stay in L1
 // Query tokens processed together (times the heads of a group): each key tile, transposed once,
 // serves all their rows, and each tile is read from the cache once for all of them. 8 instead of
-// 4: pp2048 of an 8-layer Q8_0 model 0-4 % faster, the same logits; 16 instead of 8: the bf16
-// attention of avx512-bf16 (which converts each tile) 2-2.5 % faster on the 8-layer BF16 model,
-// Q8_0 within noise (alternated, 2 threads).
+// 4: pp2048 of an 8-layer Q8_0 model 0-4 % faster, the same logits; 16 instead of 8: pp2048 of
+// the 8-layer BF16 model with attention's products in bf16 2-2.5 % faster (measured with every
+// tile converted from an F32 cache), Q8_0 within noise (alternated, 2 threads).
 constexpr int64_t kTokenBlock = 16;
 
 // Rows [j0, j0 + n) of one kv head as floats: a pointer into the cache for F32, else decoded
