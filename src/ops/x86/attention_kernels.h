@@ -211,8 +211,11 @@ void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int
     };
     tiles.load(kv, j0, nj);
 
-    // Scores, four rows at a time, then the rows left one by one.
+    // Scores, eight rows at a time with 32 vector registers (16 accumulators: pp4096 of an 8-layer
+    // Q8_0 model 0.4-3.5 % faster than four, the same logits), four, then the rows left one by one.
     int64_t r = 0;
+    if constexpr (V::kRegisters >= 32)
+      for (; r + 8 <= rows; r += 8) tiles.template scores<8>(r, scores + r * T);
     for (; r + 4 <= rows; r += 4) tiles.template scores<4>(r, scores + r * T);
     for (; r < rows; ++r) tiles.template scores<1>(r, scores + r * T);
 
