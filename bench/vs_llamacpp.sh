@@ -148,7 +148,8 @@ for (const e of ["fare", "llama.cpp"])
   console.log(`| ${e.padEnd(9)} |${fix(summary[e].pp, 2)} |${fix(summary[e].tg, 3)} |${fix(summary[e].load_s, 2)} |`);
 for (const e of ["fare", "llama.cpp"])
   console.log(`${e} runs in order: pp ${summary[e].pp_runs.map((v) => v.toFixed(2)).join(", ")}; tg ${summary[e].tg_runs.map((v) => v.toFixed(3)).join(", ")}`);
-console.log(`ratio fare / llama.cpp: pp ${summary.ratio.pp.toFixed(2)}x, tg ${summary.ratio.tg.toFixed(2)}x`);
+const ratio = (name, v, n) => (n > 0 ? `${name} ${v.toFixed(2)}x` : `${name} -`);
+console.log(`ratio fare / llama.cpp: ${ratio("pp", summary.ratio.pp, f.pp.tokens)}, ${ratio("tg", summary.ratio.tg, f.tg.tokens)}`);
 const pct = (v) => (100 * v).toFixed(0) + " %";
 const each = (gbs, probes) => gbs.map((g, i) => `${g.toFixed(1)}/${probes[i].toFixed(1)}`).join(", ");
 if (f.tg.tokens > 0) {
