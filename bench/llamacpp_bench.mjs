@@ -2,6 +2,7 @@
 // measured the way `fare bench` measures ours: pp = one N-token prompt into an empty KV cache;
 // tg = greedy decode of N tokens after a 16-token prompt, timed from the first generated token.
 //   node llamacpp_bench.mjs --module DIR MODEL.gguf [--pp 512] [--tg 64] [--reps 1] [--threads 2]
+//                           [--flash-attention]
 // DIR is the folder where node-llama-cpp is installed (bench/vs_llamacpp.sh manages it).
 // Prints one JSON object on stdout; progress goes to stderr.
 import {createRequire} from "node:module";
@@ -19,6 +20,9 @@ const flag = (name, fallback) => {
 const moduleDir = flag("--module", process.cwd());
 const pp = Number(flag("--pp", 512)), tg = Number(flag("--tg", 64));
 const reps = Number(flag("--reps", 1)), threads = Number(flag("--threads", 2));
+const fa = argv.indexOf("--flash-attention");
+const flashAttention = fa >= 0;
+if (flashAttention) argv.splice(fa, 1);
 const modelPath = argv[0];
 if (!modelPath) {
   console.error("usage: node llamacpp_bench.mjs --module DIR MODEL.gguf [--pp N] [--tg N] [--reps N] [--threads N]");
@@ -40,10 +44,10 @@ let start = performance.now();
 const model = await llama.loadModel({modelPath, gpuLayers: 0});
 const loadSeconds = (performance.now() - start) / 1000;
 // Every size explicit: the defaults would use all cores and a KV cache for the full 40k context.
-// Flash attention off and an F32 KV cache: the same arithmetic fare does.
+// Flash attention off (unless asked for) and an F32 KV cache: the same arithmetic fare does.
 const context = await model.createContext({
   contextSize: Math.max(1024, pp + tg + 64), batchSize: Math.max(pp, 512),
-  threads: {ideal: threads, min: threads}, flashAttention: false,
+  threads: {ideal: threads, min: threads}, flashAttention,
   experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32"});
 const sequence = context.getSequence();
 
@@ -52,6 +56,7 @@ const tokens = [];
 while (tokens.length < Math.max(pp, kTgPrompt)) tokens.push(...unit);
 
 const out = {engine: "llama.cpp", release: llama.llamaCppRelease, system_info: llama.systemInfo, model: modelPath,
+  flash_attention: flashAttention,
   threads: context.currentThreads,
   load_s: loadSeconds, pp: {tokens: pp, runs: []}, tg: {tokens: tg, prompt_tokens: kTgPrompt, runs: []}};
 for (let r = 0; r < reps && pp > 0; r++) {

@@ -5,11 +5,12 @@
 #
 #   bench/vs_llamacpp.sh MODEL.gguf [--threads N] [--pp 512] [--tg 64] [--reps R]
 #                        [--kernels NAME] [--fare PATH] [--fare-model PATH] [--cache-dir DIR]
-#                        [--fare-arg ARG]... [--json FILE]
+#                        [--fare-arg ARG]... [--llama-flash-attention] [--json FILE]
 #
 # --fare-model gives fare another copy of the same weights, e.g. the Hugging Face safetensors
 # folder MODEL.gguf was converted from (llama.cpp reads only GGUF). --fare-arg adds one argument
-# to fare's command line (repeatable), e.g. --fare-arg --repack.
+# to fare's command line (repeatable), e.g. --fare-arg --repack. --llama-flash-attention runs
+# llama.cpp with its flash attention (off by default: its other path is the arithmetic fare does).
 #
 # Every run starts from a warm page cache: its engine's model files are read right before it.
 # Two copies of a large model (a 16 GB BF16 GGUF and its safetensors) may not both fit in the page
@@ -28,10 +29,10 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 model="" fare_model="" threads=2 pp=512 tg=64 reps=3 kernels=auto json_out=""
-fare_args=()
+fare_args=() llama_args=()
 fare="$repo/build/release/apps/cli/fare"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/fare/node-llama-cpp-3.21.1"
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads="$2"; shift 2 ;;
@@ -42,6 +43,7 @@ while [ $# -gt 0 ]; do
     --fare) fare="$2"; shift 2 ;;
     --fare-model) fare_model="$2"; shift 2 ;;
     --fare-arg) fare_args+=("$2"); shift 2 ;;
+    --llama-flash-attention) llama_args+=(--flash-attention); shift ;;
     --cache-dir) cache="$2"; shift 2 ;;
     --json) json_out="$2"; shift 2 ;;
     -h|--help) usage 0 ;;
@@ -77,7 +79,8 @@ probe() {
 # One llama.cpp round as one JSON line: the prefill run, then the decode run between two probes
 # (its pp and load time from the first process, its tg from the second).
 llama_round() {
-  local bench=(node "$repo/bench/llamacpp_bench.mjs" --module "$cache" "$model" --reps 1 --threads "$threads")
+  local bench=(node "$repo/bench/llamacpp_bench.mjs" --module "$cache" "$model" --reps 1 --threads "$threads"
+               ${llama_args[@]+"${llama_args[@]}"})
   local first second before=0 after=0
   first="$("${bench[@]}" --pp "$pp" --tg 0)"
   second='{"tg": {"tokens": 0, "runs": [], "tok_per_s": 0}}'
