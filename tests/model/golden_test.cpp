@@ -239,10 +239,10 @@ TEST_P(GoldenKvCacheTest, HalfPrecisionCache) {
 TEST_P(GoldenKvCacheTest, RoundedAttentionOnBf16Cache) {
   const auto& [c, kv] = GetParam();
   if (kv != DType::BF16) GTEST_SKIP() << "attention rounds on BF16 caches only";
+  const auto model = Model::load(c.path());
   int checked = 0;
   for (const auto& k : kernel_sets()) {
     if (!k.supported || !k.set->attend_rounds) continue;
-    const auto model = Model::load(c.path());
     const bool rounded = rounds_activations(*model, *k.set);
     const Measured m = check_golden(c, *k.set, kv, rounded ? c.rounded : kMicroBf16Act, true);
     std::printf("[golden-kv] %-18s %-5s %-11s %5zu positions  max|d| %.2e  p99 %.2e  top-1 checked %d\n",

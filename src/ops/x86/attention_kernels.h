@@ -79,11 +79,11 @@ void tile_scores(const float* const* qr, const float* kt, int64_t hd, float* sco
   }
 }
 
-// o[i] = o[i] * corr[i] + sum over j < n of p[i][j] * V row j, for NR rows i (p and o rows ps and
-// hd apart): pieces of four vectors, each V row loaded once for all NR rows.
+// o[i] = o[i] * corr[i] + sum over j < n of p[i][j] * V row j, for NR rows i (p rows ps apart, o
+// and V rows hd apart): pieces of four vectors, each V row loaded once for all NR rows.
 template <class V, int NR>
 void accumulate_pv(const float* p, int64_t ps, const float* corr, float* o, int64_t n, const float* vt,
-                   int64_t vstride, int64_t hd) {
+                   int64_t hd) {
   using F = typename V::F;
   constexpr int L = V::kLanes;
   int64_t e = 0;
@@ -92,7 +92,7 @@ void accumulate_pv(const float* p, int64_t ps, const float* corr, float* o, int6
     for (int i = 0; i < NR; ++i)
       for (int c = 0; c < 4; ++c) acc[i][c] = V::mul(V::loadu(o + i * hd + e + c * L), V::set1(corr[i]));
     for (int64_t j = 0; j < n; ++j) {
-      const float* vj = vt + j * vstride + e;
+      const float* vj = vt + j * hd + e;
       F v[4];
       for (int c = 0; c < 4; ++c) v[c] = V::loadu(vj + c * L);
       for (int i = 0; i < NR; ++i) {
@@ -109,12 +109,12 @@ void accumulate_pv(const float* p, int64_t ps, const float* corr, float* o, int6
     int64_t f = e;
     for (; f + L <= hd; f += L) {
       F acc = V::mul(V::loadu(orow + f), V::set1(corr[i]));
-      for (int64_t j = 0; j < n; ++j) acc = V::fmadd(V::set1(pi[j]), V::loadu(vt + j * vstride + f), acc);
+      for (int64_t j = 0; j < n; ++j) acc = V::fmadd(V::set1(pi[j]), V::loadu(vt + j * hd + f), acc);
       V::storeu(orow + f, acc);
     }
     for (; f < hd; ++f) {
       float a = orow[f] * corr[i];
-      for (int64_t j = 0; j < n; ++j) a += pi[j] * vt[j * vstride + f];
+      for (int64_t j = 0; j < n; ++j) a += pi[j] * vt[j * hd + f];
       orow[f] = a;
     }
   }
@@ -161,7 +161,7 @@ class FloatTiles {
   // o[i] = o[i] * corr[i] + sum over j < n of p[i][j] * V row j, for NR rows (p rows T apart).
   template <int NR>
   void accumulate(int64_t, const float* p, const float* corr, float* o, int64_t n) const {
-    accumulate_pv<V, NR>(p, T, corr, o, n, vbuf_, s_.head_dim, s_.head_dim);
+    accumulate_pv<V, NR>(p, T, corr, o, n, vbuf_, s_.head_dim);
   }
 
  private:
