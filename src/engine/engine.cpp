@@ -31,9 +31,12 @@ constexpr int kDefaultMaxCtx = 32768;
 // Tokens per forward micro-batch. Prefill reads every weight once per micro-batch, so a larger one
 // reads less per token, but its activations and results take more cache. Measured at pp512
 // (FARE-8B shape cut to 8 layers, 2 threads, alternated): 512 instead of 256 gave +4-5 % with BF16
-// weights (2 bytes per weight), +3-5 % with Q8_0 and -2 to -3 % with Q4_K_M.
-int micro_batch(const Model& m) {
+// weights (2 bytes per weight), +3-5 % with Q8_0 and -2 to -3 % with Q4_K_M. Integer weights on
+// bf16 tiles (amx-bf16) run the BF16 weights' kernel and take its micro-batch (not measured
+// apart).
+int micro_batch(const Model& m, const KernelSet& k) {
   const DType t = m.layers.empty() ? DType::F32 : m.layers[0].w_gate.type;
+  if (k.of(t).gemm_weights_bf16) return 512;
   return t == DType::BF16 || t == DType::F16 || t == DType::F32 || t == DType::Q8_0 ? 512 : 256;
 }
 
@@ -194,7 +197,7 @@ GenerateResult Engine::generate(const GenerateRequest& req, const TokenCallback&
   res.n_prompt = n_prompt;
   // The cache holds what this request can reach, not the whole context.
   const int n_ctx = static_cast<int>(std::min<int64_t>(n_ctx_, static_cast<int64_t>(n_prompt) + req.max_tokens));
-  Session session(model_, n_ctx, shared_->cx(), micro_batch(*model_), shared_->kv_type);
+  Session session(model_, n_ctx, shared_->cx(), micro_batch(*model_, *shared_->kernels), shared_->kv_type);
   const auto n_vocab = static_cast<size_t>(model_->config.n_vocab);
   std::vector<float> logits(n_vocab), work(n_vocab);
   auto keep_logits = [&](int64_t, const float* l) { std::copy(l, l + n_vocab, logits.begin()); };
@@ -246,7 +249,7 @@ std::vector<std::vector<TokenLogprob>> Engine::prompt_logprobs(const std::vector
   if (static_cast<int>(tokens.size()) > n_ctx_)
     fail(tokens.size(), " tokens are more than the context length ", n_ctx_);
   if (top_k < 1) fail("top_k is ", top_k, ", expected >= 1");
-  Session session(model_, static_cast<int>(tokens.size()), shared_->cx(), micro_batch(*model_),
+  Session session(model_, static_cast<int>(tokens.size()), shared_->cx(), micro_batch(*model_, *shared_->kernels),
                   shared_->kv_type);
   const auto n_vocab = static_cast<size_t>(model_->config.n_vocab);
   std::vector<std::vector<TokenLogprob>> out(tokens.size());

@@ -25,7 +25,7 @@ struct EngineOptions {
   // CPU kernel set: "auto" = "exact" (fastest for this CPU with float activations: exact, and
   // decode steps agree with batched passes), "fast" (fastest overall; rounds activations to int8
   // blocks or bf16 as llama.cpp does), or a name: "reference", "avx2", "avx512", "avx512-vnni",
-  // "avx512-bf16", "amx", "amx-int8".
+  // "avx512-bf16", "amx", "amx-int8", "amx-bf16".
   std::string kernels = "auto";
   std::string kv_cache = "f32";  // KV cache values: "f32", "f16" or "bf16"
   // Copy the weights that the kernel set reads faster in its own layout (so far: BF16 with

@@ -84,7 +84,17 @@ void set_bf16(KernelSet& s, RowsFn gemm, int row_tile, ActFormat act = ActFormat
   k.gemv_packed = k.gemm_packed = nullptr;
 }
 
-void add_x86_sets(std::vector<Entry>& out, Entry& emulated) {
+// An integer-weight type whose tile kernel decodes its weights to bf16 (ActFormat::BF16_TILES);
+// its decode kernel, offset and group stay as they were.
+void set_decoded_bf16(KernelSet& s, DType t, RowsFn gemm, int row_tile) {
+  TypeKernels& k = slot(s, t);
+  k.gemm = gemm;
+  k.act = ActFormat::BF16_TILES;
+  k.row_align = row_tile;
+  k.gemm_weights_bf16 = true;
+}
+
+void add_x86_sets(std::vector<Entry>& out, std::vector<Entry>& emulated) {
   const CpuFeatures& f = cpu_features();
   constexpr auto all = std::make_index_sequence<std::size(kWeightTypes)>();
 
@@ -167,9 +177,23 @@ void add_x86_sets(std::vector<Entry>& out, Entry& emulated) {
   ei.automatic = false;
   out.push_back(ei);
 
+  // Integer weights on AMX-BF16: each tile of weight rows decoded once to bf16 and multiplied
+  // with bf16-rounded activations, the float accumulation of the tile unit over whole rows with
+  // no float step per group of 32 columns. Chosen only by name until measured on AMX hardware.
+  Entry ed = ea;
+  ed.set.name = "amx-bf16";
+  ed.set.summary = "amx, and integer-weight prefill on AMX-BF16 tiles (weights decoded to bfloat16 per tile)";
+  set_decoded_bf16(ed.set, DType::Q8_0, &amx::gemm_decoded<DType::Q8_0>, 2 * ka);
+  set_decoded_bf16(ed.set, DType::Q4_0, &amx::gemm_decoded<DType::Q4_0>, 2 * ka);
+  set_decoded_bf16(ed.set, DType::Q4_K, &amx::gemm_decoded<DType::Q4_K>, 2 * ka);
+  set_decoded_bf16(ed.set, DType::Q5_K, &amx::gemm_decoded<DType::Q5_K>, 2 * ka);
+  set_decoded_bf16(ed.set, DType::Q6_K, &amx::gemm_decoded<DType::Q6_K>, 2 * ka);
+  ed.automatic = false;
+  out.push_back(ed);
+
   // Not in the list the engine chooses from: see amx_emulated_kernels().
   Entry ee = eb;
-  ee.set.name = "amx-emulated";
+  ee.set.name = "amx-int8-emulated";
   ee.set.summary = "the amx-int8 kernels on a scalar model of the tile unit (tests only)";
   set_q8(ee.set, DType::Q8_0, &amx::emulated::gemm<DType::Q8_0>, ka, 128, 32);
   set_q8(ee.set, DType::Q4_0, &amx::emulated::gemm<DType::Q4_0>, ka, 8, 32);
@@ -177,14 +201,25 @@ void add_x86_sets(std::vector<Entry>& out, Entry& emulated) {
   set_q8(ee.set, DType::Q5_K, &amx::emulated::gemm<DType::Q5_K>, ka, 0, 32);
   set_q8(ee.set, DType::Q6_K, &amx::emulated::gemm<DType::Q6_K>, ka, 32, 16);
   set_bf16(ee.set, &amx::emulated::gemm_bf16, 2 * ka, ActFormat::BF16_TILES);
-  emulated = ee;
+  emulated.push_back(ee);
+
+  Entry ede = eb;
+  ede.set.name = "amx-bf16-emulated";
+  ede.set.summary = "the amx-bf16 kernels on a scalar model of the tile unit (tests only)";
+  set_decoded_bf16(ede.set, DType::Q8_0, &amx::emulated::gemm_decoded<DType::Q8_0>, 2 * ka);
+  set_decoded_bf16(ede.set, DType::Q4_0, &amx::emulated::gemm_decoded<DType::Q4_0>, 2 * ka);
+  set_decoded_bf16(ede.set, DType::Q4_K, &amx::emulated::gemm_decoded<DType::Q4_K>, 2 * ka);
+  set_decoded_bf16(ede.set, DType::Q5_K, &amx::emulated::gemm_decoded<DType::Q5_K>, 2 * ka);
+  set_decoded_bf16(ede.set, DType::Q6_K, &amx::emulated::gemm_decoded<DType::Q6_K>, 2 * ka);
+  set_bf16(ede.set, &amx::emulated::gemm_bf16, 2 * ka, ActFormat::BF16_TILES);
+  emulated.push_back(ede);
 }
 
 #endif
 
 struct Registry {
-  std::vector<Entry> sets;  // best last
-  Entry amx_emulated;       // supported = false where it cannot run
+  std::vector<Entry> sets;      // best last
+  std::vector<Entry> emulated;  // supported = false where they cannot run
 };
 
 const Registry& registry_all() {
@@ -192,7 +227,7 @@ const Registry& registry_all() {
     Registry v;
     v.sets.push_back({reference_kernels(), true, "nothing"});
 #if FARE_X86_KERNELS
-    add_x86_sets(v.sets, v.amx_emulated);
+    add_x86_sets(v.sets, v.emulated);
 #endif
     return v;
   }();
@@ -203,9 +238,10 @@ const std::vector<Entry>& registry() { return registry_all().sets; }
 
 }  // namespace
 
-const KernelSet* amx_emulated_kernels() {
-  const Entry& e = registry_all().amx_emulated;
-  return e.supported ? &e.set : nullptr;
+const KernelSet* amx_emulated_kernels(std::string_view name) {
+  for (const Entry& e : registry_all().emulated)
+    if (name == e.set.name) return e.supported ? &e.set : nullptr;
+  return nullptr;
 }
 
 std::vector<KernelSetInfo> kernel_sets() {

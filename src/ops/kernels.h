@@ -116,6 +116,9 @@ struct TypeKernels {
   // corrects for the offset.
   int q8_offset = 0;
   int q8_group = 32;
+  // The tile kernel multiplies the weights as decoded and then rounded to bfloat16 (nearest
+  // even), not the decoded floats: integer weights on AMX-BF16 tiles.
+  bool gemm_weights_bf16 = false;
   // Matrices packed with this layout (WeightMatrix::packing) take these two kernels instead,
   // with the same activation formats; gemv_packed gets row ranges in whole packing->row_block.
   const WeightPacking* packing = nullptr;
@@ -163,9 +166,10 @@ std::string supported_kernel_names();
 // The reference set (always available; the oracle of every test).
 const KernelSet& reference_kernels();
 
-// The amx-int8 set with its tile instructions run on a scalar model of the tile unit, so the tests
-// check the AMX kernels' layouts and scale handling on CPUs without AMX. Slow; never chosen by
-// select_kernels. nullptr where the build or the CPU lacks what it needs (AVX-512 VNNI + BF16).
-const KernelSet* amx_emulated_kernels();
+// "amx-int8-emulated" or "amx-bf16-emulated": that AMX set with its tile instructions run on a
+// scalar model of the tile unit, so the tests check the AMX kernels' layouts and scale handling
+// on CPUs without AMX. Slow; never chosen by select_kernels. nullptr for another name, or where
+// the build or the CPU lacks what it needs (AVX-512 VNNI + BF16).
+const KernelSet* amx_emulated_kernels(std::string_view name);
 
 }  // namespace fare

@@ -127,8 +127,9 @@ struct Measured {
 // golden. `rounded`: the greedy rule for rounded activations (see the README).
 // `packed`: the weights in the layout these kernels read fastest (as `--repack` loads them);
 // otherwise as stored, the engine's default.
+// `greedy`: also generate through an Engine (which takes only sets select_kernels knows).
 Measured check_golden(const Case& c, const KernelSet& kernels, DType kv_type, const Tolerance& tol, bool rounded,
-                      bool packed = false) {
+                      bool packed = false, bool greedy = true) {
   const json& g = golden(c.golden);
   const std::string path = c.path();
   ThreadPool pool(2);
@@ -139,7 +140,7 @@ Measured check_golden(const Case& c, const KernelSet& kernels, DType kv_type, co
   eo.kernels = kernels.name;
   eo.kv_cache = kv_type == DType::F32 ? "f32" : kv_type == DType::F16 ? "f16" : "bf16";
   eo.repack_weights = packed;
-  auto engine = Engine::open(path, eo);
+  auto engine = greedy ? Engine::open(path, eo) : nullptr;
 
   std::vector<double> deltas;  // per position: the largest |Δ| over the 20 reference ids
   Measured out;
@@ -167,6 +168,7 @@ Measured check_golden(const Case& c, const KernelSet& kernels, DType kv_type, co
 
     // Greedy: equal before the first near-tie of the reference (with rounded activations: before
     // the first step whose reference gap is below the top-1 threshold); free after it.
+    if (!greedy) continue;
     GenerateRequest req;
     req.prompt = p["ids"].get<std::vector<int32_t>>();
     req.max_tokens = static_cast<int>(p["ref_greedy"].size());
@@ -218,6 +220,32 @@ TEST_P(GoldenTest, TeacherForcedTop20AndGreedy) {
 
 INSTANTIATE_TEST_SUITE_P(Variants, GoldenTest, ::testing::Combine(::testing::ValuesIn(cases()),
                                                                   ::testing::ValuesIn(test::kernel_set_names())),
+                         [](const auto& p) { return test::test_name(std::get<0>(p.param).label + "_" + std::get<1>(p.param)); });
+
+// The AMX kernels on the scalar model of the tile unit, for the integer-weight variants (what
+// they multiply differently from the other sets): teacher-forced only, since an Engine selects
+// its kernels by the names select_kernels knows.
+class GoldenEmulatedAmxTest : public ::testing::TestWithParam<std::tuple<Case, std::string>> {};
+
+TEST_P(GoldenEmulatedAmxTest, TeacherForcedTop20) {
+  const auto& [c, set_name] = GetParam();
+  const KernelSet* set = amx_emulated_kernels(set_name);
+  if (set == nullptr) GTEST_SKIP() << "the emulated AMX kernels need AVX-512 VNNI and BF16";
+  const Measured m = check_golden(c, *set, DType::F32, c.rounded, true, false, false);
+  std::printf("[golden] %-18s %-17s rounded %5zu positions  max|d| %.2e  p99 %.2e  top-1 checked %d\n",
+              c.label.c_str(), set_name.c_str(), m.positions, m.max, m.p99, m.top1_checked);
+}
+
+std::vector<Case> integer_cases() {
+  std::vector<Case> out;
+  for (const Case& c : cases())
+    if (c.label.starts_with("micro_gguf_q")) out.push_back(c);
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, GoldenEmulatedAmxTest,
+                         ::testing::Combine(::testing::ValuesIn(integer_cases()),
+                                            ::testing::Values("amx-int8-emulated", "amx-bf16-emulated")),
                          [](const auto& p) { return test::test_name(std::get<0>(p.param).label + "_" + std::get<1>(p.param)); });
 
 // A KV cache of F16 or BF16 values rounds the keys and values once, when written; everything

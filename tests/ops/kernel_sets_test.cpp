@@ -141,6 +141,10 @@ struct Floats {
 
 using test::randn;
 
+void round_to_bf16(std::vector<float>& v) {
+  for (float& f : v) f = bf16_to_f32(f32_to_bf16(f));
+}
+
 // What a kernel that rounds activations multiplies: x rounded the way matmul.cpp rounds it.
 std::vector<float> rounded_activations(ActFormat f, const float* x, int64_t n_tokens, int64_t cols) {
   std::vector<float> out(x, x + n_tokens * cols);
@@ -183,12 +187,12 @@ std::vector<Shape> shapes(DType t) {
           {101, c1, 131, 3}, {9, c3, 1, 2},  {10, c4, 2, 1}};
 }
 
-// The set named `name` if this CPU runs it; else nullptr and the reason. "amx-emulated" is the
-// AMX kernels on a model of the tile unit, which runs wherever AVX-512 does.
+// The set named `name` if this CPU runs it; else nullptr and the reason. "amx-*-emulated" are
+// the AMX kernels on a model of the tile unit, which runs wherever AVX-512 does.
 const KernelSet* find_set(const std::string& name, std::string& why) {
-  if (name == "amx-emulated") {
+  if (name.ends_with("-emulated")) {
     why = "the emulated AMX kernels need AVX-512 VNNI and BF16";
-    return amx_emulated_kernels();
+    return amx_emulated_kernels(name);
   }
   for (const auto& k : kernel_sets())
     if (name == k.set->name) {
@@ -219,11 +223,13 @@ void check_against_reference(const KernelSet& set, DType type, bool packed) {
 
     // What the path multiplies: few tokens stream rows, more take the tile kernel; each path
     // has its activation format.
-    const ActFormat f = s.tokens <= kGemvMaxTokens ? set.of(type).gemv_act : set.of(type).act;
+    const bool tile = s.tokens > kGemvMaxTokens;
+    const ActFormat f = tile ? set.of(type).act : set.of(type).gemv_act;
     const auto xr = rounded_activations(f, x.p, s.tokens, s.cols);
     std::vector<float> row(static_cast<size_t>(s.cols));
     for (int64_t r = 0; r < s.rows; ++r) {
       dequantize_matrix_row(m.w, r, row.data());
+      if (tile && set.of(type).gemm_weights_bf16) round_to_bf16(row);
       for (int64_t t = 0; t < s.tokens; ++t) {
         double want = 0, mag = 0;
         for (int64_t c = 0; c < s.cols; ++c) {
@@ -257,7 +263,9 @@ TEST_P(KernelSetTest, MatchesReferenceOnPackedWeights) {
 }
 
 // With one-hot activations every output is a single decoded weight: the exact sets must decode
-// every type to the very floats the reference decoder gives.
+// every type to the very floats the reference decoder gives, and so must the paths on bf16
+// activations (1.0 is a bf16), or give those floats rounded to bf16 where the set says it
+// multiplies them so (TypeKernels::gemm_weights_bf16).
 TEST_P(KernelSetTest, DecodesBitExactly) {
   const auto& [set_name, type] = GetParam();
   std::string why;
@@ -268,13 +276,17 @@ TEST_P(KernelSetTest, DecodesBitExactly) {
   const TestMatrix m(type, rows, cols, 3, 77);
   for (int64_t n_tok : {int64_t{3}, cols}) {  // the streaming kernel and the tile kernel
     const TypeKernels& k = set->of(type);
-    if ((n_tok > kGemvMaxTokens ? k.act : k.gemv_act) != ActFormat::F32) continue;  // rounds activations
+    const bool tile = n_tok > kGemvMaxTokens;
+    const ActFormat f = tile ? k.act : k.gemv_act;
+    if (f != ActFormat::F32 && f != ActFormat::BF16 && f != ActFormat::BF16_TILES && f != ActFormat::BF16_PANELS)
+      continue;  // int8 blocks: 1.0 becomes 127 * (1 / 127)
     std::vector<float> x(static_cast<size_t>(n_tok * cols), 0.0f), y(static_cast<size_t>(n_tok * rows));
     for (int64_t t = 0; t < n_tok; ++t) x[t * cols + (t * 37) % cols] = 1.0f;
     matmul({&pool, set}, m.w, x.data(), n_tok, y.data());
     std::vector<float> row(cols);
     for (int64_t r = 0; r < rows; ++r) {
       dequantize_matrix_row(m.w, r, row.data());
+      if (tile && k.gemm_weights_bf16) round_to_bf16(row);
       for (int64_t t = 0; t < n_tok; ++t)
         ASSERT_EQ(y[t * rows + r], row[(t * 37) % cols]) << name(type) << " row " << r << " token " << t;
     }
@@ -283,7 +295,8 @@ TEST_P(KernelSetTest, DecodesBitExactly) {
 
 std::vector<std::string> set_names() {
   std::vector<std::string> v = test::kernel_set_names();
-  v.emplace_back("amx-emulated");
+  v.emplace_back("amx-int8-emulated");
+  v.emplace_back("amx-bf16-emulated");
   return v;
 }
 
@@ -418,6 +431,8 @@ TEST(KernelSelection, AutoIsExactAndFastIsSupported) {
       EXPECT_TRUE(k.supported) << k.set->name;
     }
     EXPECT_FALSE(k.set->exact && k.set->attend_rounds) << k.set->name << ": an exact set's attention rounds";
+    for (const TypeKernels& t : k.set->types)
+      EXPECT_FALSE(k.set->exact && t.gemm_weights_bf16) << k.set->name << ": an exact set rounds weights";
   }
   EXPECT_STREQ(select_kernels("reference").name, "reference");
   EXPECT_NE(supported_kernel_names().find("reference"), std::string::npos);

@@ -1,5 +1,6 @@
-// AMX prefill: integer weights times int8 activation blocks (TDPBUSD) and BF16 weights times
-// bfloat16 activations (TDPBF16PS), on 16 x 16 output tiles.
+// AMX prefill: integer weights times int8 activation blocks (TDPBUSD), and BF16 weights or
+// integer weights decoded to bf16 times bfloat16 activations (TDPBF16PS), on 16 x 16 output
+// tiles.
 //
 // The kernels are written over a Tiles backend: Hardware issues the AMX instructions; Emulated
 // runs the same kernels on a scalar model of the tile registers, so the data layouts, offsets
@@ -10,10 +11,12 @@
 // tokens ("VNNI" order), built once per column chunk for all tokens. Int8: every group of 32
 // (Q6_K: 16) columns has its own weight scale, so each group is one TDPBUSD per output tile,
 // followed by a float step (vector over 16 tokens, one row at a time) into float accumulators.
-// BF16: the tile unit accumulates in float, so each output tile runs over all columns at once.
+// BF16: the tile unit accumulates in float, so each output tile runs over all columns at once;
+// integer weights take that path too once decoded (amx-bf16), with no float step per group.
 #include <immintrin.h>
 
 #include <cstring>
+#include <vector>
 
 #include "ops/x86/avx512_common.h"
 #include "ops/x86/int8_unpack.h"
@@ -274,29 +277,108 @@ TileConfig bf16_config() {
   return c;
 }
 
-// Weight tile rows [r, r + 16) x columns [k, k + 32): in place when whole, else copied to pad.
-const uint16_t* weight_tile(const WeightMatrix& w, int64_t r, int64_t r_end, int64_t k, uint16_t* pad,
-                            int64_t& stride) {
-  const int64_t nr = min_i64(16, r_end - r), nk = min_i64(32, w.cols - k);
-  const uint8_t* src = w.row(r) + 2 * k;
-  if (nr == 16 && nk == 32) {
-    stride = static_cast<int64_t>(w.row_stride);
-    return reinterpret_cast<const uint16_t*>(src);
+// BF16 weights: tile rows [r, r + 16) x columns [k, k + 32) in place when whole, else copied
+// to a zero-padded tile.
+class StoredBf16 {
+ public:
+  StoredBf16(const WeightMatrix& w, int64_t r1) : w_(w), r1_(r1) {}
+  void begin(int64_t rb) { rb_ = rb; }
+  // Half h (rows rb + 16 h ..) of the block; a block of 16 rows or fewer repeats its first.
+  const uint16_t* tile(int h, int64_t k, int64_t& stride) {
+    if (rb_ + 16 * h >= r1_) h = 0;
+    const int64_t r = rb_ + 16 * h, nr = min_i64(16, r1_ - r), nk = min_i64(32, w_.cols - k);
+    const uint8_t* src = w_.row(r) + 2 * k;
+    if (nr == 16 && nk == 32) {
+      stride = static_cast<int64_t>(w_.row_stride);
+      return reinterpret_cast<const uint16_t*>(src);
+    }
+    uint16_t* pad = pad_[h];
+    std::memset(pad, 0, 16 * 64);
+    for (int64_t i = 0; i < nr; ++i) std::memcpy(pad + 32 * i, src + static_cast<size_t>(i) * w_.row_stride, 2 * nk);
+    stride = 64;
+    return pad;
   }
-  std::memset(pad, 0, 16 * 64);
-  for (int64_t i = 0; i < nr; ++i) std::memcpy(pad + 32 * i, src + static_cast<size_t>(i) * w.row_stride, 2 * nk);
-  stride = 64;
-  return pad;
-}
 
-template <class Tiles>
-void gemm_bf16_impl(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+ private:
+  const WeightMatrix& w_;
+  int64_t r1_, rb_ = 0;
+  alignas(64) uint16_t pad_[2][16 * 32];
+};
+
+// Integer weights: each block of 32 rows decoded once to bfloat16 into a panel of whole tiles,
+// [column tile of 32][32 rows][32 values] (zeros past the last row and column), so that a tile
+// load reads 1 KiB in a row, and every token block then reads the panel from L2 (256 KiB at
+// 4096 columns). A value is the reference decoder's float (scale * (code - offset) + minimum,
+// the same operations) rounded to nearest even by vcvtne2ps2bf16, which would flush subnormals,
+// but no decoded weight is one (the smallest nonzero is an f16 scale times a whole number).
+template <DType T>
+class DecodedPanel {
+ public:
+  DecodedPanel(const WeightMatrix& w, int64_t r1) : w_(w), r1_(r1), n_ct_((w.cols + 31) / 32) {
+    thread_local std::vector<uint16_t> panel;
+    thread_local std::vector<uint8_t> codes;
+    thread_local std::vector<float> scale, mins;
+    panel.resize(static_cast<size_t>(n_ct_ * kRows * 32));
+    codes.resize(static_cast<size_t>(w.cols));
+    scale.resize(static_cast<size_t>(w.cols / 16));
+    mins.resize(static_cast<size_t>(w.cols / 32));
+    panel_ = panel.data();
+    codes_ = codes.data();
+    scale_ = scale.data();
+    mins_ = mins.data();
+  }
+  void begin(int64_t rb) {
+    for (int64_t i = 0; i < kRows; ++i) {
+      if (rb + i < r1_) {
+        decode_row(rb + i, panel_ + i * 32);
+      } else {
+        for (int64_t ct = 0; ct < n_ct_; ++ct) std::memset(panel_ + (ct * kRows + i) * 32, 0, 64);
+      }
+    }
+  }
+  const uint16_t* tile(int h, int64_t k, int64_t& stride) {
+    stride = 64;
+    return panel_ + ((k / 32) * kRows + 16 * h) * 32;
+  }
+
+ private:
+  static constexpr int kOffset = T == DType::Q8_0 ? 128 : T == DType::Q4_0 ? 8 : T == DType::Q6_K ? 32 : 0;
+
+  // Row r's values to dst[ct * kRows * 32 + c] for column 32 ct + c.
+  void decode_row(int64_t r, uint16_t* dst) const {
+    constexpr int G = i8::kGroup<T>;
+    const int64_t cols = w_.cols;
+    i8::unpack_row<T, 1>(w_, r, 0, cols, codes_, scale_, mins_);
+    const __m512i offset = _mm512_set1_epi32(kOffset);
+    auto values = [&](int64_t c) {  // the 16 values from column c on
+      const __m512i u = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes_ + c)));
+      const __m512 q = _mm512_cvtepi32_ps(_mm512_sub_epi32(u, offset));
+      const __m512 s = _mm512_set1_ps(scale_[c / G]);
+      if constexpr (i8::kHasMin<T>) return _mm512_fmadd_ps(s, q, _mm512_set1_ps(mins_[c / 32]));
+      else return _mm512_mul_ps(s, q);
+    };
+    // Integer formats come in blocks of 32 or 256 columns: every column tile is whole.
+    for (int64_t c = 0; c < cols; c += 32)
+      _mm512_storeu_si512(dst + c * kRows, (__m512i)_mm512_cvtne2ps_pbh(values(c + 16), values(c)));
+  }
+
+  const WeightMatrix& w_;
+  int64_t r1_, n_ct_;
+  uint16_t* panel_;
+  uint8_t* codes_;
+  float* scale_;
+  float* mins_;
+};
+
+// Rows [r0, r1) of w (their tiles from `Weights`: StoredBf16 or DecodedPanel) times every token.
+template <class Tiles, class Weights>
+void gemm_bf16_impl(const WeightMatrix& w, Weights& wt, const Acts& a, int64_t r0, int64_t r1, float* y) {
   const int64_t pairs = (w.cols + 31) / 32 * 16;  // column pairs per token block, tiles whole
   const int64_t n_tb = (a.n_tokens + kTok - 1) / kTok;
   alignas(64) float out[4][16][16];
-  alignas(64) uint16_t pad[2][16 * 32];
   Tiles::config(bf16_config());
   for (int64_t rb = r0; rb < r1; rb += 32) {
+    wt.begin(rb);
     for (int64_t tb = 0; tb < n_tb; tb += 2) {
       const bool two = tb + 1 < n_tb;
       const uint16_t* act0 = a.bf_tiles + tb * pairs * 32;
@@ -307,9 +389,8 @@ void gemm_bf16_impl(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1
       Tiles::template zero<3>();
       for (int64_t k = 0; k < w.cols; k += 32) {
         int64_t s0, s1;
-        const uint16_t* w0 = weight_tile(w, rb, r1, k, pad[0], s0);
-        const uint16_t* w1 = rb + 16 < r1 ? weight_tile(w, rb + 16, r1, k, pad[1], s1) : w0;
-        if (rb + 16 >= r1) s1 = s0;
+        const uint16_t* w0 = wt.tile(0, k, s0);
+        const uint16_t* w1 = wt.tile(1, k, s1);
         Tiles::template load<4>(w0, s0);
         Tiles::template load<5>(w1, s1);
         Tiles::template load<6>(act0 + k / 2 * 32, 64);
@@ -336,6 +417,18 @@ void gemm_bf16_impl(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1
   Tiles::release();
 }
 
+template <class Tiles>
+void gemm_stored_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  StoredBf16 wt(w, r1);
+  gemm_bf16_impl<Tiles>(w, wt, a, r0, r1, y);
+}
+
+template <class Tiles, DType T>
+void gemm_decoded_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  DecodedPanel<T> wt(w, r1);
+  gemm_bf16_impl<Tiles>(w, wt, a, r0, r1, y);
+}
+
 }  // namespace
 
 template <DType T>
@@ -343,8 +436,13 @@ void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y
   gemm_int8<Hardware, T>(w, a, r0, r1, y);
 }
 
+template <DType T>
+void gemm_decoded(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  gemm_decoded_bf16<Hardware, T>(w, a, r0, r1, y);
+}
+
 void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
-  gemm_bf16_impl<Hardware>(w, a, r0, r1, y);
+  gemm_stored_bf16<Hardware>(w, a, r0, r1, y);
 }
 
 namespace emulated {
@@ -354,15 +452,22 @@ void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y
   gemm_int8<Emulated, T>(w, a, r0, r1, y);
 }
 
+template <DType T>
+void gemm_decoded(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  gemm_decoded_bf16<Emulated, T>(w, a, r0, r1, y);
+}
+
 void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
-  gemm_bf16_impl<Emulated>(w, a, r0, r1, y);
+  gemm_stored_bf16<Emulated>(w, a, r0, r1, y);
 }
 
 }  // namespace emulated
 
-#define FARE_INSTANTIATE(T)                                                                     \
-  template void gemm<T>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*); \
-  template void emulated::gemm<T>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);
+#define FARE_INSTANTIATE(T)                                                                           \
+  template void gemm<T>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);                 \
+  template void gemm_decoded<T>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);         \
+  template void emulated::gemm<T>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);       \
+  template void emulated::gemm_decoded<T>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);
 FARE_INSTANTIATE(DType::Q8_0)
 FARE_INSTANTIATE(DType::Q4_0)
 FARE_INSTANTIATE(DType::Q4_K)

@@ -69,16 +69,21 @@ void gemv_bf16_packed(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t 
 void gemm_bf16_packed(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 }  // namespace avx512_bf16
 
-// AMX tiles: INT8 for integer weights (ActFormat::Q8), BF16 for BF16 weights (ActFormat::BF16_TILES).
+// AMX tiles: INT8 for integer weights (ActFormat::Q8), BF16 for BF16 weights and for integer
+// weights decoded to bf16 (gemm_decoded) (ActFormat::BF16_TILES).
 namespace amx {
 inline constexpr int kRowTile = 16;
 template <DType T>
 void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
+template <DType T>
+void gemm_decoded(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 // The same kernels on a scalar model of the tile unit (AVX-512 only), for the tests.
 namespace emulated {
 template <DType T>
 void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
+template <DType T>
+void gemm_decoded(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 }  // namespace emulated
 }  // namespace amx
