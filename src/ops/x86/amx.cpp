@@ -306,7 +306,7 @@ class StoredBf16 {
 };
 
 // Integer weights: each block of 32 rows decoded once to bfloat16 into a panel of whole tiles,
-// [column tile of 32][32 rows][32 values] (zeros past the last row and column), so that a tile
+// [column tile of 32][32 rows][32 values] (zero rows past the last), so that a tile
 // load reads 1 KiB in a row, and every token block then reads the panel from L2 (256 KiB at
 // 4096 columns). A value is the reference decoder's float (scale * (code - offset) + minimum,
 // the same operations) rounded to nearest even by vcvtne2ps2bf16, which would flush subnormals,
