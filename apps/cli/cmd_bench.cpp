@@ -167,7 +167,7 @@ json report(const BenchArgs& a, const Engine& e, const Measured& m) {
   for (const auto& [t, n] : i.weight_types) types[t] = n;
   return {
       {"engine", "fare"}, {"model", i.path}, {"format", i.format}, {"weight_types", types},
-      {"weight_bytes", i.weight_bytes}, {"threads", e.n_threads()}, {"kernels", e.kernels()},
+      {"weight_bytes", i.weight_bytes}, {"threads", e.n_threads()}, {"ubatch", e.micro_batch()}, {"kernels", e.kernels()},
       {"kv_cache", a.model.kv_cache}, {"cpu", cpu_model()}, {"load_s", m.load_s},
       {"packed", {{"matrices", i.packed_matrices}, {"bytes", i.packed_bytes}}},
       {"pp", {{"tokens", a.pp}, {"runs", runs(m.pp_s, a.pp)}, {"tok_per_s", pp_tps},
@@ -187,9 +187,9 @@ void print_text(const json& j) {
   auto gib = [](double b) { return b / (1 << 30); };
   std::printf("model    %s (%s, %.2f GiB of weights)\n", j["model"].get<std::string>().c_str(),
               j["format"].get<std::string>().c_str(), gib(j["weight_bytes"].get<double>()));
-  std::printf("machine  %s, %d threads, kernels %s, KV cache %s; load %.2f s", j["cpu"].get<std::string>().c_str(),
-              j["threads"].get<int>(), j["kernels"].get<std::string>().c_str(), j["kv_cache"].get<std::string>().c_str(),
-              j["load_s"].get<double>());
+  std::printf("machine  %s, %d threads, kernels %s, ubatch %d, KV cache %s; load %.2f s",
+              j["cpu"].get<std::string>().c_str(), j["threads"].get<int>(), j["kernels"].get<std::string>().c_str(),
+              j["ubatch"].get<int>(), j["kv_cache"].get<std::string>().c_str(), j["load_s"].get<double>());
   if (const int n = j["packed"]["matrices"].get<int>(); n > 0)
     std::printf(" (%d matrices repacked, %.2f GiB)", n, gib(j["packed"]["bytes"].get<double>()));
   std::printf("\n");

@@ -25,8 +25,9 @@ struct ModelArgs {
   std::string kernels = "auto";
   std::string kv_cache = "f32";
   bool repack = false;
+  int ubatch = 0;
 };
-// -m (described by model_help), -t, -c, --chat-template, --kernels, --kv-cache, --repack.
+// -m (described by model_help), -t, -c, --chat-template, --kernels, --kv-cache, --repack, --ubatch.
 void add_model_options(CLI::App& cmd, ModelArgs& args,
                        const std::string& model_help = "Hugging Face model directory or .gguf file");
 EngineOptions engine_options(const ModelArgs& args);

@@ -34,7 +34,7 @@ constexpr int kDefaultMaxCtx = 32768;
 // weights (2 bytes per weight), +3-5 % with Q8_0 and -2 to -3 % with Q4_K_M. Integer weights on
 // bf16 tiles (amx-bf16) run the BF16 weights' kernel and take its micro-batch (not measured
 // apart).
-int micro_batch(const Model& m, const KernelSet& k) {
+int default_micro_batch(const Model& m, const KernelSet& k) {
   const DType t = m.layers.empty() ? DType::F32 : m.layers[0].w_gate.type;
   if (k.of(t).gemm_weights_bf16) return 512;
   return t == DType::BF16 || t == DType::F16 || t == DType::F32 || t == DType::Q8_0 ? 512 : 256;
@@ -97,6 +97,7 @@ class TextTracker {
 std::unique_ptr<Engine> Engine::open(const std::string& path, const EngineOptions& opts) {
   if (opts.n_threads < 0) fail("threads is ", opts.n_threads, ", expected >= 0");
   if (opts.n_ctx < 0) fail("context length is ", opts.n_ctx, ", expected >= 0");
+  if (opts.micro_batch < 0) fail("micro-batch is ", opts.micro_batch, " tokens, expected >= 0");
   DType kv_type = DType::F32;
   if (opts.kv_cache == "f16") kv_type = DType::F16;
   else if (opts.kv_cache == "bf16") kv_type = DType::BF16;
@@ -114,6 +115,7 @@ std::unique_ptr<Engine> Engine::open(const std::string& path, const EngineOption
   }
   const int train_ctx = e->model_->config.n_ctx_train;
   e->n_ctx_ = opts.n_ctx > 0 ? opts.n_ctx : std::min(train_ctx, kDefaultMaxCtx);
+  e->micro_batch_ = opts.micro_batch > 0 ? opts.micro_batch : default_micro_batch(*e->model_, kernels);
   return e;
 }
 
@@ -197,7 +199,7 @@ GenerateResult Engine::generate(const GenerateRequest& req, const TokenCallback&
   res.n_prompt = n_prompt;
   // The cache holds what this request can reach, not the whole context.
   const int n_ctx = static_cast<int>(std::min<int64_t>(n_ctx_, static_cast<int64_t>(n_prompt) + req.max_tokens));
-  Session session(model_, n_ctx, shared_->cx(), micro_batch(*model_, *shared_->kernels), shared_->kv_type);
+  Session session(model_, n_ctx, shared_->cx(), micro_batch_, shared_->kv_type);
   const auto n_vocab = static_cast<size_t>(model_->config.n_vocab);
   std::vector<float> logits(n_vocab), work(n_vocab);
   auto keep_logits = [&](int64_t, const float* l) { std::copy(l, l + n_vocab, logits.begin()); };
@@ -249,7 +251,7 @@ std::vector<std::vector<TokenLogprob>> Engine::prompt_logprobs(const std::vector
   if (static_cast<int>(tokens.size()) > n_ctx_)
     fail(tokens.size(), " tokens are more than the context length ", n_ctx_);
   if (top_k < 1) fail("top_k is ", top_k, ", expected >= 1");
-  Session session(model_, static_cast<int>(tokens.size()), shared_->cx(), micro_batch(*model_, *shared_->kernels),
+  Session session(model_, static_cast<int>(tokens.size()), shared_->cx(), micro_batch_,
                   shared_->kv_type);
   const auto n_vocab = static_cast<size_t>(model_->config.n_vocab);
   std::vector<std::vector<TokenLogprob>> out(tokens.size());

@@ -33,6 +33,9 @@ struct EngineOptions {
   // but loading takes seconds instead of a fraction of one, and other processes cannot share
   // those pages of the page cache; decode gains 2-6 %, prefill loses 3-8 % (docs/PERFORMANCE.md).
   bool repack_weights = false;
+  // Prompt tokens per forward pass (llama.cpp's ubatch): prefill reads every weight once per
+  // pass. 0: chosen by the weight type and kernels (512 or 256, engine.cpp).
+  int micro_batch = 0;
 };
 
 
@@ -102,6 +105,7 @@ class Engine {
   std::string model_id() const;  // the path's last component, for records
   int n_ctx() const { return n_ctx_; }
   int n_threads() const;
+  int micro_batch() const { return micro_batch_; }  // EngineOptions::micro_batch resolved
   std::string kernels() const;  // the kernel set in use (EngineOptions::kernels resolved)
   const std::vector<int32_t>& eos_ids() const;
 
@@ -123,6 +127,7 @@ class Engine {
   std::shared_ptr<const Model> model_;
   std::optional<ChatTemplate> chat_override_;
   int n_ctx_ = 0;
+  int micro_batch_ = 0;
   struct Shared;
   std::unique_ptr<Shared> shared_;
 };

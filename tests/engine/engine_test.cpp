@@ -112,6 +112,30 @@ TEST(Engine, DecodeStepsAgreeWithOneBatchedPass) {
   }
 }
 
+TEST(Engine, MicroBatchSplitsThePromptNotTheResult) {
+  // The prompt in passes of 5 tokens (the last one short) against the default single pass.
+  EngineOptions o = threads_ctx(2);
+  o.micro_batch = 5;
+  auto e = Engine::open(kMicro, o);
+  EXPECT_EQ(e->micro_batch(), 5);
+  EXPECT_EQ(micro().micro_batch(), 512);  // BF16 weights
+  std::vector<int32_t> p = prompt_ids();
+  const auto more = micro().tokenize(" then writes its verdict in brackets", false);
+  p.insert(p.end(), more.begin(), more.end());
+  ASSERT_GT(p.size() % 5, 0u);
+  const auto split = e->prompt_logprobs(p, 5), whole = micro().prompt_logprobs(p, 5);
+  ASSERT_EQ(split.size(), whole.size());
+  for (size_t k = 0; k < p.size(); ++k)
+    for (size_t i = 0; i < 5; ++i) {
+      EXPECT_EQ(split[k][i].id, whole[k][i].id) << "position " << k;
+      // Attention sums its key tiles in another order across passes: 1e-4 in log-prob.
+      EXPECT_NEAR(split[k][i].logprob, whole[k][i].logprob, 1e-4) << "position " << k;
+    }
+  EXPECT_EQ(e->generate(greedy(p, 6)).tokens, micro().generate(greedy(p, 6)).tokens);
+  o.micro_batch = -1;
+  EXPECT_THROW(Engine::open(kMicro, o), Error);
+}
+
 TEST(Engine, StopsAtTheModelsEosIds) {
   // A copy of the model whose generation_config names the third greedy token as EOS.
   const auto p = prompt_ids();

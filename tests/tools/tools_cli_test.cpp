@@ -120,6 +120,16 @@ TEST(BenchSmoke, RepackCopiesTheMatricesTheKernelsReadPacked) {
   EXPECT_EQ(q["packed"]["matrices"], 0);
 }
 
+TEST(BenchSmoke, UbatchIsReportedAndChecked) {
+  EXPECT_EQ(bench_json()["ubatch"], 512);  // Q8_0 weights
+  const CliRun r = fare("bench -m " + kMicroQ8 + " --pp 9 --tg 2 --reps 1 -t 2 --ubatch 4 --json", false);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(json::parse(r.out)["ubatch"], 4);
+  const CliRun bad = fare("bench -m " + kMicroQ8 + " --pp 4 --tg 2 --ubatch 0");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.out.find("--ubatch: Value 0 not in range 1"), std::string::npos) << bad.out;
+}
+
 TEST(BenchSmoke, TextOutputIsATable) {
   const CliRun r = fare("bench -m " + kMicroQ8 + " --pp 4 --tg 2 --reps 1 -t 1");
   EXPECT_EQ(r.exit_code, 0) << r.out;
