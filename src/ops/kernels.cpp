@@ -94,6 +94,50 @@ void set_decoded_bf16(KernelSet& s, DType t, RowsFn gemm, int row_tile) {
   k.gemm_weights_bf16 = true;
 }
 
+// The AMX kernels on the tile unit, and on the scalar model of it that the tests run anywhere.
+struct AmxTiles {
+  template <DType T>
+  static constexpr RowsFn int8 = &amx::gemm<T>;
+  template <DType T>
+  static constexpr RowsFn decoded = &amx::gemm_decoded<T>;
+  static constexpr RowsFn bf16 = &amx::gemm_bf16;
+};
+
+struct AmxModel {
+  template <DType T>
+  static constexpr RowsFn int8 = &amx::emulated::gemm<T>;
+  template <DType T>
+  static constexpr RowsFn decoded = &amx::emulated::gemm_decoded<T>;
+  static constexpr RowsFn bf16 = &amx::emulated::gemm_bf16;
+};
+
+constexpr int kAmxRows = 2 * amx::kRowTile;  // the BF16 tile loop's rows per pass
+
+template <class Amx>
+void set_amx_bf16(KernelSet& s) {
+  set_bf16(s, Amx::bf16, kAmxRows, ActFormat::BF16_TILES);
+}
+
+template <class Amx>
+void set_amx_int8(KernelSet& s) {
+  constexpr int ka = amx::kRowTile;
+  set_q8(s, DType::Q8_0, Amx::template int8<DType::Q8_0>, ka, 128, 32);
+  set_q8(s, DType::Q4_0, Amx::template int8<DType::Q4_0>, ka, 8, 32);
+  set_q8(s, DType::Q4_K, Amx::template int8<DType::Q4_K>, ka, 0, 32);
+  set_q8(s, DType::Q5_K, Amx::template int8<DType::Q5_K>, ka, 0, 32);
+  set_q8(s, DType::Q6_K, Amx::template int8<DType::Q6_K>, ka, 32, 16);
+}
+
+template <class Amx>
+void set_amx_decoded(KernelSet& s) {
+  for (const auto& [t, fn] : {std::pair{DType::Q8_0, Amx::template decoded<DType::Q8_0>},
+                              std::pair{DType::Q4_0, Amx::template decoded<DType::Q4_0>},
+                              std::pair{DType::Q4_K, Amx::template decoded<DType::Q4_K>},
+                              std::pair{DType::Q5_K, Amx::template decoded<DType::Q5_K>},
+                              std::pair{DType::Q6_K, Amx::template decoded<DType::Q6_K>}})
+    set_decoded_bf16(s, t, fn, kAmxRows);
+}
+
 void add_x86_sets(std::vector<Entry>& out, std::vector<Entry>& emulated) {
   const CpuFeatures& f = cpu_features();
   constexpr auto all = std::make_index_sequence<std::size(kWeightTypes)>();
@@ -156,8 +200,7 @@ void add_x86_sets(std::vector<Entry>& out, std::vector<Entry>& emulated) {
   Entry ea = eb;
   ea.set.name = "amx";
   ea.set.summary = "avx512-bf16 with BF16 prefill on AMX tiles (TDPBF16PS)";
-  constexpr int ka = amx::kRowTile;
-  set_bf16(ea.set, &amx::gemm_bf16, 2 * ka, ActFormat::BF16_TILES);
+  set_amx_bf16<AmxTiles>(ea.set);
   ea.supported = eb.supported && f.amx_tile && f.amx_int8 && f.amx_bf16;
   ea.needs = eb.needs + " amx_tile amx_int8 amx_bf16 (and the OS's permission)";
   out.push_back(ea);
@@ -169,11 +212,7 @@ void add_x86_sets(std::vector<Entry>& out, std::vector<Entry>& emulated) {
   Entry ei = ea;
   ei.set.name = "amx-int8";
   ei.set.summary = "amx, and integer-weight prefill on AMX-INT8 tiles (slower than VNNI where measured)";
-  set_q8(ei.set, DType::Q8_0, &amx::gemm<DType::Q8_0>, ka, 128, 32);
-  set_q8(ei.set, DType::Q4_0, &amx::gemm<DType::Q4_0>, ka, 8, 32);
-  set_q8(ei.set, DType::Q4_K, &amx::gemm<DType::Q4_K>, ka, 0, 32);
-  set_q8(ei.set, DType::Q5_K, &amx::gemm<DType::Q5_K>, ka, 0, 32);
-  set_q8(ei.set, DType::Q6_K, &amx::gemm<DType::Q6_K>, ka, 32, 16);
+  set_amx_int8<AmxTiles>(ei.set);
   ei.automatic = false;
   out.push_back(ei);
 
@@ -183,11 +222,7 @@ void add_x86_sets(std::vector<Entry>& out, std::vector<Entry>& emulated) {
   Entry ed = ea;
   ed.set.name = "amx-bf16";
   ed.set.summary = "amx, and integer-weight prefill on AMX-BF16 tiles (weights decoded to bfloat16 per tile)";
-  set_decoded_bf16(ed.set, DType::Q8_0, &amx::gemm_decoded<DType::Q8_0>, 2 * ka);
-  set_decoded_bf16(ed.set, DType::Q4_0, &amx::gemm_decoded<DType::Q4_0>, 2 * ka);
-  set_decoded_bf16(ed.set, DType::Q4_K, &amx::gemm_decoded<DType::Q4_K>, 2 * ka);
-  set_decoded_bf16(ed.set, DType::Q5_K, &amx::gemm_decoded<DType::Q5_K>, 2 * ka);
-  set_decoded_bf16(ed.set, DType::Q6_K, &amx::gemm_decoded<DType::Q6_K>, 2 * ka);
+  set_amx_decoded<AmxTiles>(ed.set);
   ed.automatic = false;
   out.push_back(ed);
 
@@ -195,23 +230,15 @@ void add_x86_sets(std::vector<Entry>& out, std::vector<Entry>& emulated) {
   Entry ee = eb;
   ee.set.name = "amx-int8-emulated";
   ee.set.summary = "the amx-int8 kernels on a scalar model of the tile unit (tests only)";
-  set_q8(ee.set, DType::Q8_0, &amx::emulated::gemm<DType::Q8_0>, ka, 128, 32);
-  set_q8(ee.set, DType::Q4_0, &amx::emulated::gemm<DType::Q4_0>, ka, 8, 32);
-  set_q8(ee.set, DType::Q4_K, &amx::emulated::gemm<DType::Q4_K>, ka, 0, 32);
-  set_q8(ee.set, DType::Q5_K, &amx::emulated::gemm<DType::Q5_K>, ka, 0, 32);
-  set_q8(ee.set, DType::Q6_K, &amx::emulated::gemm<DType::Q6_K>, ka, 32, 16);
-  set_bf16(ee.set, &amx::emulated::gemm_bf16, 2 * ka, ActFormat::BF16_TILES);
+  set_amx_bf16<AmxModel>(ee.set);
+  set_amx_int8<AmxModel>(ee.set);
   emulated.push_back(ee);
 
   Entry ede = eb;
   ede.set.name = "amx-bf16-emulated";
   ede.set.summary = "the amx-bf16 kernels on a scalar model of the tile unit (tests only)";
-  set_decoded_bf16(ede.set, DType::Q8_0, &amx::emulated::gemm_decoded<DType::Q8_0>, 2 * ka);
-  set_decoded_bf16(ede.set, DType::Q4_0, &amx::emulated::gemm_decoded<DType::Q4_0>, 2 * ka);
-  set_decoded_bf16(ede.set, DType::Q4_K, &amx::emulated::gemm_decoded<DType::Q4_K>, 2 * ka);
-  set_decoded_bf16(ede.set, DType::Q5_K, &amx::emulated::gemm_decoded<DType::Q5_K>, 2 * ka);
-  set_decoded_bf16(ede.set, DType::Q6_K, &amx::emulated::gemm_decoded<DType::Q6_K>, 2 * ka);
-  set_bf16(ede.set, &amx::emulated::gemm_bf16, 2 * ka, ActFormat::BF16_TILES);
+  set_amx_bf16<AmxModel>(ede.set);
+  set_amx_decoded<AmxModel>(ede.set);
   emulated.push_back(ede);
 }
 

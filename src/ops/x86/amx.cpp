@@ -342,14 +342,12 @@ class DecodedPanel {
   }
 
  private:
-  static constexpr int kOffset = T == DType::Q8_0 ? 128 : T == DType::Q4_0 ? 8 : T == DType::Q6_K ? 32 : 0;
-
   // Row r's values to dst[ct * kRows * 32 + c] for column 32 ct + c.
   void decode_row(int64_t r, uint16_t* dst) const {
     constexpr int G = i8::kGroup<T>;
     const int64_t cols = w_.cols;
     i8::unpack_row<T, 1>(w_, r, 0, cols, codes_, scale_, mins_);
-    const __m512i offset = _mm512_set1_epi32(kOffset);
+    const __m512i offset = _mm512_set1_epi32(i8::kOffset<T>);
     auto values = [&](int64_t c) {  // the 16 values from column c on
       const __m512i u = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes_ + c)));
       const __m512 q = _mm512_cvtepi32_ps(_mm512_sub_epi32(u, offset));

@@ -22,6 +22,9 @@ template <DType T>
 constexpr int kGroup = T == DType::Q6_K ? 16 : 32;
 template <DType T>
 constexpr bool kHasMin = T == DType::Q4_K || T == DType::Q5_K;
+// The offset unpack_row's codes carry (value = scale * (code - offset) + min).
+template <DType T>
+constexpr int kOffset = T == DType::Q8_0 ? 128 : T == DType::Q4_0 ? 8 : T == DType::Q6_K ? 32 : 0;
 // Bytes of 256 columns of a row.
 template <DType T>
 constexpr int64_t kBytesPer256 = T == DType::Q8_0 ? 8 * 34
