@@ -33,6 +33,7 @@ constexpr const char* kPromptText =
 struct BenchArgs {
   ModelArgs model;
   int pp = 512, tg = 64, reps = 2;
+  int parallel = 0;  // > 0: also N sequences decoding together
   bool as_json = false, no_warmup = false;
 };
 
@@ -82,7 +83,37 @@ struct Measured {
   size_t probe_bytes = 0;
   size_t peak_rss = 0;
   bool rss_reset = false;
+  // --parallel N: N sequences of kTgPrompt + tg positions submitted together, per repetition.
+  std::vector<double> batch_tps;   // generated tokens after each one's first / (last end - first first token)
+  std::vector<double> batch_ttft;  // median time to first token
+  int64_t batch_kv_bytes = 0;
 };
+
+// N different prompts submitted at once, each decoding tg tokens: the aggregate decode rate of
+// one step per token for all of them, and how long each waited for its first token.
+void measure_batch(const Engine& e, const std::vector<int32_t>& text, int n, int tg, Measured& m) {
+  std::vector<std::shared_ptr<Generation>> gens;
+  for (int i = 0; i < n; ++i) {
+    GenerateRequest req;
+    req.prompt.assign(text.begin() + i, text.begin() + i + kTgPrompt);  // distinct: no shared prefix
+    req.max_tokens = tg + 1;
+    req.stop_at_eos = false;
+    gens.push_back(e.submit(req));
+  }
+  std::vector<double> first, end, ttft;
+  double tokens = 0;
+  for (auto& g : gens) {
+    const GenerateResult r = g->wait();
+    first.push_back(r.prefill_seconds);
+    end.push_back(r.prefill_seconds + r.decode_seconds);
+    ttft.push_back(r.prefill_seconds);
+    tokens += static_cast<double>(r.tokens.size()) - 1;
+  }
+  const double window = *std::max_element(end.begin(), end.end()) - *std::min_element(first.begin(), first.end());
+  m.batch_tps.push_back(window > 0 ? tokens / window : 0);
+  m.batch_ttft.push_back(median(ttft));
+  m.batch_kv_bytes = static_cast<int64_t>(n) * (kTgPrompt + tg + 1) * e.kv_bytes_per_token();
+}
 
 Measured measure(const BenchArgs& a, std::unique_ptr<Engine>& engine) {
   Measured m;
@@ -97,10 +128,12 @@ Measured measure(const BenchArgs& a, std::unique_ptr<Engine>& engine) {
   m.probe_bytes = probe ? probe->bytes() : 0;
   m.rss_reset = reset_peak_rss();
   const auto t0 = std::chrono::steady_clock::now();
-  engine = open_engine(a.model);
+  ModelArgs model = a.model;
+  if (a.parallel > 0) model.parallel = a.parallel;
+  engine = open_engine(model);
   m.load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const Engine& e = *engine;
-  const auto prompt = bench_prompt(e, std::max(a.pp, kTgPrompt));
+  const auto prompt = bench_prompt(e, std::max(a.pp, kTgPrompt + a.parallel));
   if (!a.no_warmup) run_once(e, {prompt[0]}, 1);  // maps every weight page once
   for (int r = 0; r < a.reps && a.pp > 0; ++r) {
     auto res = run_once(e, {prompt.begin(), prompt.begin() + a.pp}, 0);
@@ -118,6 +151,7 @@ Measured measure(const BenchArgs& a, std::unique_ptr<Engine>& engine) {
     m.stable &= m.tg_hash.empty() || h == m.tg_hash;
     m.tg_hash = h;
   }
+  for (int r = 0; r < a.reps && a.parallel > 0 && a.tg > 0; ++r) measure_batch(e, prompt, a.parallel, a.tg, m);
   const size_t hwm = peak_rss_bytes();
   m.peak_rss = hwm - std::min(hwm, m.probe_bytes);
   // Bandwidth again at the end: the machine is shared, so take the better of two moments.
@@ -180,6 +214,9 @@ json report(const BenchArgs& a, const Engine& e, const Measured& m) {
       {"memory", {{"peak_rss_bytes", m.peak_rss}, {"peak_rss_reset", m.rss_reset}, {"weight_bytes", i.weight_bytes},
                   {"kv_bytes", kv_bytes}, {"rss_over_weights_kv", expected > 0 ? m.peak_rss / expected : 0}}},
       {"logits", {{"pp_hash", m.pp_hash}, {"tg_hash", m.tg_hash}, {"stable", m.stable}}},
+      {"batch", {{"sequences", a.parallel}, {"tokens_each", a.tg}, {"tok_per_s", median(m.batch_tps)},
+                 {"runs", m.batch_tps}, {"over_one_sequence", tg_tps > 0 ? median(m.batch_tps) / tg_tps : 0},
+                 {"ttft_s", median(m.batch_ttft)}, {"kv_bytes", m.batch_kv_bytes}}},
   };
 }
 
@@ -211,6 +248,11 @@ void print_text(const json& j) {
   std::printf("peak RSS %.2f GiB = %.3f x (weights + KV cache %.2f GiB)%s\n", gib(mem["peak_rss_bytes"].get<double>()),
               mem["rss_over_weights_kv"].get<double>(), gib(mem["weight_bytes"].get<double>() + mem["kv_bytes"].get<double>()),
               mem["peak_rss_reset"].get<bool>() ? "" : " (could not reset the peak before loading)");
+  if (const auto& b = j["batch"]; b["sequences"].get<int>() > 0)
+    std::printf("batch    %d sequences x %d tokens: %.3f tok/s together (%.2fx one sequence), first token after %.2f s, "
+                "KV %.1f MB\n",
+                b["sequences"].get<int>(), b["tokens_each"].get<int>(), b["tok_per_s"].get<double>(),
+                b["over_one_sequence"].get<double>(), b["ttft_s"].get<double>(), b["kv_bytes"].get<double>() / 1e6);
   const auto& l = j["logits"];
   std::printf("logits   pp %s, tg %s%s\n", l["pp_hash"].get<std::string>().c_str(), l["tg_hash"].get<std::string>().c_str(),
               l["stable"].get<bool>() ? "" : " (NOT the same in every repetition)");
@@ -232,6 +274,9 @@ void register_bench(CLI::App& app) {
   add_model_options(*cmd, a->model);
   cmd->add_option("--pp", a->pp, "Prompt tokens, processed as one batch (0: skip)")->check(CLI::NonNegativeNumber)->capture_default_str();
   cmd->add_option("--tg", a->tg, "Generated tokens, timed from the first one (0: skip)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--parallel", a->parallel,
+                  "Also decode tg tokens on N sequences at once: their aggregate tok/s, time to first token, KV bytes")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("-r,--reps", a->reps, "Repetitions of each test; the median is reported")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_flag("--no-warmup", a->no_warmup, "Skip the one-token warm-up run that maps the weights");
   cmd->add_flag("--json", a->as_json, "Print one JSON object");

@@ -36,7 +36,6 @@ struct EvalArgs {
   size_t limit = 0;
   uint64_t shuffle_seed = 0;
   bool strict = false;
-  int parallel = 1;
   double progress_interval = 30;
   CLI::Option* limit_opt = nullptr;
   CLI::Option* shuffle_opt = nullptr;
@@ -67,7 +66,7 @@ void run(const JudgeArgs& a, const EvalArgs& e) {
   o.summary_path = e.summary;
   if (e.limit_opt->count()) o.limit = e.limit;
   if (e.shuffle_opt->count()) o.shuffle_seed = e.shuffle_seed;
-  o.parallel = e.parallel;
+  o.parallel = a.parallel;
   o.log = &std::cerr;
   o.tty = ::isatty(STDERR_FILENO) != 0;
   o.progress_interval_s = e.progress_interval;
@@ -107,8 +106,6 @@ void register_eval(CLI::App& app) {
   e->limit_opt = cmd->add_option("--limit", e->limit, "Judge only the first N items (after --shuffle-seed)");
   e->shuffle_opt = cmd->add_option("--shuffle-seed", e->shuffle_seed, "Shuffle the items with this seed first");
   cmd->add_flag("--strict", e->strict, "Stop at the first malformed input record instead of skipping it");
-  cmd->add_option("--parallel", e->parallel, "Judgments in flight at once (helps remote backends)")
-      ->check(CLI::PositiveNumber);
   cmd->add_option("--progress-interval", e->progress_interval, "Seconds between progress lines when not on a terminal");
   cmd->callback([a, e] { run(*a, *e); });
 }

@@ -29,6 +29,11 @@ void add_judge_options(CLI::App& cmd, JudgeArgs& a) {
   a.top_k_opt = cmd.add_option("--top-k", a.top_k, "Top-k sampling (default 0 = off; 20 when sampling)");
   a.max_tokens_opt = cmd.add_option("-n,--max-tokens", a.max_tokens, "Most tokens per judgment (default: per task, see docs/JUDGE.md)");
   cmd.add_option("--seed", a.seed, "Sampling seed; sample k uses seed + k");
+  cmd.add_option("--parallel", a.parallel,
+                 "Judgments in flight at once; a local model runs them together, reading its weights once per step "
+                 "for all (default 8)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd.add_option("--samples", a.samples, "Self-consistency: judge each prompt N times and take the majority")
       ->check(CLI::PositiveNumber);
   cmd.add_flag("--no-swap", a.no_swap, "Pairwise: judge only the given order (default: both orders, swap mapped back)");
@@ -52,7 +57,11 @@ judge::JudgeConfig judge_config_from(const JudgeArgs& a, Task task) {
 }
 
 std::unique_ptr<judge::JudgeBackend> open_judge_backend(const JudgeArgs& a) {
-  return judge::open_backend(a.model.path, engine_options(a.model));
+  ModelArgs m = a.model;
+  m.parallel = a.parallel;  // the engine batches as many sequences as the judge keeps in flight
+  auto backend = judge::open_backend(m.path, engine_options(m));
+  if (const std::string s = backend->setup(); !s.empty()) std::fprintf(stderr, "%s\n", s.c_str());
+  return backend;
 }
 
 std::string text_arg(const std::string& value) {
@@ -181,7 +190,7 @@ void register_judge(CLI::App& app) {
     judge::Item item = item_from_args(*a, *i);
     judge::JudgeConfig cfg = judge_config_from(*a, item.task);
     auto backend = open_judge_backend(*a);
-    judge::ItemResult r = judge::judge_item(*backend, cfg, item);
+    judge::ItemResult r = judge::judge_item(*backend, cfg, item, a->parallel);
     if (i->json)
       std::cout << result_json(cfg, r).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     else

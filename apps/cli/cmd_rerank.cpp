@@ -97,7 +97,7 @@ void register_rerank(CLI::App& app) {
     judge::RerankMethod method = judge::parse_rerank_method(r->method);
     judge::JudgeConfig cfg = judge_config_from(*a, task_for(*a, method, in));
     auto backend = open_judge_backend(*a);
-    judge::RerankResult result = judge::rerank(*backend, cfg, in, method);
+    judge::RerankResult result = judge::rerank(*backend, cfg, in, method, a->parallel);
     if (r->json)
       std::cout << judge::rerank_to_json(result, in).dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
                 << "\n";

@@ -26,8 +26,12 @@ struct ModelArgs {
   std::string kv_cache = "f32";
   bool repack = false;
   int ubatch = 0;
+  int parallel = 0;        // sequences per step (EngineOptions::max_sequences); 0: the engine's default
+  std::string kv_budget;   // "8G", "512M", "1048576"; empty: the engine's default
+  bool no_prefix_cache = false;
 };
-// -m (described by model_help), -t, -c, --chat-template, --kernels, --kv-cache, --repack, --ubatch.
+// -m (described by model_help), -t, -c, --chat-template, --kernels, --kv-cache, --repack, --ubatch,
+// --kv-budget, --no-prefix-cache.
 void add_model_options(CLI::App& cmd, ModelArgs& args,
                        const std::string& model_help = "Hugging Face model directory or .gguf file");
 EngineOptions engine_options(const ModelArgs& args);
@@ -52,6 +56,7 @@ struct JudgeArgs {
   int samples = 1;
   bool no_swap = false;
   int top_logprobs = 20;
+  int parallel = kDefaultMaxSequences;  // judgments in flight; a local model runs them in one batch
   CLI::Option* temperature_opt = nullptr;  // given options override the task's defaults
   CLI::Option* top_p_opt = nullptr;
   CLI::Option* top_k_opt = nullptr;
@@ -61,6 +66,8 @@ void add_judge_options(CLI::App& cmd, JudgeArgs& args);
 judge::JudgeConfig judge_config_from(const JudgeArgs& args, judge::Task task);
 std::unique_ptr<judge::JudgeBackend> open_judge_backend(const JudgeArgs& args);
 std::string text_arg(const std::string& value);  // "@path": the file's text
+// 8G, 512M, 64K or plain bytes; throws fare::Error naming the text.
+int64_t parse_bytes(const std::string& text);
 
 void register_generate(CLI::App& app);
 void register_logprobs(CLI::App& app);

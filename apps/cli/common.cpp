@@ -1,3 +1,4 @@
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -26,6 +27,28 @@ void add_model_options(CLI::App& cmd, ModelArgs& args, const std::string& model_
                  "Prompt tokens per forward pass; prefill reads every weight once per pass (default: 512 for BF16, "
                  "F16, F32 and Q8_0 weights and for integer weights on bf16 tiles, 256 for the others)")
       ->check(CLI::Range(1, 1 << 20));
+  cmd.add_option("--kv-budget", args.kv_budget,
+                 "Memory for the KV cache of all sequences together, e.g. 8G or 512M (default: half of the memory "
+                 "available after the weights, at most what every sequence at full context needs)");
+  cmd.add_flag("--no-prefix-cache", args.no_prefix_cache,
+               "Compute every prompt in full instead of reusing the blocks of earlier prompts that start the same");
+}
+
+int64_t parse_bytes(const std::string& text) {
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  std::string unit = used ? text.substr(used) : "";
+  for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (unit.ends_with("IB")) unit.resize(unit.size() - 2);
+  else if (unit.ends_with("B")) unit.pop_back();
+  const double scale = unit.empty() ? 1 : unit == "K" ? 1 << 10 : unit == "M" ? 1 << 20 : unit == "G" ? 1 << 30 : 0;
+  if (used == 0 || scale == 0 || !(v > 0)) fail("'", text, "' is not a size: expected e.g. 8G, 512M, 64K or bytes");
+  return static_cast<int64_t>(v * scale);
 }
 
 EngineOptions engine_options(const ModelArgs& args) {
@@ -37,6 +60,9 @@ EngineOptions engine_options(const ModelArgs& args) {
   o.kv_cache = args.kv_cache;
   o.repack_weights = args.repack;
   o.micro_batch = args.ubatch;
+  o.max_sequences = args.parallel;
+  if (!args.kv_budget.empty()) o.kv_budget = parse_bytes(args.kv_budget);
+  o.prefix_cache = !args.no_prefix_cache;
   return o;
 }
 

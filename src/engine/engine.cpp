@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/thread_pool.h"
 #include "model/model.h"
+#include "engine/scheduler.h"
 #include "model/session.h"
 #include "ops/kernels.h"
 
@@ -20,8 +21,10 @@ struct Engine::Shared {
   const KernelSet* kernels;
   DType kv_type;
   Compute cx() { return {&pool, kernels}; }
-  // The pool runs one parallel region at a time; concurrent generations take turns per step.
+  // The pool runs one parallel region at a time: the scheduler's steps and teacher-forced
+  // scoring take turns.
   std::mutex compute;
+  std::unique_ptr<Scheduler> scheduler;  // declared last: its thread stops before the rest goes
 };
 
 namespace {
@@ -40,57 +43,27 @@ int default_micro_batch(const Model& m, const KernelSet& k) {
   return t == DType::BF16 || t == DType::F16 || t == DType::F32 || t == DType::Q8_0 ? 512 : 256;
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+// MemAvailable of /proc/meminfo in bytes; 0 when it cannot be read.
+int64_t memory_available() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  int64_t kb = 0;
+  std::string unit;
+  while (in >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb * 1024;
+  return 0;
 }
 
-// Text generation state: decoded text, stop-string search, and what has been handed out.
-class TextTracker {
- public:
-  TextTracker(const Tokenizer& tok, const std::vector<std::string>& stop) : dec_(tok), stop_(stop) {
-    for (const auto& s : stop_) holdback_ = std::max(holdback_, s.size() ? s.size() - 1 : 0);
-  }
-
-  // Adds a token; returns true when a stop string now ends the text.
-  bool push(int32_t id) {
-    const size_t before = text_.size();
-    text_ += dec_.push(id);
-    return find_stop(before);
-  }
-  bool flush() {
-    const size_t before = text_.size();
-    text_ += dec_.flush();
-    return find_stop(before);
-  }
-  // Text that can no longer become part of a stop string.
-  std::string take_ready(bool final) {
-    const size_t limit = final ? text_.size() : (text_.size() > holdback_ ? text_.size() - holdback_ : 0);
-    std::string out;
-    if (limit > emitted_) out = text_.substr(emitted_, limit - emitted_);
-    emitted_ = std::max(emitted_, limit);
-    return out;
-  }
-  const std::string& text() const { return text_; }
-
- private:
-  bool find_stop(size_t before) {
-    size_t best = std::string::npos;
-    for (const auto& s : stop_) {
-      if (s.empty()) continue;
-      const size_t from = before >= s.size() ? before - s.size() + 1 : 0;
-      best = std::min(best, text_.find(s, from));
-    }
-    if (best == std::string::npos) return false;
-    text_.resize(best);
-    return true;
-  }
-
-  StreamDecoder dec_;
-  std::vector<std::string> stop_;
-  std::string text_;
-  size_t holdback_ = 0;
-  size_t emitted_ = 0;
-};
+// Half of the memory left after the weights, so that the machine keeps room for the page cache
+// and everything else, but never more than every sequence at full context needs, and never less
+// than one full-context sequence or 1 GiB, whichever is smaller (a tiny model on a full machine
+// still runs).
+int64_t default_kv_budget(int64_t weight_bytes, int64_t bytes_per_token, int n_ctx, int max_sequences) {
+  const int64_t all_full = bytes_per_token * n_ctx * max_sequences;
+  const int64_t floor = std::min<int64_t>(bytes_per_token * n_ctx, int64_t{1} << 30);
+  const int64_t room = (memory_available() - weight_bytes) / 2;
+  return std::min(all_full, std::max(room, floor));
+}
 
 }  // namespace
 
@@ -116,6 +89,24 @@ std::unique_ptr<Engine> Engine::open(const std::string& path, const EngineOption
   const int train_ctx = e->model_->config.n_ctx_train;
   e->n_ctx_ = opts.n_ctx > 0 ? opts.n_ctx : std::min(train_ctx, kDefaultMaxCtx);
   e->micro_batch_ = opts.micro_batch > 0 ? opts.micro_batch : default_micro_batch(*e->model_, kernels);
+  if (opts.max_sequences < 0) fail("max sequences is ", opts.max_sequences, ", expected >= 0");
+  if (opts.kv_budget < 0) fail("KV budget is ", opts.kv_budget, " bytes, expected >= 0");
+  e->max_sequences_ = opts.max_sequences > 0 ? opts.max_sequences : kDefaultMaxSequences;
+  SchedulerOptions so;
+  so.kv_layout = kv_layout(e->model_->config, kv_type);
+  so.max_sequences = e->max_sequences_;
+  so.step_tokens = std::max(e->micro_batch_, e->max_sequences_);
+  so.prefix_cache = opts.prefix_cache;
+  so.n_ctx = e->n_ctx_;
+  const int64_t budget =
+      opts.kv_budget > 0 ? opts.kv_budget
+                         : default_kv_budget(static_cast<int64_t>(e->model_->weight_bytes),
+                                             so.kv_layout.bytes_per_token(), e->n_ctx_, e->max_sequences_);
+  so.kv_blocks = budget / so.kv_layout.block_bytes();
+  if (so.kv_blocks < 1)
+    fail("a KV budget of ", budget, " bytes holds no block of ", so.kv_layout.block_tokens(), " positions (",
+         so.kv_layout.block_bytes(), " bytes)");
+  e->shared_->scheduler = std::make_unique<Scheduler>(e->model_, cx, e->shared_->compute, so);
   return e;
 }
 
@@ -187,64 +178,19 @@ std::vector<int32_t> Engine::chat_prompt(const std::vector<ChatMessage>& message
   return tokenize(render_chat(messages, opts), true);
 }
 
-GenerateResult Engine::generate(const GenerateRequest& req, const TokenCallback& on_token) const {
-  if (req.prompt.empty()) fail("the prompt is empty");
-  if (req.max_tokens < 0) fail("max_tokens is ", req.max_tokens, ", expected >= 0");
-  if (req.top_logprobs < 0) fail("top_logprobs is ", req.top_logprobs, ", expected >= 0");
-  const int n_prompt = static_cast<int>(req.prompt.size());
-  if (n_prompt > n_ctx_) fail("the prompt has ", n_prompt, " tokens, more than the context length ", n_ctx_);
-  Sampler sampler(req.sampling);
-
-  GenerateResult res;
-  res.n_prompt = n_prompt;
-  // The cache holds what this request can reach, not the whole context.
-  const int n_ctx = static_cast<int>(std::min<int64_t>(n_ctx_, static_cast<int64_t>(n_prompt) + req.max_tokens));
-  Session session(model_, n_ctx, shared_->cx(), micro_batch_, shared_->kv_type);
-  const auto n_vocab = static_cast<size_t>(model_->config.n_vocab);
-  std::vector<float> logits(n_vocab), work(n_vocab);
-  auto keep_logits = [&](int64_t, const float* l) { std::copy(l, l + n_vocab, logits.begin()); };
-
-  auto t0 = std::chrono::steady_clock::now();
-  {
-    std::lock_guard lock(shared_->compute);
-    session.forward(req.prompt, false, keep_logits);
-  }
-  res.prefill_seconds = seconds_since(t0);
-  t0 = std::chrono::steady_clock::now();
-
-  std::vector<int32_t> seen = req.prompt;
-  TextTracker text(tokenizer(), req.stop);
-  const auto& eos = model_->eos_ids;
-  res.finish_reason = "length";
-  for (int step = 0; step < req.max_tokens; ++step) {
-    GeneratedStep st;
-    if (req.top_logprobs > 0)
-      for (const auto& t : top_logprobs(logits, req.top_logprobs)) st.top.push_back({t.id, t.value});
-    work = logits;
-    st.id = sampler.sample(work, seen, res.tokens);
-    st.logprob = token_logprob(logits, st.id);
-    res.tokens.push_back(st.id);
-    seen.push_back(st.id);
-    const bool is_eos = req.stop_at_eos && std::find(eos.begin(), eos.end(), st.id) != eos.end();
-    const bool stopped = !is_eos && text.push(st.id);
-    const bool last = is_eos || stopped || step + 1 == req.max_tokens || session.pos() >= n_ctx;
-    if (last && !stopped && !is_eos && text.flush()) res.finish_reason = "stop";
-    if (is_eos) res.finish_reason = "eos";
-    if (stopped) res.finish_reason = "stop";
-    res.steps.push_back(st);
-    if (on_token && !on_token(text.take_ready(last), res.steps.back())) {
-      res.finish_reason = "cancelled";
-      break;
-    }
-    if (last) break;
-    std::lock_guard lock(shared_->compute);
-    session.forward(std::span<const int32_t>(&st.id, 1), false, keep_logits);
-  }
-  res.text = text.text();
-  res.decode_seconds = seconds_since(t0);
-  if (req.return_logits) res.final_logits = std::move(logits);
-  return res;
+std::shared_ptr<Generation> Engine::submit(GenerateRequest req, TokenCallback on_token) const {
+  return shared_->scheduler->submit(std::move(req), std::move(on_token));
 }
+
+GenerateResult Engine::generate(const GenerateRequest& req, const TokenCallback& on_token) const {
+  return submit(req, on_token)->wait();
+}
+
+EngineStats Engine::stats() const { return shared_->scheduler->stats(); }
+
+int64_t Engine::kv_budget() const { return stats().kv_budget_bytes; }
+
+int64_t Engine::kv_bytes_per_token() const { return kv_layout(model_->config, shared_->kv_type).bytes_per_token(); }
 
 std::vector<std::vector<TokenLogprob>> Engine::prompt_logprobs(const std::vector<int32_t>& tokens, int top_k) const {
   if (tokens.empty()) fail("no tokens to score");

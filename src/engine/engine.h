@@ -34,9 +34,21 @@ struct EngineOptions {
   // those pages of the page cache; decode gains 2-6 %, prefill loses 3-8 % (docs/PERFORMANCE.md).
   bool repack_weights = false;
   // Prompt tokens per forward pass (llama.cpp's ubatch): prefill reads every weight once per
-  // pass. 0: chosen by the weight type and kernels (512 or 256, engine.cpp).
+  // pass. 0: chosen by the weight type and kernels (512 or 256, engine.cpp). With many sequences
+  // a pass also carries their decode tokens: this is the size of a whole step.
   int micro_batch = 0;
+  // Sequences run together in one forward pass at most (each step reads the weights once for
+  // all of them); more requests wait their turn. 0: kDefaultMaxSequences.
+  int max_sequences = 0;
+  // Bytes of KV cache shared by every sequence, in blocks of 16 positions. 0: half of the memory
+  // available after the weights, at most what max_sequences full contexts need (default_kv_budget).
+  int64_t kv_budget = 0;
+  // Keep full blocks of computed prompts and reuse them for any request that starts with the same
+  // tokens (system prompts, both orders of a pair, every sample of one prompt).
+  bool prefix_cache = true;
 };
+
+inline constexpr int kDefaultMaxSequences = 8;
 
 
 struct GenerateRequest {
@@ -66,13 +78,42 @@ struct GenerateResult {
   std::string text;           // decoded text, cut before a stop string; EOS not rendered
   std::string finish_reason;  // "eos", "stop" (stop string), "length" (max_tokens or context full)
   int n_prompt = 0;
-  double prefill_seconds = 0;
-  double decode_seconds = 0;
+  int n_cached = 0;            // prompt tokens whose KV rows came from the prefix cache
+  double prefill_seconds = 0;  // from the request's submission to its first token (waiting included)
+  double decode_seconds = 0;   // from the first token to the last
   std::vector<float> final_logits;  // with return_logits: the logits the last token was sampled from
 };
 
-// Called with each piece of newly completed text; return false to stop generating.
+// Called with each piece of newly completed text; return false to stop generating. It runs on
+// the engine's scheduling thread between steps: keep it short, and never wait in it for another
+// generation of the same engine.
 using TokenCallback = std::function<bool(const std::string& piece, const GeneratedStep& step)>;
+
+// A generation in flight.
+class Generation {
+ public:
+  virtual ~Generation() = default;
+  // Blocks until it ends; throws fare::Error when it failed.
+  virtual GenerateResult wait() = 0;
+  // Ends it before its next step (finish_reason "cancelled"); its KV blocks go back to the pool.
+  virtual void cancel() = 0;
+  virtual bool done() const = 0;
+};
+
+// What the scheduler has done since the engine opened, and holds now.
+struct EngineStats {
+  int running = 0;  // sequences in the batch
+  int waiting = 0;  // submitted, not started (or given back their blocks for a while)
+  int64_t requests_finished = 0;
+  int64_t prompt_tokens_computed = 0;  // prompt positions run through the model
+  int64_t prompt_tokens_cached = 0;    // prompt positions served from the prefix cache instead
+  int64_t generated_tokens = 0;
+  int64_t steps = 0;        // forward passes
+  int64_t step_tokens = 0;  // tokens over all passes
+  int64_t preemptions = 0;  // times a sequence gave its blocks back to be computed again later
+  int64_t kv_blocks = 0, kv_blocks_used = 0, kv_blocks_cached = 0, kv_block_tokens = 0;
+  int64_t kv_budget_bytes = 0;
+};
 
 // What `fare info` shows: shapes, weight types, tokenizer and chat facts.
 struct ModelInfo {
@@ -115,8 +156,16 @@ class Engine {
   // render_chat, then tokenize with special tokens parsed.
   std::vector<int32_t> chat_prompt(const std::vector<ChatMessage>& messages, const ChatOptions& opts = {}) const;
 
-  // Thread-safe: concurrent calls each use their own session.
+  // Queues a generation; every submitted request is batched with the others in flight. Throws
+  // fare::Error for a request that can never run (empty or too long a prompt, a token outside
+  // the vocabulary, more KV cache than the whole budget).
+  std::shared_ptr<Generation> submit(GenerateRequest req, TokenCallback on_token = {}) const;
+  // submit, then wait. Thread-safe.
   GenerateResult generate(const GenerateRequest& req, const TokenCallback& on_token = {}) const;
+  EngineStats stats() const;
+  int max_sequences() const { return max_sequences_; }
+  int64_t kv_budget() const;          // bytes (EngineOptions::kv_budget resolved)
+  int64_t kv_bytes_per_token() const;
 
   // Teacher-forced: for each position i of `tokens`, the top-k next-token log-probabilities
   // after tokens[0..i]. One batched forward pass.
@@ -128,6 +177,7 @@ class Engine {
   std::optional<ChatTemplate> chat_override_;
   int n_ctx_ = 0;
   int micro_batch_ = 0;
+  int max_sequences_ = 0;
   struct Shared;
   std::unique_ptr<Shared> shared_;
 };

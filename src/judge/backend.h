@@ -71,6 +71,10 @@ class JudgeBackend {
   virtual JudgeCompletion complete(const JudgeRequest& req) = 0;
   virtual std::string model_id() const = 0;
   virtual bool supports_logprobs() const { return false; }
+  // One line on how requests are served (memory, batching), for the log; empty when nothing to say.
+  virtual std::string setup() const { return {}; }
+  // A short note on the load right now (in flight, cache hits), for progress lines; may be empty.
+  virtual std::string load() const { return {}; }
 };
 
 }  // namespace fare::judge

@@ -23,42 +23,6 @@ using ojson = nlohmann::ordered_json;
 
 namespace {
 
-using OnDone = std::function<void(Judgment&&)>;
-
-// Runs jobs on `parallel` threads; on_done is called under one lock, so it may write and count.
-// The first exception that is not a judged-as-invalid fare::Error stops every worker and is rethrown.
-void run_jobs(JudgeBackend& backend, const JudgeConfig& config, const std::vector<Job>& jobs, int parallel,
-              const std::atomic<bool>* stop, const OnDone& on_done) {
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
-  std::exception_ptr error;
-  std::mutex mu;
-  auto worker = [&] {
-    while (!failed && !(stop && stop->load())) {
-      size_t k = next++;
-      if (k >= jobs.size()) return;
-      try {
-        Judgment j = run_job(backend, config, jobs[k]);
-        std::lock_guard<std::mutex> lock(mu);
-        on_done(std::move(j));
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!error) error = std::current_exception();
-        failed = true;
-      }
-    }
-  };
-  int n_threads = std::max(1, std::min<int>(parallel, static_cast<int>(jobs.size())));
-  if (n_threads == 1) {
-    worker();
-  } else {
-    std::vector<std::thread> threads;
-    for (int t = 0; t < n_threads; ++t) threads.emplace_back(worker);
-    for (std::thread& t : threads) t.join();
-  }
-  if (error) std::rethrow_exception(error);
-}
-
 std::string now_iso8601() {
   std::time_t t = std::time(nullptr);
   std::tm tm{};
@@ -214,8 +178,8 @@ EvalReport run_eval(JudgeBackend& backend, const JudgeConfig& config, const std:
   fresh.reserve(pending.size());
   {
     ResultsWriter writer(opts.output_path);
-    Progress progress(opts.log, opts.tty, pending.size(), opts.progress_interval_s);
-    run_jobs(backend, config, pending, opts.parallel, opts.stop, [&](Judgment&& j) {
+    Progress progress(opts.log, opts.tty, pending.size(), opts.progress_interval_s, [&] { return backend.load(); });
+    run_jobs(backend, config, pending, opts.parallel, opts.stop, [&](size_t, Judgment&& j) {
       writer.append(j);
       progress.advance(j.completion_tokens, !j.valid);
       fresh.push_back(std::move(j));

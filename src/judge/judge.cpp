@@ -1,6 +1,10 @@
 #include "judge/judge.h"
 
+#include <algorithm>
 #include <chrono>
+#include <exception>
+#include <mutex>
+#include <thread>
 
 #include "common/error.h"
 #include "judge/prompt.h"
@@ -86,9 +90,52 @@ std::vector<Decision> decide_orders(const std::vector<const Judgment*>& judgment
   return out;
 }
 
-ItemResult judge_item(JudgeBackend& backend, const JudgeConfig& config, const Item& item) {
+void run_jobs(JudgeBackend& backend, const JudgeConfig& config, const std::vector<Job>& jobs, int parallel,
+              const std::atomic<bool>* stop, const std::function<void(size_t, Judgment&&)>& on_done) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::exception_ptr error;
+  std::mutex mu;
+  auto worker = [&] {
+    while (!failed && !(stop && stop->load())) {
+      const size_t k = next++;
+      if (k >= jobs.size()) return;
+      try {
+        Judgment j = run_job(backend, config, jobs[k]);
+        std::lock_guard<std::mutex> lock(mu);
+        on_done(k, std::move(j));
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!error) error = std::current_exception();
+        failed = true;
+      }
+    }
+  };
+  const int n_threads = std::max(1, std::min<int>(parallel, static_cast<int>(jobs.size())));
+  if (n_threads == 1) {
+    worker();
+  } else {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < n_threads; ++t) threads.emplace_back(worker);
+    for (std::thread& t : threads) t.join();
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+std::vector<Judgment> run_jobs(JudgeBackend& backend, const JudgeConfig& config, const std::vector<Job>& jobs,
+                               int parallel) {
+  std::vector<Judgment> out(jobs.size());
+  run_jobs(backend, config, jobs, parallel, nullptr, [&](size_t k, Judgment&& j) { out[k] = std::move(j); });
+  return out;
+}
+
+ItemResult judge_item(JudgeBackend& backend, const JudgeConfig& config, const Item& item, int parallel) {
+  return item_result(run_jobs(backend, config, jobs_for_item(item, config), parallel));
+}
+
+ItemResult item_result(std::vector<Judgment> judgments) {
   ItemResult r;
-  for (const Job& job : jobs_for_item(item, config)) r.judgments.push_back(run_job(backend, config, job));
+  r.judgments = std::move(judgments);
   std::vector<const Judgment*> ptrs;
   for (const Judgment& j : r.judgments) ptrs.push_back(&j);
   r.decisions = decide_orders(ptrs);

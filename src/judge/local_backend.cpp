@@ -1,6 +1,8 @@
 #include "judge/local_backend.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 
 #include "common/error.h"
 #include "engine/engine.h"
@@ -15,6 +17,25 @@ std::unique_ptr<LocalBackend> LocalBackend::open(const std::string& model_path, 
 }
 
 std::string LocalBackend::model_id() const { return engine_->model_id(); }
+
+std::string LocalBackend::setup() const {
+  const EngineStats st = engine_->stats();
+  char gib[32];
+  std::snprintf(gib, sizeof gib, "%.2f", static_cast<double>(st.kv_budget_bytes) / (1 << 30));
+  return cat("KV cache ", gib, " GiB = ", st.kv_blocks * st.kv_block_tokens, " positions of ",
+             engine_->kv_bytes_per_token(), " bytes, up to ", engine_->max_sequences(),
+             " sequences per step, ", engine_->kernels(), " kernels, ", engine_->n_threads(), " threads");
+}
+
+std::string LocalBackend::load() const {
+  const EngineStats st = engine_->stats();
+  std::string s = cat(st.running, " running");
+  if (st.waiting) s += cat(", ", st.waiting, " waiting");
+  const int64_t prompt = st.prompt_tokens_cached + st.prompt_tokens_computed;
+  if (prompt > 0) s += cat(", prefix cache ", std::lround(100.0 * static_cast<double>(st.prompt_tokens_cached) / static_cast<double>(prompt)), "% of prompt tokens");
+  if (st.preemptions) s += cat(", ", st.preemptions, " preempted");
+  return s;
+}
 
 JudgeCompletion LocalBackend::complete(const JudgeRequest& req) {
   std::vector<ChatMessage> messages;

@@ -25,6 +25,8 @@ class LocalBackend : public JudgeBackend {
   JudgeCompletion complete(const JudgeRequest& req) override;
   std::string model_id() const override;
   bool supports_logprobs() const override { return true; }
+  std::string setup() const override;
+  std::string load() const override;
 
  private:
   explicit LocalBackend(std::unique_ptr<Engine> engine);

@@ -24,8 +24,14 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
-Progress::Progress(std::ostream* out, bool tty, size_t total, double interval_s)
-    : out_(out), tty_(tty), total_(total), interval_s_(interval_s), start_(Clock::now()), last_print_(start_) {}
+Progress::Progress(std::ostream* out, bool tty, size_t total, double interval_s, std::function<std::string()> load)
+    : out_(out),
+      tty_(tty),
+      total_(total),
+      interval_s_(interval_s),
+      start_(Clock::now()),
+      last_print_(start_),
+      load_(std::move(load)) {}
 
 std::string Progress::status(Clock::time_point now) const {
   double elapsed = std::chrono::duration<double>(now - start_).count();
@@ -49,6 +55,8 @@ std::string Progress::status(Clock::time_point now) const {
     s += rate;
   }
   if (invalid_) s += cat(" ", invalid_, " invalid");
+  if (load_)
+    if (const std::string l = load_(); !l.empty()) s += " | " + l;
   return s;
 }
 

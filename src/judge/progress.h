@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <ostream>
 #include <string>
 
@@ -13,7 +14,8 @@ class Progress {
   using Clock = std::chrono::steady_clock;
 
   // `out` may be null (silent). `total` counts the judgments this run will make.
-  Progress(std::ostream* out, bool tty, size_t total, double interval_s = 30.0);
+  // `load`, when set, adds a note on the backend's load to each line (JudgeBackend::load).
+  Progress(std::ostream* out, bool tty, size_t total, double interval_s = 30.0, std::function<std::string()> load = {});
 
   void advance(int completion_tokens, bool invalid, Clock::time_point now = Clock::now());
   void finish(Clock::time_point now = Clock::now());
@@ -31,6 +33,7 @@ class Progress {
   long tokens_ = 0;
   Clock::time_point start_;
   Clock::time_point last_print_;
+  std::function<std::string()> load_;
 };
 
 std::string format_duration(double seconds);  // "45s", "3m20s", "2h05m"

@@ -61,19 +61,30 @@ std::optional<double> pointwise_score(const std::vector<Judgment>& samples, Task
   return sum / n;
 }
 
-void rank_pointwise(JudgeBackend& backend, const JudgeConfig& config, const RerankInput& input, RerankResult& out) {
+void rank_pointwise(JudgeBackend& backend, const JudgeConfig& config, const RerankInput& input, int parallel,
+                    RerankResult& out) {
   if (config.task != Task::kVerify && config.task != Task::kVerifyRef && config.task != Task::kRating)
     fail("pointwise reranking judges with verify, verify_ref or rating, not ", task_name(config.task));
-  for (size_t k = 0; k < input.candidates.size(); ++k) {
-    Item item;
+  // Every candidate's jobs at once: they share the question, so a local engine computes its
+  // prompt blocks once and decodes the candidates together.
+  std::vector<Item> items(input.candidates.size());
+  std::vector<Job> jobs;
+  for (size_t k = 0; k < items.size(); ++k) {
+    Item& item = items[k];
     item.id = cat(input.id, "-c", k);
     item.task = config.task;
     item.instruction = input.instruction;
     item.response = input.candidates[k];
     item.reference = input.reference;
-    ItemResult r = judge_item(backend, config, item);
-    out.scores.push_back(pointwise_score(r.judgments, config.task));
-    for (Judgment& j : r.judgments) out.judgments.push_back(std::move(j));
+    for (const Job& job : jobs_for_item(item, config)) jobs.push_back(job);
+  }
+  std::vector<Judgment> done = run_jobs(backend, config, jobs, parallel);
+  const size_t per_item = done.size() / items.size();
+  for (size_t k = 0; k < items.size(); ++k) {
+    std::vector<Judgment> mine(std::make_move_iterator(done.begin() + k * per_item),
+                               std::make_move_iterator(done.begin() + (k + 1) * per_item));
+    out.scores.push_back(pointwise_score(mine, config.task));
+    for (Judgment& j : mine) out.judgments.push_back(std::move(j));
   }
   out.ranking.resize(input.candidates.size());
   std::iota(out.ranking.begin(), out.ranking.end(), 0);
@@ -85,15 +96,7 @@ void rank_pointwise(JudgeBackend& backend, const JudgeConfig& config, const Rera
   });
 }
 
-Match play_match(JudgeBackend& backend, const JudgeConfig& config, const RerankInput& input, int round, int a, int b,
-                 std::vector<Judgment>& judgments) {
-  Item item;
-  item.id = cat(input.id, "-r", round, "-", a, "v", b);
-  item.task = Task::kPairwise;
-  item.instruction = input.instruction;
-  item.response_a = input.candidates[a];
-  item.response_b = input.candidates[b];
-  ItemResult r = judge_item(backend, config, item);
+Match play_match(const RerankInput& input, int round, int a, int b, ItemResult r, std::vector<Judgment>& judgments) {
   int votes_a = 0, votes_b = 0, n_soft = 0;
   double soft = 0;
   for (const Judgment& j : r.judgments) {
@@ -114,19 +117,39 @@ Match play_match(JudgeBackend& backend, const JudgeConfig& config, const RerankI
   return m;
 }
 
-void rank_knockout(JudgeBackend& backend, const JudgeConfig& config, const RerankInput& input, RerankResult& out) {
+void rank_knockout(JudgeBackend& backend, const JudgeConfig& config, const RerankInput& input, int parallel,
+                   RerankResult& out) {
   if (config.task != Task::kPairwise) fail("knockout reranking judges with pairwise, not ", task_name(config.task));
   std::vector<int> alive(input.candidates.size());
   std::iota(alive.begin(), alive.end(), 0);
   std::vector<std::vector<int>> losers;
   for (int round = 0; alive.size() > 1; ++round) {
+    // The round's matches are judged at once, then decided in order.
+    std::vector<Item> items;
+    for (size_t i = 0; i + 1 < alive.size(); i += 2) {
+      Item item;
+      item.id = cat(input.id, "-r", round, "-", alive[i], "v", alive[i + 1]);
+      item.task = Task::kPairwise;
+      item.instruction = input.instruction;
+      item.response_a = input.candidates[alive[i]];
+      item.response_b = input.candidates[alive[i + 1]];
+      items.push_back(std::move(item));
+    }
+    std::vector<Job> jobs;
+    for (const Item& item : items)
+      for (const Job& job : jobs_for_item(item, config)) jobs.push_back(job);
+    std::vector<Judgment> done = run_jobs(backend, config, jobs, parallel);
+    const size_t per_match = done.size() / items.size();
     std::vector<int> next, lost;
     for (size_t i = 0; i < alive.size(); i += 2) {
       if (i + 1 == alive.size()) {
         next.push_back(alive[i]);
         continue;
       }
-      Match m = play_match(backend, config, input, round, alive[i], alive[i + 1], out.judgments);
+      const auto first = done.begin() + static_cast<std::ptrdiff_t>(i / 2 * per_match);
+      std::vector<Judgment> mine(std::make_move_iterator(first),
+                                 std::make_move_iterator(first + static_cast<std::ptrdiff_t>(per_match)));
+      Match m = play_match(input, round, alive[i], alive[i + 1], item_result(std::move(mine)), out.judgments);
       next.push_back(m.winner);
       lost.push_back(m.winner == m.a ? m.b : m.a);
       out.matches.push_back(std::move(m));
@@ -140,16 +163,17 @@ void rank_knockout(JudgeBackend& backend, const JudgeConfig& config, const Reran
 
 }  // namespace
 
-RerankResult rerank(JudgeBackend& backend, const JudgeConfig& config, const RerankInput& input, RerankMethod method) {
+RerankResult rerank(JudgeBackend& backend, const JudgeConfig& config, const RerankInput& input, RerankMethod method,
+                    int parallel) {
   if (input.candidates.size() < 2) fail("reranking needs at least 2 candidates, got ", input.candidates.size());
   if (!input.correct.empty() && input.correct.size() != input.candidates.size())
     fail("reranking got ", input.correct.size(), " labels for ", input.candidates.size(), " candidates");
   RerankResult out;
   out.method = method;
   if (method == RerankMethod::kPointwise)
-    rank_pointwise(backend, config, input, out);
+    rank_pointwise(backend, config, input, parallel, out);
   else
-    rank_knockout(backend, config, input, out);
+    rank_knockout(backend, config, input, parallel, out);
   if (!input.correct.empty()) out.best_correct = input.correct[out.ranking.front()];
   return out;
 }

@@ -54,7 +54,9 @@ struct RerankResult {
 // uses both orders when config.swap. The winner has more votes over orders and samples; a draw goes to
 // the higher mean P(A as given), and without probabilities to the earlier candidate. The ranking is the
 // champion, then the losers of each round from the last round back, each round in input order.
-RerankResult rerank(JudgeBackend& backend, const JudgeConfig& config, const RerankInput& input, RerankMethod method);
+// `parallel`: judgments in flight at once (every candidate of pointwise, every match of a round).
+RerankResult rerank(JudgeBackend& backend, const JudgeConfig& config, const RerankInput& input, RerankMethod method,
+                    int parallel = 1);
 
 nlohmann::ordered_json rerank_to_json(const RerankResult& r, const RerankInput& input);
 

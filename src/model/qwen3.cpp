@@ -2,7 +2,9 @@
 // Qwen3ForCausalLM: embed, then per block attention and SwiGLU MLP with pre-norm residuals,
 // then the final norm and the language-model head.
 
+#include "common/error.h"
 #include "common/thread_pool.h"
+#include "model/batch.h"
 #include "model/session.h"
 #include "ops/attention.h"
 #include "ops/kernels.h"
@@ -39,18 +41,23 @@ void norm_and_rope_heads(float* qk, int64_t n_heads, int64_t head_dim, const flo
 
 }  // namespace
 
-void qwen3_forward(const Model& m, KvCache& cache, Activations& a, std::span<const int32_t> tokens, int pos0,
-                   int64_t n_out, const Compute& cx, const ActivationObserver& observe) {
+void qwen3_forward(const Model& m, const ForwardBatch& batch, const KvLayout& kv, Activations& a, const Compute& cx,
+                   const ActivationObserver& observe) {
   const Config& c = m.config;
-  const int64_t n = static_cast<int64_t>(tokens.size());
+  const int64_t n = batch.n_tokens();
   const int64_t E = c.n_embd, Q = c.q_dim(), KV = c.kv_dim(), F = c.n_ff, D = c.head_dim;
+  FARE_CHECK(n > 0 && n <= a.capacity);
   auto obs = [&](int layer, const char* name, const float* data, int64_t width) {
     if (observe) observe(layer, name, data, n, width);
   };
 
+  // Every token's position, for RoPE.
+  std::vector<int64_t> pos(static_cast<size_t>(n));
+  for (const auto& pc : batch.pieces)
+    for (int64_t i = 0; i < pc.n_tokens; ++i) pos[static_cast<size_t>(pc.t0 + i)] = pc.pos0 + i;
   for_tokens(cx, n, [&](int64_t t) {
-    dequantize_matrix_row(m.tok_embd, tokens[t], a.x.data() + t * E);
-    rope_cos_sin(pos0 + t, D, c.rope_theta, a.rope.data() + t * D);
+    dequantize_matrix_row(m.tok_embd, batch.tokens[static_cast<size_t>(t)], a.x.data() + t * E);
+    rope_cos_sin(pos[static_cast<size_t>(t)], D, c.rope_theta, a.rope.data() + t * D);
   });
   obs(-1, "embed", a.x.data(), E);
   // RMSNorm of every token's row of width E, and x += y over the micro-batch.
@@ -60,6 +67,8 @@ void qwen3_forward(const Model& m, KvCache& cache, Activations& a, std::span<con
   auto add_rows = [&](float* x, const float* y) {
     for_tokens(cx, n, [&](int64_t t) { add_in_place(x + t * E, y + t * E, E); });
   };
+  std::vector<AttentionSegment> segments(batch.pieces.size());
+  const int64_t ns = batch.n_stream;  // tokens that take the streaming kernels (ops/matmul.h)
 
   for (int l = 0; l < c.n_layer; ++l) {
     const LayerWeights& w = m.layers[static_cast<size_t>(l)];
@@ -67,7 +76,7 @@ void qwen3_forward(const Model& m, KvCache& cache, Activations& a, std::span<con
     // Self-attention block.
     norm_rows(a.x.data(), w.attn_norm.data(), n, a.xb.data());
     const Product qkv[] = {{&w.wq, a.q.data()}, {&w.wk, a.k.data()}, {&w.wv, a.v.data()}};
-    matmul(cx, qkv, a.xb.data(), n);
+    matmul(cx, qkv, a.xb.data(), n, ns);
     for_tokens(cx, n, [&](int64_t t) {
       const float* rope = a.rope.data() + t * D;
       norm_and_rope_heads(a.q.data() + t * Q, c.n_head, D, w.q_norm.data(), c.rms_eps, rope);
@@ -76,29 +85,39 @@ void qwen3_forward(const Model& m, KvCache& cache, Activations& a, std::span<con
     obs(l, "q", a.q.data(), Q);
     obs(l, "k", a.k.data(), KV);
     obs(l, "v", a.v.data(), KV);
-    cache.store(l, pos0, static_cast<int>(n), a.k.data(), a.v.data());
-    attention({c.n_head, c.n_head_kv, D}, a.q.data(), n, pos0, cache.rows(l), a.att.data(), cx);
+    // Every piece's new rows are stored before any attends, so a sequence may read rows another
+    // one writes in this same pass (a shared prefix block being filled).
+    for (size_t i = 0; i < batch.pieces.size(); ++i) {
+      const auto& pc = batch.pieces[i];
+      pc.kv->store(kv, l, pc.pos0, pc.n_tokens, a.k.data() + pc.t0 * KV, a.v.data() + pc.t0 * KV);
+      segments[i] = {pc.t0, pc.n_tokens, pc.pos0, pc.kv->rows(kv, l)};
+    }
+    attention({c.n_head, c.n_head_kv, D}, a.q.data(), segments, a.att.data(), cx);
     obs(l, "attn", a.att.data(), Q);
-    matmul(cx, w.wo, a.att.data(), n, a.xb.data());
+    matmul(cx, w.wo, a.att.data(), n, ns, a.xb.data());
     add_rows(a.x.data(), a.xb.data());
 
     // SwiGLU MLP block.
     norm_rows(a.x.data(), w.ffn_norm.data(), n, a.xb.data());
     const Product gate_up[] = {{&w.w_gate, a.gate.data()}, {&w.w_up, a.up.data()}};
-    matmul(cx, gate_up, a.xb.data(), n);
+    matmul(cx, gate_up, a.xb.data(), n, ns);
     const SwigluFn act = cx.kernels->swiglu != nullptr ? cx.kernels->swiglu : &swiglu;
     for_tokens(cx, n, [&](int64_t t) { act(a.gate.data() + t * F, a.up.data() + t * F, F, a.gate.data() + t * F); });
-    matmul(cx, w.w_down, a.gate.data(), n, a.xb.data());
+    matmul(cx, w.w_down, a.gate.data(), n, ns, a.xb.data());
     add_rows(a.x.data(), a.xb.data());
     obs(l, "out", a.x.data(), E);
   }
 
+  // The final norm and the head, only for the rows whose logits are wanted.
+  const auto n_out = static_cast<int64_t>(batch.out_rows.size());
   if (n_out == 0) return;
-  const float* last = a.x.data() + (n - n_out) * E;
-  norm_rows(last, m.output_norm.data(), n_out, a.xb.data());
+  for_tokens(cx, n_out, [&](int64_t i) {
+    rms_norm(a.x.data() + batch.out_rows[static_cast<size_t>(i)] * E, m.output_norm.data(), E, c.rms_eps,
+             a.xb.data() + i * E);
+  });
   const size_t need = static_cast<size_t>(n_out) * c.n_vocab;
   if (a.logits.size() < need) a.logits.resize(need);
-  matmul(cx, m.output, a.xb.data(), n_out, a.logits.data());
+  matmul(cx, m.output, a.xb.data(), n_out, batch.n_out_stream, a.logits.data());
   if (observe) observe(-1, "logits", a.logits.data(), n_out, c.n_vocab);
 }
 

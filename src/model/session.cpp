@@ -21,10 +21,15 @@ Activations::Activations(const Config& c, int64_t n) : capacity(n) {
   // Logits rows are allocated on first use: most batches want only the last row.
 }
 
+KvLayout kv_layout(const Config& c, DType type, int block_shift) {
+  return {c.n_layer, static_cast<int>(c.kv_dim()), type, block_shift};
+}
+
 Session::Session(std::shared_ptr<const Model> model, int n_ctx, Compute compute, int max_batch, DType kv_type)
     : model_(std::move(model)),
       cx_(compute),
-      cache_(model_->config.n_layer, n_ctx, model_->config.kv_dim(), kv_type),
+      n_ctx_(n_ctx),
+      pool_(kv_layout(model_->config, kv_type), kv_layout(model_->config, kv_type).blocks_for(std::max(n_ctx, 1))),
       act_(model_->config, std::min(max_batch, n_ctx)) {
   FARE_CHECK(n_ctx > 0 && max_batch > 0);
   FARE_CHECK(cx_.pool != nullptr && cx_.kernels != nullptr);
@@ -41,20 +46,30 @@ void Session::truncate(int pos) {
 void Session::forward(std::span<const int32_t> tokens, bool all_logits, const LogitsSink& sink) {
   const int64_t n = static_cast<int64_t>(tokens.size());
   if (n == 0) return;
-  if (pos_ + n > cache_.n_ctx())
-    fail("context overflow: ", pos_, " tokens in the cache + ", n, " new > context length ", cache_.n_ctx());
+  if (pos_ + n > n_ctx_) fail("context overflow: ", pos_, " tokens in the cache + ", n, " new > context length ", n_ctx_);
   const int32_t n_vocab = model_->config.n_vocab;
   for (int64_t i = 0; i < n; ++i)
     if (tokens[i] < 0 || tokens[i] >= n_vocab) fail("token id ", tokens[i], " at index ", i, " is outside the vocabulary [0, ", n_vocab, ")");
+  // The session's own pool holds n_ctx positions, so a block is always there.
+  while (blocks_.size() < pool_.layout().blocks_for(pos_ + n)) {
+    const int32_t id = *pool_.allocate();
+    blocks_.push(id, pool_.data(id));
+  }
 
   int64_t out_index = 0;
   for (int64_t b0 = 0; b0 < n; b0 += act_.capacity) {
     const int64_t bn = std::min(act_.capacity, n - b0);
     const bool last_batch = b0 + bn == n;
-    const int64_t n_out = all_logits ? bn : (last_batch ? 1 : 0);
-    qwen3_forward(*model_, cache_, act_, tokens.subspan(b0, bn), pos_, n_out, cx_, observer_);
+    using L = ForwardBatch::Logits;
+    batch_.clear();
+    // One sequence alone: a few tokens stream, more are tiled (the count rule of ops/matmul.h).
+    batch_.add(tokens.subspan(b0, bn), pos_, blocks_, bn <= kGemvMaxTokens,
+               all_logits ? L::kAll : (last_batch ? L::kLast : L::kNone));
+    const auto n_out = static_cast<int64_t>(batch_.out_rows.size());
+    batch_.n_out_stream = n_out <= kGemvMaxTokens ? n_out : 0;
+    qwen3_forward(*model_, batch_, pool_.layout(), act_, cx_, observer_);
     pos_ += static_cast<int>(bn);
-    for (int64_t i = 0; i < n_out; ++i) sink(out_index++, act_.logits.data() + i * n_vocab);
+    for (size_t i = 0; i < batch_.out_rows.size(); ++i) sink(out_index++, act_.logits.data() + i * n_vocab);
   }
 }
 

@@ -1,4 +1,6 @@
-// Mutable per-sequence state over a shared read-only Model: KV cache, position and scratch.
+// Mutable per-sequence state over a shared read-only Model: KV cache, position and scratch. One
+// sequence on its own (tests, teacher-forced scoring); many sequences at once go through the
+// engine's scheduler, which runs the same forward pass over a batch.
 #pragma once
 
 #include <cstdint>
@@ -7,6 +9,7 @@
 #include <span>
 #include <vector>
 
+#include "model/batch.h"
 #include "model/kv_cache.h"
 #include "model/model.h"
 
@@ -38,7 +41,7 @@ class Session {
 
   const Model& model() const { return *model_; }
   int pos() const { return pos_; }
-  int n_ctx() const { return cache_.n_ctx(); }
+  int n_ctx() const { return n_ctx_; }
 
   // Runs `tokens` at positions pos() .. pos() + n - 1. all_logits: sink gets every position;
   // otherwise only the last. Throws fare::Error when the context would overflow or an id is
@@ -51,15 +54,21 @@ class Session {
  private:
   std::shared_ptr<const Model> model_;
   Compute cx_;
-  KvCache cache_;
+  int n_ctx_;
+  KvPool pool_;
+  BlockTable blocks_;
   Activations act_;
+  ForwardBatch batch_;
   int pos_ = 0;
   ActivationObserver observer_;
 };
 
-// One micro-batch through the Qwen3 network (model/qwen3.cpp). n_out rows of logits are
-// written for the last n_out tokens of the batch.
-void qwen3_forward(const Model& m, KvCache& cache, Activations& a, std::span<const int32_t> tokens, int pos0,
-                   int64_t n_out, const Compute& cx, const ActivationObserver& observe);
+// Every token of `batch` through the Qwen3 network (model/qwen3.cpp), at most a.capacity of
+// them; logits rows for batch.out_rows, in that order, into a.logits.
+void qwen3_forward(const Model& m, const ForwardBatch& batch, const KvLayout& kv, Activations& a, const Compute& cx,
+                   const ActivationObserver& observe);
+
+// The layout of a model's KV cache (block_shift: log2 positions per block).
+KvLayout kv_layout(const Config& c, DType type, int block_shift = 4);
 
 }  // namespace fare

@@ -25,15 +25,16 @@ constexpr int64_t kKeyTile = kMaxKeyTile;  // keys per tile: scores of a tile st
 // 2 threads).
 constexpr int64_t kTokenBlock = 32;
 
-// Rows [j0, j0 + n) of one kv head as floats: a pointer into the cache for F32, else decoded
-// into `buf` (then the row stride is hd).
-const float* kv_tile(const KvRows& kv, const void* base, int64_t j0, int64_t n, int64_t stride, int64_t offset,
-                     int64_t hd, float* buf) {
-  if (kv.type == DType::F32) return static_cast<const float*>(base) + j0 * stride + offset;
-  const auto* src = static_cast<const uint8_t*>(base);
+// Rows [j0, j0 + n) of kv head g as floats, hd apart, decoded into buf. The plain version
+// copies even F32 rows: it is the oracle, not the fast path.
+const float* kv_tile(const KvRows& kv, bool values, int64_t j0, int64_t n, int64_t g, int64_t hd, float* buf) {
   for (int64_t j = 0; j < n; ++j) {
-    const uint8_t* row = src + 2 * ((j0 + j) * stride + offset);
+    const uint8_t* row = (values ? kv.v_row(j0 + j) : kv.k_row(j0 + j)) + g * hd * (kv.type == DType::F32 ? 4 : 2);
     float* dst = buf + j * hd;
+    if (kv.type == DType::F32) {
+      std::memcpy(dst, row, static_cast<size_t>(hd) * 4);
+      continue;
+    }
     for (int64_t d = 0; d < hd; ++d) {
       uint16_t h;
       std::memcpy(&h, row + 2 * d, 2);
@@ -47,7 +48,7 @@ const float* kv_tile(const KvRows& kv, const void* base, int64_t j0, int64_t n, 
 
 void attend_reference(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int64_t g, int64_t pos0,
                       const KvRows& kv, float* out, float* scratch) {
-  const int64_t hd = s.head_dim, group = s.n_head / s.n_head_kv, kv_stride = s.n_head_kv * hd;
+  const int64_t hd = s.head_dim, group = s.n_head / s.n_head_kv;
   const int64_t rows = (t1 - t0) * group;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
   float* o = scratch;                    // [rows][hd]
@@ -61,18 +62,17 @@ void attend_reference(const AttentionShape& s, const float* q, int64_t t0, int64
   std::fill(mx, mx + rows, -std::numeric_limits<float>::infinity());
   std::fill(sum, sum + rows, 0.0f);
   const int64_t n_keys = pos0 + t1;  // the last token sees the most keys
-  const int64_t step = kv.type == DType::F32 ? kv_stride : hd;
   for (int64_t j0 = 0; j0 < n_keys; j0 += kKeyTile) {
     const int64_t nj = std::min(kKeyTile, n_keys - j0);
-    const float* kt = kv_tile(kv, kv.k, j0, nj, kv_stride, g * hd, hd, kbuf);
-    const float* vt = kv_tile(kv, kv.v, j0, nj, kv_stride, g * hd, hd, vbuf);
+    const float* kt = kv_tile(kv, false, j0, nj, g, hd, kbuf);
+    const float* vt = kv_tile(kv, true, j0, nj, g, hd, vbuf);
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t limit = std::min(nj, pos0 + t0 + r / group + 1 - j0);  // causal: keys < limit
       if (limit <= 0) continue;
       float* sr = scores + r * kKeyTile;
       float m = mx[r];
       for (int64_t j = 0; j < limit; ++j) {
-        sr[j] = dot_f32(q_row(r), kt + j * step, hd) * scale;
+        sr[j] = dot_f32(q_row(r), kt + j * hd, hd) * scale;
         m = std::max(m, sr[j]);
       }
       // Online softmax: what was summed under the old maximum shrinks by exp(old - new).
@@ -85,7 +85,7 @@ void attend_reference(const AttentionShape& s, const float* q, int64_t t0, int64
       for (int64_t d = 0; d < hd; ++d) orow[d] *= corr;
       for (int64_t j = 0; j < limit; ++j) {
         const float p = sr[j];
-        const float* vj = vt + j * step;
+        const float* vj = vt + j * hd;
         for (int64_t d = 0; d < hd; ++d) orow[d] += p * vj[d];
       }
     }
@@ -99,19 +99,35 @@ void attend_reference(const AttentionShape& s, const float* q, int64_t t0, int64
 
 void attention(const AttentionShape& s, const float* q, int64_t n_tokens, int64_t pos0, const KvRows& kv, float* out,
                const Compute& cx) {
+  const AttentionSegment one{0, n_tokens, pos0, kv};
+  attention(s, q, std::span<const AttentionSegment>(&one, 1), out, cx);
+}
+
+void attention(const AttentionShape& s, const float* q, std::span<const AttentionSegment> segments, float* out,
+               const Compute& cx) {
   const AttendFn attend = cx.kernels->attend != nullptr ? cx.kernels->attend : attend_reference;
-  const int64_t group = s.n_head / s.n_head_kv;
-  const int64_t n_blocks = (n_tokens + kTokenBlock - 1) / kTokenBlock;
-  // Work items are (token block, kv head); later blocks see more keys, so the pool's small
-  // chunks keep the threads evenly loaded.
-  const auto floats = static_cast<size_t>(attention_scratch_floats(std::min(n_tokens, kTokenBlock) * group, s.head_dim));
-  cx.pool->parallel_for(n_blocks * s.n_head_kv, 1, [&](int64_t i0, int64_t i1) {
+  const int64_t group = s.n_head / s.n_head_kv, row_floats = s.n_head * s.head_dim;
+  // Work items are (segment, token block, kv head), numbered segment by segment; later blocks see
+  // more keys, so the pool's small chunks keep the threads evenly loaded.
+  std::vector<int64_t> first_item(segments.size() + 1, 0);
+  int64_t max_rows = 1;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const int64_t n = segments[i].n_tokens;
+    first_item[i + 1] = first_item[i] + (n + kTokenBlock - 1) / kTokenBlock * s.n_head_kv;
+    max_rows = std::max(max_rows, std::min(n, kTokenBlock));
+  }
+  const auto floats = static_cast<size_t>(attention_scratch_floats(max_rows * group, s.head_dim));
+  cx.pool->parallel_for(first_item.back(), 1, [&](int64_t i0, int64_t i1) {
     // Kept per thread, so that no call allocates (the kernels initialize what they read).
     thread_local std::vector<float> scratch;
     if (scratch.size() < floats) scratch.resize(floats);
+    size_t seg = 0;
     for (int64_t i = i0; i < i1; ++i) {
-      const int64_t b = i / s.n_head_kv, g = i % s.n_head_kv;
-      attend(s, q, b * kTokenBlock, std::min(n_tokens, (b + 1) * kTokenBlock), g, pos0, kv, out, scratch.data());
+      while (first_item[seg + 1] <= i) ++seg;
+      const AttentionSegment& sg = segments[seg];
+      const int64_t local = i - first_item[seg], b = local / s.n_head_kv, g = local % s.n_head_kv;
+      attend(s, q + sg.t0 * row_floats, b * kTokenBlock, std::min(sg.n_tokens, (b + 1) * kTokenBlock), g, sg.pos0,
+             sg.kv, out + sg.t0 * row_floats, scratch.data());
     }
   });
 }

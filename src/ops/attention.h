@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "common/dtype.h"
 
@@ -15,12 +16,25 @@ struct AttentionShape {
   int64_t head_dim = 0;
 };
 
-// One layer of a KV cache: the K (and V) row of position p and kv head g starts at element
-// (p * n_head_kv + g) * head_dim of k (v).
+// One layer of one sequence's KV cache, stored in blocks of 2^block_shift positions: the K row of
+// position p (n_head_kv * head_dim values of `type`) starts k_offset + (p % block) * row_bytes bytes
+// into blocks[p / block], the V row v_offset bytes in. A sequence's blocks need not be adjacent
+// (model/kv_cache.h shares them between sequences); a plain contiguous cache is one block.
 struct KvRows {
   DType type = DType::F32;  // F32, F16 or BF16
-  const void* k = nullptr;
-  const void* v = nullptr;
+  const uint8_t* const* blocks = nullptr;
+  int64_t k_offset = 0, v_offset = 0;
+  int block_shift = 0;
+  int64_t row_bytes = 0;
+
+  const uint8_t* k_row(int64_t p) const { return row(p, k_offset); }
+  const uint8_t* v_row(int64_t p) const { return row(p, v_offset); }
+
+ private:
+  const uint8_t* row(int64_t p, int64_t offset) const {
+    const int64_t mask = (int64_t{1} << block_shift) - 1;
+    return blocks[p >> block_shift] + offset + (p & mask) * row_bytes;
+  }
 };
 
 // q: [n_tokens][n_head][head_dim]; token t sits at position pos0 + t and attends to cache
@@ -29,7 +43,19 @@ struct KvRows {
 // Flash-style: keys are visited in tiles with a running maximum and sum per query row (online
 // softmax), so no buffer grows with the context; the query heads that share a KV head and a
 // few consecutive tokens are processed together, so each key tile is read once for all of them.
+// A row's result depends only on its own query and keys, never on the rows computed beside it.
 void attention(const AttentionShape& s, const float* q, int64_t n_tokens, int64_t pos0, const KvRows& kv, float* out,
+               const Compute& cx);
+
+// The query rows of one sequence within a batch: rows [t0, t0 + n_tokens) of q and out, at
+// positions pos0 .. pos0 + n_tokens - 1 of that sequence's cache.
+struct AttentionSegment {
+  int64_t t0 = 0, n_tokens = 0, pos0 = 0;
+  KvRows kv;
+};
+// Every segment's attention in one parallel region (decode steps of many sequences are too small
+// to fill the threads one sequence at a time).
+void attention(const AttentionShape& s, const float* q, std::span<const AttentionSegment> segments, float* out,
                const Compute& cx);
 
 // One block of query rows: tokens [t0, t1) times the query heads of KV head g (row r is token

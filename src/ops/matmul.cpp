@@ -4,6 +4,8 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <deque>
+#include <numeric>
 #include <vector>
 
 #include "common/error.h"
@@ -61,9 +63,12 @@ struct ActBuffers {
   std::vector<uint16_t> bf;
 };
 
-ActBuffers& act_buffers() {
-  thread_local ActBuffers b;
-  return b;
+// One set per group of tokens a product prepares at once (its streamed tokens, kGemvMaxTokens at
+// a time, and its tiled tokens).
+ActBuffers& act_buffers(size_t slot) {
+  thread_local std::deque<ActBuffers> b;  // a deque: growing it moves no buffer in use
+  while (b.size() <= slot) b.emplace_back();
+  return b[slot];
 }
 
 constexpr int64_t kQ8Block = 32;
@@ -105,8 +110,7 @@ void quantize_q8_reference(const float* x, int64_t cols, int offset, int group, 
 
 namespace {
 
-void prepare_q8(const KernelSet& set, const TypeKernels& k, Acts& a, ThreadPool& pool) {
-  ActBuffers& buf = act_buffers();
+void prepare_q8(const KernelSet& set, const TypeKernels& k, Acts& a, ThreadPool& pool, ActBuffers& buf) {
   const int64_t n = a.n_tokens, cols = a.cols;
   const auto size = [](int64_t v) { return static_cast<size_t>(v); };
   FARE_CHECK(cols % kQ8Block == 0 && cols % k.q8_group == 0, "int8 activations need whole blocks: cols ", cols);
@@ -145,9 +149,8 @@ void spread_token(const void* src, int64_t units, int64_t chunk, int64_t n_block
 
 // Q8_PANELS (the layout is in kernels.h): the quantized activations regrouped, by token block so
 // that no two threads write one cache line.
-void spread_to_panels(const TypeKernels& k, Acts& a, ThreadPool& pool) {
+void spread_to_panels(const TypeKernels& k, Acts& a, ThreadPool& pool, ActBuffers& buf) {
   constexpr int64_t kT = kQ8PanelTokens, kU = kQ8PanelQuads;
-  ActBuffers& buf = act_buffers();
   const int64_t n = a.n_tokens, cols = a.cols, quads = cols / 4, nb = cols / kQ8Block, ng = cols / k.q8_group;
   const int64_t n_blocks = (n + kT - 1) / kT;
   const auto size = [](int64_t v) { return static_cast<size_t>(v); };
@@ -175,8 +178,7 @@ void spread_to_panels(const TypeKernels& k, Acts& a, ThreadPool& pool) {
   a.bias_panels = buf.bias_panels.data();
 }
 
-void prepare_bf16(Acts& a, ThreadPool& pool) {
-  ActBuffers& buf = act_buffers();
+void prepare_bf16(Acts& a, ThreadPool& pool, ActBuffers& buf) {
   const int64_t n = a.n_tokens, cols = a.cols;
   // Padded to an even length: the kernels read bf16 values in pairs.
   const int64_t ld = cols + (cols & 1);
@@ -194,8 +196,7 @@ void prepare_bf16(Acts& a, ThreadPool& pool) {
 }
 
 // BF16_TILES: [token block of 16][pair][token % 16][2], pairs in whole tiles of 16.
-void prepare_bf16_tiles(Acts& a, ThreadPool& pool) {
-  ActBuffers& buf = act_buffers();
+void prepare_bf16_tiles(Acts& a, ThreadPool& pool, ActBuffers& buf) {
   const int64_t n = a.n_tokens, cols = a.cols;
   const int64_t n_blocks = (n + 15) / 16, pairs = (cols + 31) / 32 * 16;
   buf.bf.assign(static_cast<size_t>(n_blocks * pairs * 32), 0);
@@ -232,9 +233,8 @@ namespace {
 
 // BF16_PANELS (the layout is in kernels.h), split by token block, so that no two threads write
 // one cache line.
-void prepare_bf16_panels(const KernelSet& set, Acts& a, ThreadPool& pool) {
+void prepare_bf16_panels(const KernelSet& set, Acts& a, ThreadPool& pool, ActBuffers& buf) {
   constexpr int64_t kT = kBf16PanelTokens;
-  ActBuffers& buf = act_buffers();
   const int64_t n = a.n_tokens, cols = a.cols;
   const int64_t n_blocks = (n + kT - 1) / kT, pairs = (cols + 1) / 2;
   buf.bf.resize(static_cast<size_t>(n_blocks * pairs * kT * 2));
@@ -260,45 +260,59 @@ void interleave_k4(const Acts& a, int8_t* q) {
     }
 }
 
-void prepare_acts(const KernelSet& set, const TypeKernels& k, ActFormat format, Acts& a, ThreadPool& pool) {
+void prepare_acts(const KernelSet& set, const TypeKernels& k, ActFormat format, Acts& a, ThreadPool& pool, size_t slot) {
+  if (a.n_tokens == 0) return;
+  ActBuffers& buf = act_buffers(slot);
   if (format == ActFormat::Q8 || format == ActFormat::Q8_PANELS || format == ActFormat::Q8_K4)
-    prepare_q8(set, k, a, pool);
-  if (format == ActFormat::Q8_K4) interleave_k4(a, act_buffers().q.data());
-  if (format == ActFormat::Q8_PANELS) spread_to_panels(k, a, pool);
-  else if (format == ActFormat::BF16) prepare_bf16(a, pool);
-  else if (format == ActFormat::BF16_TILES) prepare_bf16_tiles(a, pool);
-  else if (format == ActFormat::BF16_PANELS) prepare_bf16_panels(set, a, pool);
+    prepare_q8(set, k, a, pool, buf);
+  if (format == ActFormat::Q8_K4) interleave_k4(a, buf.q.data());
+  if (format == ActFormat::Q8_PANELS) spread_to_panels(k, a, pool, buf);
+  else if (format == ActFormat::BF16) prepare_bf16(a, pool, buf);
+  else if (format == ActFormat::BF16_TILES) prepare_bf16_tiles(a, pool, buf);
+  else if (format == ActFormat::BF16_PANELS) prepare_bf16_panels(set, a, pool, buf);
 }
 
 // Rows of a streaming product go to threads in (odd) multiples of this.
 constexpr int64_t kGemvRowGrain = 8;
 
 // How a product's rows go to the threads: `unit` rows per index of the parallel loop, each index
-// run by `fn`. Ranges start at multiples of the unit: the tile height of a tiled kernel, the row
-// block of a packed layout.
+// run by the streaming kernel for the first tokens and the tiled one for the rest. Ranges start
+// at multiples of the unit: the tile height of a tiled kernel, the row block of a packed layout.
 struct RowSplit {
-  RowsFn fn;
+  RowsFn stream, tile;
   int64_t unit;
 };
 
-RowSplit split_of(const KernelSet& set, const TypeKernels& k, const WeightMatrix& w, int64_t n_tokens) {
+RowSplit split_of(const KernelSet& set, const TypeKernels& k, const WeightMatrix& w, int64_t n_stream,
+                  int64_t n_tile) {
   if (k.gemv == nullptr || k.gemm == nullptr)
     fail("the ", set.name, " kernels cannot multiply ", name(w.type), " weights");
   const bool packed = w.packed != nullptr && k.packing != nullptr && w.packing == k.packing;
-  if (n_tokens > kGemvMaxTokens) return {packed ? k.gemm_packed : k.gemm, k.row_align};
-  return packed ? RowSplit{k.gemv_packed, k.packing->row_block} : RowSplit{k.gemv, kGemvRowGrain};
+  const int64_t stream_unit = packed ? k.packing->row_block : kGemvRowGrain, tile_unit = k.row_align;
+  const int64_t unit = n_tile == 0 ? stream_unit : n_stream == 0 ? tile_unit : std::lcm(stream_unit, tile_unit);
+  return {packed ? k.gemv_packed : k.gemv, packed ? k.gemm_packed : k.gemm, unit};
 }
+
+// Rows of one product that both kernels (or the streaming kernel's groups of kGemvMaxTokens
+// tokens) take in turn while they are in cache: the weights come from memory once per pass.
+constexpr size_t kSharedRowBytes = 256 << 10;
 
 }  // namespace
 
 void matmul(const Compute& cx, std::span<const Product> products, const float* x, int64_t n_tokens) {
+  matmul(cx, products, x, n_tokens, n_tokens <= kGemvMaxTokens ? n_tokens : 0);
+}
+
+void matmul(const Compute& cx, std::span<const Product> products, const float* x, int64_t n_tokens,
+            int64_t n_stream) {
   FARE_CHECK(cx.pool != nullptr && cx.kernels != nullptr);
+  FARE_CHECK(n_stream >= 0 && n_stream <= n_tokens);
   if (products.empty()) return;
   // Fixed arrays: decode runs a few hundred products per token and allocates nothing.
   constexpr size_t kMax = 8;
   if (products.size() > kMax) {
-    matmul(cx, products.first(kMax), x, n_tokens);
-    return matmul(cx, products.subspan(kMax), x, n_tokens);
+    matmul(cx, products.first(kMax), x, n_tokens, n_stream);
+    return matmul(cx, products.subspan(kMax), x, n_tokens, n_stream);
   }
   const WeightMatrix& w0 = *products[0].w;
   const auto same = [&](const Product& p) { return p.w->type == w0.type && p.w->cols == w0.cols; };
@@ -306,24 +320,39 @@ void matmul(const Compute& cx, std::span<const Product> products, const float* x
     std::array<Product, kMax> group, rest;
     size_t n_group = 0, n_rest = 0;
     for (const Product& p : products) (same(p) ? group[n_group++] : rest[n_rest++]) = p;
-    matmul(cx, std::span<const Product>(group.data(), n_group), x, n_tokens);
-    return matmul(cx, std::span<const Product>(rest.data(), n_rest), x, n_tokens);
+    matmul(cx, std::span<const Product>(group.data(), n_group), x, n_tokens, n_stream);
+    return matmul(cx, std::span<const Product>(rest.data(), n_rest), x, n_tokens, n_stream);
   }
+  const int64_t n_tile = n_tokens - n_stream;
   const TypeKernels& k = cx.kernels->of(w0.type);
   std::array<RowSplit, kMax> splits;
   std::array<int64_t, kMax + 1> first_unit{};  // of each product, in the joint index space
   for (size_t i = 0; i < products.size(); ++i) {
-    splits[i] = split_of(*cx.kernels, k, *products[i].w, n_tokens);
+    splits[i] = split_of(*cx.kernels, k, *products[i].w, n_stream, n_tile);
     first_unit[i + 1] = first_unit[i] + (products[i].w->rows + splits[i].unit - 1) / splits[i].unit;
   }
   if (n_tokens <= 0) return;
   ThreadPool& pool = *cx.pool;
-  Acts a;
-  a.n_tokens = n_tokens;
-  a.cols = w0.cols;
-  a.x = x;
-  const bool decode = n_tokens <= kGemvMaxTokens;
-  prepare_acts(*cx.kernels, k, decode ? k.gemv_act : k.act, a, pool);
+  // The streaming kernels take at most kGemvMaxTokens tokens a call: more go in groups.
+  const int64_t n_groups = (n_stream + kGemvMaxTokens - 1) / kGemvMaxTokens;
+  thread_local std::vector<Acts> streamed_groups;
+  std::vector<Acts>& streamed = streamed_groups;  // the calling thread's, named for the workers
+  streamed.assign(static_cast<size_t>(n_groups), Acts{});
+  for (int64_t g = 0; g < n_groups; ++g) {
+    Acts& a = streamed[static_cast<size_t>(g)];
+    a.n_tokens = std::min(kGemvMaxTokens, n_stream - g * kGemvMaxTokens);
+    a.cols = w0.cols;
+    a.x = x + g * kGemvMaxTokens * w0.cols;
+    prepare_acts(*cx.kernels, k, k.gemv_act, a, pool, static_cast<size_t>(g));
+  }
+  Acts tiled;
+  tiled.n_tokens = n_tile;
+  tiled.cols = w0.cols;
+  tiled.x = x + n_stream * w0.cols;
+  prepare_acts(*cx.kernels, k, k.act, tiled, pool, static_cast<size_t>(n_groups));
+  // A kernel's result for a token does not depend on the other tokens it runs with, but the two
+  // kernels differ in their order of additions: which one a token takes is the caller's choice.
+  const bool share = n_stream > kGemvMaxTokens || (n_stream > 0 && n_tile > 0);
   // One region for all products: each chunk of units runs its part of every product it covers.
   pool.parallel_for(first_unit[products.size()], 1, [&](int64_t b0, int64_t b1) {
     for (size_t i = 0; i < products.size(); ++i) {
@@ -331,8 +360,16 @@ void matmul(const Compute& cx, std::span<const Product> products, const float* x
       const int64_t hi = std::min(b1, first_unit[i + 1]) - first_unit[i];
       if (lo >= hi) continue;
       const WeightMatrix& w = *products[i].w;
-      const int64_t unit = splits[i].unit;
-      splits[i].fn(w, a, lo * unit, std::min(w.rows, hi * unit), products[i].y);
+      const RowSplit& sp = splits[i];
+      const int64_t r_end = std::min(w.rows, hi * sp.unit);
+      const int64_t step = share ? std::max<int64_t>(1, static_cast<int64_t>(kSharedRowBytes / w.row_stride) / sp.unit) * sp.unit
+                                 : r_end;
+      for (int64_t r0 = lo * sp.unit; r0 < r_end; r0 += step) {
+        const int64_t r1 = std::min(r_end, r0 + step);
+        for (int64_t g = 0; g < n_groups; ++g)
+          sp.stream(w, streamed[static_cast<size_t>(g)], r0, r1, products[i].y + g * kGemvMaxTokens * w.rows);
+        if (n_tile > 0) sp.tile(w, tiled, r0, r1, products[i].y + n_stream * w.rows);
+      }
     }
   });
 }
@@ -340,6 +377,11 @@ void matmul(const Compute& cx, std::span<const Product> products, const float* x
 void matmul(const Compute& cx, const WeightMatrix& w, const float* x, int64_t n_tokens, float* y) {
   const Product p{&w, y};
   matmul(cx, std::span<const Product>(&p, 1), x, n_tokens);
+}
+
+void matmul(const Compute& cx, const WeightMatrix& w, const float* x, int64_t n_tokens, int64_t n_stream, float* y) {
+  const Product p{&w, y};
+  matmul(cx, std::span<const Product>(&p, 1), x, n_tokens, n_stream);
 }
 
 void matmul_reference(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool) {

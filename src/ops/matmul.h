@@ -68,6 +68,14 @@ struct Product {
   float* y;  // [n_tokens][w->rows]
 };
 void matmul(const Compute& cx, std::span<const Product> products, const float* x, int64_t n_tokens);
+// The same with the kernel of each token chosen by the caller: the first n_stream tokens take the
+// row-streaming (decode) kernel, the rest the tiled (prefill) kernel, the weights read from memory
+// once for both. Each kernel gives a token the same result whatever else it runs with, so a
+// caller that picks by what a token is (a generated token streams, a prompt token is tiled)
+// gets the same bits for it in any batch. The overload above picks by count (at most
+// kGemvMaxTokens tokens stream).
+void matmul(const Compute& cx, std::span<const Product> products, const float* x, int64_t n_tokens, int64_t n_stream);
+void matmul(const Compute& cx, const WeightMatrix& w, const float* x, int64_t n_tokens, int64_t n_stream, float* y);
 
 // The same product with the reference kernels: the oracle of the tests.
 void matmul_reference(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool);

@@ -3,6 +3,8 @@
 // multiples of the vector width, and F32 / F16 / BF16 caches.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -22,27 +24,42 @@ struct Case {
   int64_t n_head, n_head_kv, head_dim, n_tokens, pos0;
 };
 
-// A cache of `n_pos` rows holding `vals` rounded to `type` (and the values as stored).
+// A cache of the rows `kv_k` / `kv_v` (n_pos rows of `row` values) rounded to `type`, stored in
+// blocks of 2^block_shift positions laid out in a shuffled order (as a shared block pool hands
+// them out), and the values it holds as floats.
 struct Cache {
-  std::vector<uint8_t> k, v;
-  std::vector<float> k_vals, v_vals;  // what the cache holds, as floats
-  Cache(DType type, const std::vector<float>& kv_k, const std::vector<float>& kv_v) {
-    for (auto [src, bytes, vals] : {std::tuple{&kv_k, &k, &k_vals}, std::tuple{&kv_v, &v, &v_vals}}) {
-      const size_t n = src->size(), es = type == DType::F32 ? 4 : 2;
-      bytes->resize(n * es);
-      vals->resize(n);
-      for (size_t i = 0; i < n; ++i) {
-        const float x = (*src)[i];
-        if (type == DType::F32) {
-          std::memcpy(bytes->data() + 4 * i, &x, 4);
-          (*vals)[i] = x;
-        } else {
-          const uint16_t h = type == DType::F16 ? f32_to_f16(x) : f32_to_bf16(x);
-          std::memcpy(bytes->data() + 2 * i, &h, 2);
-          (*vals)[i] = type == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
-        }
+  std::vector<uint8_t> storage;
+  std::vector<const uint8_t*> blocks;
+  std::vector<float> k_vals, v_vals;
+  KvRows rows;
+  Cache(DType type, int64_t row, int block_shift, const std::vector<float>& kv_k, const std::vector<float>& kv_v,
+        uint32_t seed) {
+    const int64_t es = type == DType::F32 ? 4 : 2, n_pos = static_cast<int64_t>(kv_k.size()) / row;
+    const int64_t bt = int64_t{1} << block_shift, n_blocks = (n_pos + bt - 1) / bt, side = bt * row * es;
+    storage.assign(static_cast<size_t>(n_blocks * 2 * side), 0xAB);  // unwritten rows hold garbage
+    std::vector<int64_t> order(static_cast<size_t>(n_blocks));
+    for (int64_t i = 0; i < n_blocks; ++i) order[static_cast<size_t>(i)] = i;
+    std::shuffle(order.begin(), order.end(), std::mt19937(seed));
+    for (int64_t i = 0; i < n_blocks; ++i) blocks.push_back(storage.data() + order[static_cast<size_t>(i)] * 2 * side);
+    rows = {type, blocks.data(), 0, side, block_shift, row * es};
+    k_vals.resize(kv_k.size());
+    v_vals.resize(kv_v.size());
+    for (int64_t p = 0; p < n_pos; ++p)
+      for (int64_t e = 0; e < row; ++e) {
+        const size_t i = static_cast<size_t>(p * row + e);
+        put(type, kv_k[i], const_cast<uint8_t*>(rows.k_row(p)) + e * es, k_vals[i]);
+        put(type, kv_v[i], const_cast<uint8_t*>(rows.v_row(p)) + e * es, v_vals[i]);
       }
+  }
+  static void put(DType type, float x, uint8_t* dst, float& held) {
+    if (type == DType::F32) {
+      std::memcpy(dst, &x, 4);
+      held = x;
+      return;
     }
+    const uint16_t h = type == DType::F16 ? f32_to_f16(x) : f32_to_bf16(x);
+    std::memcpy(dst, &h, 2);
+    held = type == DType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
   }
 };
 
@@ -72,11 +89,13 @@ TEST_P(AttentionSets, MatchesFloat64) {
       const int64_t ctx = c.pos0 + c.n_tokens, kvw = c.n_head_kv * c.head_dim, hd = c.head_dim;
       const auto q = randn(static_cast<size_t>(c.n_tokens * c.n_head * hd), seed);
       const auto kv_size = static_cast<size_t>(ctx * kvw);
-      const Cache cache(kv_type, randn(kv_size, seed + 1), randn(kv_size, seed + 2));
+      // Blocks of 1, 16 and 64 positions, and one block holding everything (a contiguous cache).
+      const int block_shift = std::array{0, 4, 6, 12}[seed % 4];
+      const Cache cache(kv_type, kvw, block_shift, randn(kv_size, seed + 1), randn(kv_size, seed + 2), seed);
       seed += 3;
       std::vector<float> out(q.size(), -1.0f);
       ThreadPool pool(3);
-      attention(s, q.data(), c.n_tokens, c.pos0, {kv_type, cache.k.data(), cache.v.data()}, out.data(), {&pool, set});
+      attention(s, q.data(), c.n_tokens, c.pos0, cache.rows, out.data(), {&pool, set});
       const int64_t group = c.n_head / c.n_head_kv;
       for (int64_t t = 0; t < c.n_tokens; ++t)
         for (int64_t h = 0; h < c.n_head; ++h) {
@@ -98,6 +117,42 @@ TEST_P(AttentionSets, MatchesFloat64) {
           }
         }
     }
+}
+
+// Several sequences in one call (a batch step: decode rows of some, a prompt chunk of another,
+// each with its own paged cache) give every row the same bits as each sequence alone.
+TEST_P(AttentionSets, SegmentsEqualSeparateCalls) {
+  KernelSetInfo info{};
+  const KernelSet* set = test::find_kernel_set(GetParam(), &info);
+  ASSERT_NE(set, nullptr);
+  if (!info.supported) GTEST_SKIP() << "this CPU lacks " << info.needs;
+  const AttentionShape s{8, 2, 64};
+  const int64_t kvw = s.n_head_kv * s.head_dim, qw = s.n_head * s.head_dim;
+  const struct { int64_t n_tokens, pos0; } seqs[] = {{1, 40}, {37, 0}, {1, 3}, {70, 100}, {1, 129}};
+  ThreadPool pool(2);
+  for (const DType kv_type : {DType::F32, DType::BF16}) {
+    std::vector<Cache> caches;
+    std::vector<AttentionSegment> segments;
+    std::vector<float> q;
+    uint32_t seed = 77;
+    for (const auto& sq : seqs) {
+      const auto kv_size = static_cast<size_t>((sq.pos0 + sq.n_tokens) * kvw);
+      caches.emplace_back(kv_type, kvw, 4, randn(kv_size, seed), randn(kv_size, seed + 1), seed);
+      const auto qs = randn(static_cast<size_t>(sq.n_tokens * qw), seed + 2);
+      segments.push_back({static_cast<int64_t>(q.size()) / qw, sq.n_tokens, sq.pos0, {}});
+      q.insert(q.end(), qs.begin(), qs.end());
+      seed += 3;
+    }
+    for (size_t i = 0; i < segments.size(); ++i) segments[i].kv = caches[i].rows;
+    std::vector<float> together(q.size(), -1.0f);
+    attention(s, q.data(), segments, together.data(), {&pool, set});
+    for (const AttentionSegment& sg : segments) {
+      std::vector<float> alone(static_cast<size_t>(sg.n_tokens * qw), -2.0f);
+      attention(s, q.data() + sg.t0 * qw, sg.n_tokens, sg.pos0, sg.kv, alone.data(), {&pool, set});
+      for (size_t i = 0; i < alone.size(); ++i)
+        ASSERT_EQ(alone[i], together[static_cast<size_t>(sg.t0 * qw) + i]) << name(kv_type) << " segment at " << sg.t0;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllSets, AttentionSets, ::testing::ValuesIn(test::kernel_set_names()),

@@ -26,19 +26,19 @@ inline float bf16_scalar(uint16_t h) {
   return f;
 }
 
-// Rows [j0, j0 + n) of kv head `g` as floats, row-major with stride hd, into buf, zero rows up
-// to `tile` (n <= tile).
+// Rows [j0, j0 + n) of kv head `g` (keys, or values when `values`) as floats, row-major with
+// stride hd, into buf, zero rows up to `tile` (n <= tile).
 template <class V>
-void load_rows(const KvRows& kv, const void* base, int64_t j0, int64_t n, int64_t tile, int64_t kv_stride,
-               int64_t off, int64_t hd, float* buf) {
+void load_rows(const KvRows& kv, bool values, int64_t j0, int64_t n, int64_t tile, int64_t g, int64_t hd, float* buf) {
   constexpr int L = V::kLanes;
+  const int64_t off = g * hd * (kv.type == DType::F32 ? 4 : 2);
   for (int64_t j = 0; j < n; ++j) {
     float* dst = buf + j * hd;
+    const uint8_t* src = (values ? kv.v_row(j0 + j) : kv.k_row(j0 + j)) + off;
     if (kv.type == DType::F32) {
-      std::memcpy(dst, static_cast<const float*>(base) + (j0 + j) * kv_stride + off, static_cast<size_t>(hd) * 4);
+      std::memcpy(dst, src, static_cast<size_t>(hd) * 4);
       continue;
     }
-    const auto* src = static_cast<const uint8_t*>(base) + 2 * ((j0 + j) * kv_stride + off);
     int64_t d = 0;
     for (; d + L <= hd; d += L)
       V::storeu(dst + d, kv.type == DType::F16 ? V::template load_half<DType::F16>(src + 2 * d)
@@ -135,13 +135,13 @@ class FloatTiles {
 
   // The keys and values [j0, j0 + nj) of kv head g, as floats in rows of hd, zero rows past nj.
   // Copied even from an F32 cache: its rows of one head lie n_head_kv * hd floats apart (4 KiB for
-  // FARE-8B), so the 32 rows of a tile read in place fall into one set of L1, where p x V reads
+  // FARE-8B) or in different blocks, so the 32 rows of a tile read in place fall into one set of L1, where p x V reads
   // them again for every few query rows (pp4096 of an 8-layer Q8_0 model 7 % faster copied).
   void load(const KvRows& kv, int64_t j0, int64_t nj) {
     constexpr int L = V::kLanes;
-    const int64_t hd = s_.head_dim, kv_stride = s_.n_head_kv * hd;
-    load_rows<V>(kv, kv.k, j0, nj, T, kv_stride, g_ * hd, hd, krows_);
-    load_rows<V>(kv, kv.v, j0, nj, T, kv_stride, g_ * hd, hd, vbuf_);
+    const int64_t hd = s_.head_dim;
+    load_rows<V>(kv, false, j0, nj, T, g_, hd, krows_);
+    load_rows<V>(kv, true, j0, nj, T, g_, hd, vbuf_);
     for (int h = 0; h < 2; ++h) {
       const float* kh = krows_ + h * L * hd;
       for (int64_t d = 0; d + L <= hd; d += L) V::transpose(kh + d, hd, kt_ + d * T + h * L, T);

@@ -34,7 +34,7 @@ class Bf16Tiles {
   // Scratch: the rounded query rows [rows][hd / 2], the key tile [hd / 2][T], the value tile
   // [T / 2][hd] and the rounded probabilities [rows][T / 2], all as pairs.
   Bf16Tiles(const AttentionShape& s, const float* q, int64_t t0, int64_t rows, int64_t g, float* scratch)
-      : hd_(s.head_dim), pairs_(s.head_dim / 2), kv_stride_(s.n_head_kv * s.head_dim), g_(g) {
+      : hd_(s.head_dim), pairs_(s.head_dim / 2), g_(g) {
     qb_ = reinterpret_cast<uint32_t*>(scratch);
     kt_ = qb_ + rows * pairs_;
     vb_ = kt_ + pairs_ * T;
@@ -49,14 +49,15 @@ class Bf16Tiles {
   // Keys and values [j0, j0 + nj) of kv head g, zeros past nj (a zero probability times them
   // stays zero).
   void load(const KvRows& kv, int64_t j0, int64_t nj) {
-    const auto row = [&](const void* base, int64_t j) {
-      return static_cast<const uint16_t*>(base) + (j0 + j) * kv_stride_ + g_ * hd_;
+    const auto row = [&](bool values, int64_t j) {
+      const uint8_t* r = values ? kv.v_row(j0 + j) : kv.k_row(j0 + j);
+      return reinterpret_cast<const uint16_t*>(r) + g_ * hd_;
     };
     for (int64_t h = 0; h < 2; ++h)
       for (int64_t e = 0; e < hd_; e += 32) {
         __m512 v[16];
         for (int64_t i = 0; i < 16; ++i)
-          v[i] = 16 * h + i < nj ? _mm512_loadu_ps(row(kv.k, 16 * h + i) + e) : _mm512_setzero_ps();
+          v[i] = 16 * h + i < nj ? _mm512_loadu_ps(row(false, 16 * h + i) + e) : _mm512_setzero_ps();
         transpose16x16_32(v);
         for (int64_t k = 0; k < 16; ++k) _mm512_storeu_ps(reinterpret_cast<float*>(kt_ + (e / 2 + k) * T + 16 * h), v[k]);
       }
@@ -66,8 +67,8 @@ class Bf16Tiles {
     const __m512i last16 = _mm512_add_epi16(first16, _mm512_set1_epi16(16));
     for (int64_t jp = 0; jp < T / 2; ++jp)
       for (int64_t e = 0; e < hd_; e += 32) {
-        const __m512i a = 2 * jp < nj ? _mm512_loadu_si512(row(kv.v, 2 * jp) + e) : _mm512_setzero_si512();
-        const __m512i b = 2 * jp + 1 < nj ? _mm512_loadu_si512(row(kv.v, 2 * jp + 1) + e) : _mm512_setzero_si512();
+        const __m512i a = 2 * jp < nj ? _mm512_loadu_si512(row(true, 2 * jp) + e) : _mm512_setzero_si512();
+        const __m512i b = 2 * jp + 1 < nj ? _mm512_loadu_si512(row(true, 2 * jp + 1) + e) : _mm512_setzero_si512();
         _mm512_storeu_si512(vb_ + jp * hd_ + e, _mm512_permutex2var_epi16(a, first16, b));
         _mm512_storeu_si512(vb_ + jp * hd_ + e + 16, _mm512_permutex2var_epi16(a, last16, b));
       }
@@ -125,7 +126,7 @@ class Bf16Tiles {
       for (int c = 0; c < C; ++c) _mm512_storeu_ps(o + i * hd_ + e + 16 * c, acc[i][c]);
   }
 
-  int64_t hd_, pairs_, kv_stride_, g_;
+  int64_t hd_, pairs_, g_;
   uint32_t* qb_;
   uint32_t* kt_;
   uint32_t* vb_;
