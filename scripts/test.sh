@@ -3,6 +3,9 @@
 # again under AddressSanitizer + UndefinedBehaviorSanitizer.
 #   scripts/test.sh            everything (what CI runs)
 #   scripts/test.sh --quick    release tests only
+# The third pass builds the thread pool and scheduler tests with ThreadSanitizer and runs them
+# (100 random schedules instead of 1000, the tiny model's batch test left to the other passes: a
+# thread-sanitized forward pass is about 30 times slower).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FARE_SETUP_NO_EXAMPLE=1 scripts/setup.sh
@@ -14,4 +17,10 @@ if [ "${1:-}" != "--quick" ]; then
   cmake --preset sanitize >/dev/null
   cmake --build --preset sanitize -j "$jobs" --target sanitize_tests
   ctest --preset sanitize -j "$jobs" -L sanitize
+
+  cmake --preset tsan >/dev/null
+  cmake --build --preset tsan -j "$jobs" --target thread_pool_test scheduler_test
+  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
+  build/tsan/tests/common/thread_pool_test
+  FARE_RANDOM_SCHEDULES=100 build/tsan/tests/engine/scheduler_test --gtest_filter='-*BatchInvariance*tiny*'
 fi

@@ -293,8 +293,8 @@ RowSplit split_of(const KernelSet& set, const TypeKernels& k, const WeightMatrix
   return {packed ? k.gemv_packed : k.gemv, packed ? k.gemm_packed : k.gemm, unit};
 }
 
-// Rows of one product that both kernels (or the streaming kernel's groups of kGemvMaxTokens
-// tokens) take in turn while they are in cache: the weights come from memory once per pass.
+// Rows of one product that the streaming kernel's groups of kGemvMaxTokens tokens take in turn
+// while they are in cache.
 constexpr size_t kSharedRowBytes = 256 << 10;
 
 }  // namespace
@@ -352,7 +352,6 @@ void matmul(const Compute& cx, std::span<const Product> products, const float* x
   prepare_acts(*cx.kernels, k, k.act, tiled, pool, static_cast<size_t>(n_groups));
   // A kernel's result for a token does not depend on the other tokens it runs with, but the two
   // kernels differ in their order of additions: which one a token takes is the caller's choice.
-  const bool share = n_stream > kGemvMaxTokens || (n_stream > 0 && n_tile > 0);
   // One region for all products: each chunk of units runs its part of every product it covers.
   pool.parallel_for(first_unit[products.size()], 1, [&](int64_t b0, int64_t b1) {
     for (size_t i = 0; i < products.size(); ++i) {
@@ -361,15 +360,17 @@ void matmul(const Compute& cx, std::span<const Product> products, const float* x
       if (lo >= hi) continue;
       const WeightMatrix& w = *products[i].w;
       const RowSplit& sp = splits[i];
-      const int64_t r_end = std::min(w.rows, hi * sp.unit);
-      const int64_t step = share ? std::max<int64_t>(1, static_cast<int64_t>(kSharedRowBytes / w.row_stride) / sp.unit) * sp.unit
-                                 : r_end;
-      for (int64_t r0 = lo * sp.unit; r0 < r_end; r0 += step) {
-        const int64_t r1 = std::min(r_end, r0 + step);
+      const int64_t r_begin = lo * sp.unit, r_end = std::min(w.rows, hi * sp.unit);
+      // Several groups of streamed tokens take rows a cache-sized block at a time, so that the
+      // weights come from memory once for all of them.
+      const int64_t step = n_groups > 1 ? std::max<int64_t>(1, static_cast<int64_t>(kSharedRowBytes / w.row_stride) / sp.unit) * sp.unit
+                                        : r_end - r_begin;
+      for (int64_t r0 = r_begin; r0 < r_end && n_groups > 0; r0 += step)
         for (int64_t g = 0; g < n_groups; ++g)
-          sp.stream(w, streamed[static_cast<size_t>(g)], r0, r1, products[i].y + g * kGemvMaxTokens * w.rows);
-        if (n_tile > 0) sp.tile(w, tiled, r0, r1, products[i].y + n_stream * w.rows);
-      }
+          sp.stream(w, streamed[static_cast<size_t>(g)], r0, std::min(r_end, r0 + step),
+                    products[i].y + g * kGemvMaxTokens * w.rows);
+      // The tiled kernel reuses each weight tile for all its tokens: it takes the whole range.
+      if (n_tile > 0) sp.tile(w, tiled, r_begin, r_end, products[i].y + n_stream * w.rows);
     }
   });
 }
