@@ -16,15 +16,19 @@ std::unique_ptr<LocalBackend> LocalBackend::open(const std::string& model_path, 
 
 std::string LocalBackend::model_id() const { return engine_->model_id(); }
 
-JudgeCompletion LocalBackend::complete(const JudgeRequest& req) {
+std::vector<int32_t> LocalBackend::prompt_ids(const JudgeRequest& req) const {
   std::vector<ChatMessage> messages;
   for (const Message& m : req.messages) messages.push_back({m.role, m.content, std::nullopt, ""});
   ChatOptions chat;
   chat.add_generation_prompt = true;
   chat.enable_thinking = req.think;
+  chat.special_in_content = false;  // an answer under judgment must not be able to write the verdict turn
+  return engine_->chat_prompt(messages, chat);
+}
 
+JudgeCompletion LocalBackend::complete(const JudgeRequest& req) {
   GenerateRequest g;
-  g.prompt = engine_->chat_prompt(messages, chat);
+  g.prompt = prompt_ids(req);
   const int n_prompt = static_cast<int>(g.prompt.size());
   const int room = engine_->n_ctx() - n_prompt;
   if (room < 1)
