@@ -16,7 +16,7 @@ using json = nlohmann::ordered_json;
 struct GenerateArgs {
   ModelArgs model;
   std::string prompt, messages_file;
-  bool no_think = false, as_json = false, ignore_eos = false;
+  bool no_think = false, as_json = false, ignore_eos = false, special_in_content = false;
   int max_tokens = 256, top_logprobs = 0;
   SamplingParams sampling;
   std::vector<std::string> stop;
@@ -40,6 +40,7 @@ std::vector<int32_t> build_prompt(const Engine& engine, const GenerateArgs& a) {
   if (j.is_object() && j.contains("messages")) j = j["messages"];
   ChatOptions opts;
   if (a.no_think) opts.enable_thinking = false;
+  opts.special_in_content = a.special_in_content;
   return engine.chat_prompt(chat_messages_from_json(j), opts);
 }
 
@@ -101,6 +102,9 @@ void register_generate(CLI::App& app) {
   add_model_options(*cmd, a->model);
   cmd->add_option("-p,--prompt", a->prompt, "Raw prompt text (special-token text such as <|im_start|> is parsed)");
   cmd->add_option("--messages", a->messages_file, "JSON file: [{\"role\": ..., \"content\": ...}, ...], rendered with the model's chat template");
+  cmd->add_flag("--special-in-content", a->special_in_content,
+                "With --messages: special-token text inside messages (<|im_end|>) becomes control tokens, as "
+                "Hugging Face apply_chat_template(tokenize=True) does; off: it is plain text");
   cmd->add_flag("--no-think", a->no_think, "Render with enable_thinking=false (appends an empty <think> block)");
   cmd->add_option("-n,--max-tokens", a->max_tokens, "Most tokens to generate")->check(CLI::NonNegativeNumber);
   cmd->add_option("--temperature,--temp", a->sampling.temperature, "0 = greedy");

@@ -175,7 +175,11 @@ std::string Engine::render_chat(const std::vector<ChatMessage>& messages, const 
 }
 
 std::vector<int32_t> Engine::chat_prompt(const std::vector<ChatMessage>& messages, const ChatOptions& opts) const {
-  return tokenize(render_chat(messages, opts), true);
+  if (opts.special_in_content) return tokenize(render_chat(messages, opts), true);
+  // Token text inside a message stays text: an answer under judgment must not be able to close
+  // its turn and write the judge's reply.
+  const RenderedChat chat = chat_template().render_marked(messages, opts);
+  return tokenizer().encode_with_literal_spans(chat.text, chat.content);
 }
 
 std::shared_ptr<Generation> Engine::submit(GenerateRequest req, TokenCallback on_token) const {

@@ -153,7 +153,8 @@ class Engine {
   std::vector<int32_t> tokenize(const std::string& text, bool parse_special) const;
   std::string detokenize(const std::vector<int32_t>& ids) const;
   std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOptions& opts = {}) const;
-  // render_chat, then tokenize with special tokens parsed.
+  // render_chat, then tokenize: only the template's markup becomes special tokens, the messages'
+  // text is plain text (unless opts.special_in_content, which parses special tokens everywhere).
   std::vector<int32_t> chat_prompt(const std::vector<ChatMessage>& messages, const ChatOptions& opts = {}) const;
 
   // Queues a generation; every submitted request is batched with the others in flight. Throws

@@ -1,16 +1,20 @@
 #include "judge/eval.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <exception>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <random>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "common/durable_file.h"
 #include "common/error.h"
 #include "judge/judge.h"
 #include "judge/progress.h"
@@ -32,17 +36,39 @@ std::string now_iso8601() {
   return buf;
 }
 
-void write_summary(const std::string& path, const ojson& summary) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) fail(tmp, ": cannot write the summary");
-    out << summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    if (!out) fail(tmp, ": write failed");
+// Written whole or not at all: a kill or a full disk leaves the previous summary in place.
+void write_summary(const std::string& path, const ojson& summary, const std::string& output_path) {
+  try {
+    replace_file_durably(path, summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  } catch (const Error& e) {
+    fail("cannot write the summary: ", e.what(), "; the judgments are all in ", output_path,
+         ": run the same command again to write it");
   }
+}
+
+// Before any judging, so that an output that cannot be written costs no compute: the results
+// file (or, while it does not exist, its folder) and the summary's folder must be writable.
+void check_writable(const std::string& path, bool is_folder, std::string_view what) {
+  namespace fs = std::filesystem;
   std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) fail(path, ": cannot replace the summary: ", ec.message());
+  if (is_folder) fs::create_directories(path, ec);
+  if (ec) fail("cannot create the folder for the ", what, " ", path, ": ", ec.message(), "; nothing was judged");
+  if (::access(path.c_str(), W_OK) != 0)
+    fail("cannot write the ", what, " to ", path, ": ", std::strerror(errno), "; nothing was judged or changed");
+}
+
+void check_outputs_writable(const std::string& output_path, const std::string& summary_path) {
+  namespace fs = std::filesystem;
+  auto folder_of = [](const std::string& p) {
+    const fs::path dir = fs::path(p).parent_path();
+    return dir.empty() ? std::string(".") : dir.string();
+  };
+  if (fs::exists(output_path)) {
+    check_writable(output_path, false, "results");
+  } else {
+    check_writable(folder_of(output_path), true, "results");
+  }
+  check_writable(folder_of(summary_path), true, "summary");
 }
 
 ojson make_summary(const EvalReport& report, const std::string& model_id, const JudgeConfig& config,
@@ -146,6 +172,8 @@ EvalReport run_eval(JudgeBackend& backend, const JudgeConfig& config, const std:
   std::vector<Item> chosen = select_items(items, opts.limit, opts.shuffle_seed);
   check_items(chosen, config);
   report.n_items = chosen.size();
+  report.summary_path = opts.summary_path.empty() ? summary_path_for(opts.output_path) : opts.summary_path;
+  check_outputs_writable(opts.output_path, report.summary_path);
 
   ExistingResults existing = open_results(opts.output_path);
   if (existing.repaired && opts.log) *opts.log << "note: " << opts.output_path << ": " << existing.repair_note << "\n";
@@ -207,8 +235,7 @@ EvalReport run_eval(JudgeBackend& backend, const JudgeConfig& config, const std:
   report.counts = count_judgments(mine);
 
   ojson summary = make_summary(report, backend.model_id(), config, opts);
-  report.summary_path = opts.summary_path.empty() ? summary_path_for(opts.output_path) : opts.summary_path;
-  write_summary(report.summary_path, summary);
+  write_summary(report.summary_path, summary, opts.output_path);
   report.summary = std::move(summary);
   return report;
 }

@@ -103,6 +103,7 @@ void run_jobs(JudgeBackend& backend, const JudgeConfig& config, const std::vecto
       try {
         Judgment j = run_job(backend, config, jobs[k]);
         std::lock_guard<std::mutex> lock(mu);
+        if (failed) return;  // after a failure (a full disk, say) nothing more is recorded
         on_done(k, std::move(j));
       } catch (...) {
         std::lock_guard<std::mutex> lock(mu);

@@ -37,15 +37,19 @@ std::string LocalBackend::load() const {
   return s;
 }
 
-JudgeCompletion LocalBackend::complete(const JudgeRequest& req) {
+std::vector<int32_t> LocalBackend::prompt_ids(const JudgeRequest& req) const {
   std::vector<ChatMessage> messages;
   for (const Message& m : req.messages) messages.push_back({m.role, m.content, std::nullopt, ""});
   ChatOptions chat;
   chat.add_generation_prompt = true;
   chat.enable_thinking = req.think;
+  chat.special_in_content = false;  // an answer under judgment must not be able to write the verdict turn
+  return engine_->chat_prompt(messages, chat);
+}
 
+JudgeCompletion LocalBackend::complete(const JudgeRequest& req) {
   GenerateRequest g;
-  g.prompt = engine_->chat_prompt(messages, chat);
+  g.prompt = prompt_ids(req);
   const int n_prompt = static_cast<int>(g.prompt.size());
   const int room = engine_->n_ctx() - n_prompt;
   if (room < 1)
@@ -67,7 +71,15 @@ JudgeCompletion LocalBackend::complete(const JudgeRequest& req) {
       pieces.push_back(piece);
       return true;
     };
-  GenerateResult r = engine_->generate(g, on_token);
+  // A request the engine refuses (more KV cache than the whole budget, say) is this item's
+  // problem, not the run's.
+  std::shared_ptr<Generation> gen;
+  try {
+    gen = engine_->submit(std::move(g), on_token);
+  } catch (const Error& e) {
+    throw RequestRejected(e.what());
+  }
+  GenerateResult r = gen->wait();
 
   JudgeCompletion out;
   out.text = r.text;

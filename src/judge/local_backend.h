@@ -2,8 +2,10 @@
 // Lives in its own library (fare_judge_local) so that the judge itself does not depend on the engine.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "judge/backend.h"
 
@@ -23,6 +25,10 @@ class LocalBackend : public JudgeBackend {
   // The chat template renders the messages (enable_thinking from the request); a prompt that
   // leaves no room in the context is a fare::Error; max_tokens is capped at what the context holds.
   JudgeCompletion complete(const JudgeRequest& req) override;
+  // The prompt complete() sends: the chat template's markers are control tokens, the messages
+  // (and so every item field filled into the task template) are plain text, whatever they say.
+  std::vector<int32_t> prompt_ids(const JudgeRequest& req) const;
+  const Engine& engine() const { return *engine_; }
   std::string model_id() const override;
   bool supports_logprobs() const override { return true; }
   std::string setup() const override;

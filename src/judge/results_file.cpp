@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/durable_file.h"
 #include "common/error.h"
 
 namespace fare::judge {
@@ -47,7 +48,8 @@ ExistingResults open_results(const std::string& path) {
       fail(where, ": not a judgment record (", reason, "); the file is damaged before its last line, so it is left ",
            "as it is: move it away or repair it");
     if (::truncate(path.c_str(), static_cast<off_t>(pos)) != 0)
-      fail(path, ": cannot truncate a torn last line: ", std::strerror(errno));
+      fail(path, ": cannot cut off its torn last line (line ", line_no, "): ", std::strerror(errno),
+           "; the file is left as it is");
     out.repaired = true;
     out.repair_note = cat("line ", line_no, " was torn (", reason, "); cut it off to redo it");
     break;
@@ -63,6 +65,8 @@ ResultsWriter::ResultsWriter(const std::string& path) : path_(path) {
   if (ec) fail(dir.string(), ": cannot create the output folder: ", ec.message());
   fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) fail(path, ": cannot open for writing: ", std::strerror(errno));
+  // A file just created is durable only once its folder entry is.
+  sync_parent_folder(path);
 }
 
 ResultsWriter::~ResultsWriter() {
@@ -72,16 +76,25 @@ ResultsWriter::~ResultsWriter() {
 void ResultsWriter::append(const Judgment& j) {
   std::string line = judgment_to_json(j).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   std::lock_guard<std::mutex> lock(mu_);
-  size_t done = 0;
-  while (done < line.size()) {
-    ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail(path_, ": write failed: ", std::strerror(errno));
-    }
-    done += static_cast<size_t>(n);
+  // After a failed write nothing more goes in: a line behind a torn one would damage the file
+  // beyond what resuming repairs.
+  if (!broken_.empty()) fail(broken_);
+  const off_t start = ::lseek(fd_, 0, SEEK_END);
+  size_t written = 0;
+  if (const int err = write_all(fd_, line, written); err != 0) {
+    // Take the part line back out (a full disk still allows shrinking a file), so that the file
+    // holds only whole judgments; if that fails too, resuming cuts it off.
+    const bool rolled_back = start >= 0 && ::ftruncate(fd_, start) == 0;
+    broken_ = cat(path_, ": cannot append the judgment of ", j.item_id, " (", written, " of ", line.size(),
+                  " bytes written): ", std::strerror(err), "; ",
+                  rolled_back ? "the part line was removed and" : "a part line may remain, which resuming cuts off;",
+                  " every judgment written before it is kept");
+    fail(broken_);
   }
-  if (::fsync(fd_) != 0) fail(path_, ": fsync failed: ", std::strerror(errno));
+  if (::fsync(fd_) != 0) {
+    broken_ = cat(path_, ": fsync failed after the judgment of ", j.item_id, ": ", std::strerror(errno));
+    fail(broken_);
+  }
 }
 
 }  // namespace fare::judge

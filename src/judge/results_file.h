@@ -29,13 +29,15 @@ class ResultsWriter {
   ResultsWriter(const ResultsWriter&) = delete;
   ResultsWriter& operator=(const ResultsWriter&) = delete;
 
-  // One line, written whole and fsynced before returning. Safe from several threads.
+  // One line, written whole and fsynced before returning. Safe from several threads. A failed
+  // write (full disk) removes its part line and throws; every later append throws the same error.
   void append(const Judgment& j);
 
  private:
   std::string path_;
   int fd_ = -1;
   std::mutex mu_;
+  std::string broken_;  // the first failure; empty while writes succeed
 };
 
 }  // namespace fare::judge

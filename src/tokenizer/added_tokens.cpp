@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/error.h"
 #include "tokenizer/unicode.h"
 
 namespace fare {
@@ -15,6 +16,15 @@ size_t skip_white_space_back(std::string_view text, size_t pos, size_t limit) {
     pos = start;
   }
   return pos;
+}
+
+void check_spans(std::string_view text, std::span<const TextSpan> spans) {
+  size_t prev_end = 0;
+  for (const TextSpan& s : spans) {
+    FARE_CHECK(prev_end <= s.begin && s.begin <= s.end && s.end <= text.size(), "literal span [", s.begin, ", ",
+               s.end, ") after one ending at ", prev_end, " in a text of ", text.size(), " bytes");
+    prev_end = s.end;
+  }
 }
 
 size_t skip_white_space_forward(std::string_view text, size_t pos) {
@@ -49,18 +59,29 @@ const AddedTokenMatcher::Entry* AddedTokenMatcher::match_at(std::string_view tex
   return nullptr;
 }
 
-void AddedTokenMatcher::split(std::string_view text, bool parse_special, std::vector<TextSegment>& out) const {
-  size_t seg_start = 0;  // start of the ordinary text not yet emitted
+void AddedTokenMatcher::split(std::string_view text, bool parse_special, std::span<const TextSpan> literal,
+                              std::vector<TextSegment>& out) const {
+  check_spans(text, literal);
+  size_t seg_start = 0;     // start of the ordinary text not yet emitted
+  size_t region_start = 0;  // start of the stretch where tokens may be matched
+  size_t next_literal = 0;  // the first literal span not yet passed
   size_t pos = 0;
   while (pos < text.size()) {
-    const Entry* e = match_at(text, pos, parse_special);
+    const size_t region_end = next_literal < literal.size() ? literal[next_literal].begin : text.size();
+    if (pos >= region_end) {  // at a literal span: its bytes stay text, matching resumes after it
+      pos = region_start = literal[next_literal++].end;
+      continue;
+    }
+    // Cut at the region's end, so that no token reaches into the literal span that follows.
+    const std::string_view region = text.substr(0, region_end);
+    const Entry* e = match_at(region, pos, parse_special);
     if (e == nullptr) {
       ++pos;
       continue;
     }
-    const size_t begin = e->lstrip ? skip_white_space_back(text, pos, seg_start) : pos;
+    const size_t begin = e->lstrip ? skip_white_space_back(text, pos, std::max(seg_start, region_start)) : pos;
     size_t end = pos + e->content.size();
-    if (e->rstrip) end = skip_white_space_forward(text, end);
+    if (e->rstrip) end = skip_white_space_forward(region, end);
     if (begin > seg_start) out.push_back({text.substr(seg_start, begin - seg_start), -1});
     out.push_back({text.substr(begin, end - begin), e->id});
     seg_start = pos = end;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -22,8 +23,10 @@ class AddedTokenMatcher {
   explicit AddedTokenMatcher(const std::vector<AddedToken>& added);
 
   // Splits `text` into ordinary text and added tokens; special tokens only when parse_special.
-  // Empty text segments are left out.
-  void split(std::string_view text, bool parse_special, std::vector<TextSegment>& out) const;
+  // No token is matched that overlaps a `literal` span (ascending, disjoint, within text), and
+  // lstrip/rstrip never swallow white space from one. Empty text segments are left out.
+  void split(std::string_view text, bool parse_special, std::span<const TextSpan> literal,
+             std::vector<TextSegment>& out) const;
 
  private:
   struct Entry {

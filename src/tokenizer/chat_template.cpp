@@ -78,18 +78,45 @@ ordered_json parse_json_array(const std::string& text, std::string_view what) {
   return v;
 }
 
-std::string render_tools_system(const std::vector<ChatMessage>& messages, const ordered_json& tools) {
-  std::string out = "<|im_start|>system\n";
-  if (!messages.empty() && messages[0].role == "system") out += messages[0].content + "\n\n";
-  out +=
+// Collects the rendering and remembers which bytes came from the caller: `markup` is the
+// template's own text, `content` anything taken from messages or tools.
+class ChatWriter {
+ public:
+  void markup(std::string_view s) { out_.text += s; }
+  void content(std::string_view s) {
+    if (s.empty()) return;
+    const size_t begin = out_.text.size();
+    out_.text += s;
+    // Adjacent fields (a role, then its content) make one span.
+    if (!out_.content.empty() && out_.content.back().end == begin) {
+      out_.content.back().end = out_.text.size();
+    } else {
+      out_.content.push_back({begin, out_.text.size()});
+    }
+  }
+  RenderedChat take() { return std::move(out_); }
+
+ private:
+  RenderedChat out_;
+};
+
+void render_tools_system(ChatWriter& w, const std::vector<ChatMessage>& messages, const ordered_json& tools) {
+  w.markup("<|im_start|>system\n");
+  if (!messages.empty() && messages[0].role == "system") {
+    w.content(messages[0].content);
+    w.markup("\n\n");
+  }
+  w.markup(
       "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
-      "You are provided with function signatures within <tools></tools> XML tags:\n<tools>";
-  for (const ordered_json& tool : tools) out += "\n" + python_json_dumps(tool);
-  out +=
+      "You are provided with function signatures within <tools></tools> XML tags:\n<tools>");
+  for (const ordered_json& tool : tools) {
+    w.markup("\n");
+    w.content(python_json_dumps(tool));
+  }
+  w.markup(
       "\n</tools>\n\nFor each function call, return a json object with function name and arguments within "
       "<tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": "
-      "<args-json-object>}\n</tool_call><|im_end|>\n";
-  return out;
+      "<args-json-object>}\n</tool_call><|im_end|>\n");
 }
 
 // The last user message that is not a tool response wrapped as user text; think blocks of
@@ -104,7 +131,7 @@ ptrdiff_t last_query_index(const std::vector<ChatMessage>& messages) {
   return static_cast<ptrdiff_t>(messages.size()) - 1;
 }
 
-std::string render_tool_call(const ordered_json& call, size_t msg_index, size_t call_index) {
+void render_tool_call(ChatWriter& w, const ordered_json& call, size_t msg_index, size_t call_index) {
   const ordered_json* fn = &call;
   if (call.is_object()) {
     auto it = call.find("function");
@@ -115,12 +142,21 @@ std::string render_tool_call(const ordered_json& call, size_t msg_index, size_t 
     fail(where, ": expected a string 'name'");
   if (!fn->contains("arguments")) fail(where, ": missing 'arguments'");
   const ordered_json& args = (*fn)["arguments"];
-  std::string out = "<tool_call>\n{\"name\": \"" + (*fn)["name"].get<std::string>() + "\", \"arguments\": ";
-  out += args.is_string() ? args.get<std::string>() : python_json_dumps(args);
-  return out + "}\n</tool_call>";
+  w.markup("<tool_call>\n{\"name\": \"");
+  w.content((*fn)["name"].get<std::string>());
+  w.markup("\", \"arguments\": ");
+  w.content(args.is_string() ? args.get<std::string>() : python_json_dumps(args));
+  w.markup("}\n</tool_call>");
 }
 
-std::string render_assistant(const ChatMessage& m, size_t index, bool is_last, ptrdiff_t last_query) {
+// Role names are the caller's text too: only the template's markers may be control tokens.
+void open_turn(ChatWriter& w, std::string_view role) {
+  w.markup("<|im_start|>");
+  w.content(role);
+  w.markup("\n");
+}
+
+void render_assistant(ChatWriter& w, const ChatMessage& m, size_t index, bool is_last, ptrdiff_t last_query) {
   std::string_view content = m.content;
   std::string_view reasoning;
   if (m.reasoning_content) {
@@ -129,65 +165,74 @@ std::string render_assistant(const ChatMessage& m, size_t index, bool is_last, p
     content = lstrip_nl(after_last(m.content, "</think>"));
     reasoning = lstrip_nl(after_last(rstrip_nl(before_first(m.content, "</think>")), "<think>"));
   }
-  std::string out = "<|im_start|>" + m.role + "\n";
+  open_turn(w, m.role);
   if (static_cast<ptrdiff_t>(index) > last_query && (is_last || !reasoning.empty())) {
-    out += "<think>\n" + std::string(strip_nl(reasoning)) + "\n</think>\n\n" + std::string(lstrip_nl(content));
+    w.markup("<think>\n");
+    w.content(strip_nl(reasoning));
+    w.markup("\n</think>\n\n");
+    w.content(lstrip_nl(content));
   } else {
-    out += content;
+    w.content(content);
   }
   if (!m.tool_calls_json.empty()) {
     const ordered_json calls = parse_json_array(m.tool_calls_json, cat("message ", index, ": tool_calls"));
     for (size_t j = 0; j < calls.size(); ++j) {
-      if (j > 0 || !content.empty()) out += "\n";
-      out += render_tool_call(calls[j], index, j);
+      if (j > 0 || !content.empty()) w.markup("\n");
+      render_tool_call(w, calls[j], index, j);
     }
   }
-  return out + "<|im_end|>\n";
+  w.markup("<|im_end|>\n");
 }
 
 // Consecutive tool messages share one user turn.
-std::string render_tool(const std::vector<ChatMessage>& messages, size_t i) {
-  std::string out;
-  if (i == 0 || messages[i - 1].role != "tool") out += "<|im_start|>user";
-  out += "\n<tool_response>\n" + messages[i].content + "\n</tool_response>";
-  if (i + 1 == messages.size() || messages[i + 1].role != "tool") out += "<|im_end|>\n";
-  return out;
+void render_tool(ChatWriter& w, const std::vector<ChatMessage>& messages, size_t i) {
+  if (i == 0 || messages[i - 1].role != "tool") w.markup("<|im_start|>user");
+  w.markup("\n<tool_response>\n");
+  w.content(messages[i].content);
+  w.markup("\n</tool_response>");
+  if (i + 1 == messages.size() || messages[i + 1].role != "tool") w.markup("<|im_end|>\n");
 }
 
-std::string render_qwen3(const std::vector<ChatMessage>& messages, const ChatOptions& opts) {
+void render_plain_turn(ChatWriter& w, const ChatMessage& m) {
+  open_turn(w, m.role);
+  w.content(m.content);
+  w.markup("<|im_end|>\n");
+}
+
+RenderedChat render_qwen3(const std::vector<ChatMessage>& messages, const ChatOptions& opts) {
   // The template reads messages[0]; Hugging Face fails on an empty list too.
   if (messages.empty()) fail("chat template: there are no messages to render");
   const ordered_json tools =
       opts.tools_json.empty() ? ordered_json::array() : parse_json_array(opts.tools_json, "tools");
-  std::string out;
+  ChatWriter w;
   if (!tools.empty()) {
-    out += render_tools_system(messages, tools);
-  } else if (!messages.empty() && messages[0].role == "system") {
-    out += "<|im_start|>system\n" + messages[0].content + "<|im_end|>\n";
+    render_tools_system(w, messages, tools);
+  } else if (messages[0].role == "system") {
+    render_plain_turn(w, messages[0]);
   }
   const ptrdiff_t last_query = last_query_index(messages);
   for (size_t i = 0; i < messages.size(); ++i) {
     const ChatMessage& m = messages[i];
     if (m.role == "user" || (m.role == "system" && i > 0)) {
-      out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
+      render_plain_turn(w, m);
     } else if (m.role == "assistant") {
-      out += render_assistant(m, i, i + 1 == messages.size(), last_query);
+      render_assistant(w, m, i, i + 1 == messages.size(), last_query);
     } else if (m.role == "tool") {
-      out += render_tool(messages, i);
+      render_tool(w, messages, i);
     }
   }
   if (opts.add_generation_prompt) {
-    out += "<|im_start|>assistant\n";
-    if (opts.enable_thinking == false) out += "<think>\n\n</think>\n\n";
+    w.markup("<|im_start|>assistant\n");
+    if (opts.enable_thinking == false) w.markup("<think>\n\n</think>\n\n");
   }
-  return out;
+  return w.take();
 }
 
-std::string render_chatml(const std::vector<ChatMessage>& messages, const ChatOptions& opts) {
-  std::string out;
-  for (const ChatMessage& m : messages) out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
-  if (opts.add_generation_prompt) out += "<|im_start|>assistant\n";
-  return out;
+RenderedChat render_chatml(const std::vector<ChatMessage>& messages, const ChatOptions& opts) {
+  ChatWriter w;
+  for (const ChatMessage& m : messages) render_plain_turn(w, m);
+  if (opts.add_generation_prompt) w.markup("<|im_start|>assistant\n");
+  return w.take();
 }
 
 std::string first_line(const std::string& s) {
@@ -249,6 +294,10 @@ ChatTemplate::ChatTemplate(std::string source) : source_(std::move(source)) {
 }
 
 std::string ChatTemplate::render(const std::vector<ChatMessage>& messages, const ChatOptions& opts) const {
+  return render_marked(messages, opts).text;
+}
+
+RenderedChat ChatTemplate::render_marked(const std::vector<ChatMessage>& messages, const ChatOptions& opts) const {
   if (family_ == kQwen3Family) return render_qwen3(messages, opts);
   FARE_CHECK(family_ == kChatmlFamily, "unknown family ", family_);
   return render_chatml(messages, opts);

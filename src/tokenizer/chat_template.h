@@ -1,11 +1,15 @@
 // The model's chat template rendered natively, byte for byte as Hugging Face
-// apply_chat_template(messages, add_generation_prompt=True) renders it.
+// apply_chat_template(messages, add_generation_prompt=True) renders it, together with which bytes
+// came from the messages: those are tokenized as plain text, so that a message cannot write turn
+// markers ("<|im_end|>") of its own.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "tokenizer/tokenizer.h"
 
 namespace fare {
 
@@ -20,6 +24,18 @@ struct ChatOptions {
   bool add_generation_prompt = true;
   std::optional<bool> enable_thinking;  // unset: the template's default
   std::string tools_json;               // JSON array as text, empty when none
+  // Off (the default): special- and added-token text inside messages and tools is plain text, and
+  // only the template's own markup becomes control tokens. On: such text anywhere in the rendered
+  // chat becomes its token, as Hugging Face apply_chat_template(tokenize=True) does; then a
+  // message containing "<|im_end|>" closes its turn. Read by Engine::chat_prompt.
+  bool special_in_content = false;
+};
+
+struct RenderedChat {
+  std::string text;
+  // Byte ranges of `text` copied from the caller (message roles, contents, reasoning, tool calls,
+  // tool definitions), ascending and disjoint; the rest is the template's markup.
+  std::vector<TextSpan> content;
 };
 
 class ChatTemplate {
@@ -28,6 +44,8 @@ class ChatTemplate {
   // Throws fare::Error when the template is of a family this renderer does not implement.
   explicit ChatTemplate(std::string source);
   std::string render(const std::vector<ChatMessage>& messages, const ChatOptions& opts) const;
+  // The same text, with the spans that came from the messages and tools.
+  RenderedChat render_marked(const std::vector<ChatMessage>& messages, const ChatOptions& opts) const;
   const std::string& source() const { return source_; }
   const std::string& family() const { return family_; }  // "qwen3" or "chatml"
 

@@ -52,6 +52,7 @@ struct Tokenizer::Impl {
   int32_t normal_token(const std::string& text, size_t rank) const;
   void check_special_ids() const;
   void encode_text(std::string_view text, std::vector<int32_t>& ids, std::vector<std::string_view>& pieces) const;
+  std::vector<int32_t> encode(std::string_view text, bool parse_special, std::span<const TextSpan> literal) const;
 };
 
 Tokenizer::Impl::Impl(TokenizerSpec s) : spec(std::move(s)), pretok(split_pattern(spec)) {
@@ -166,25 +167,35 @@ void Tokenizer::Impl::encode_text(std::string_view text, std::vector<int32_t>& i
   for (std::string_view piece : pieces) bpe.encode(piece, ids);
 }
 
+std::vector<int32_t> Tokenizer::Impl::encode(std::string_view text, bool parse_special,
+                                             std::span<const TextSpan> literal) const {
+  std::vector<int32_t> ids;
+  ids.reserve(text.size() / 3 + 1);
+  std::vector<TextSegment> segments;
+  added.split(text, parse_special, literal, segments);
+  std::vector<std::string_view> pieces;
+  for (const TextSegment& seg : segments) {
+    if (seg.id >= 0) {
+      ids.push_back(seg.id);
+    } else {
+      encode_text(seg.text, ids, pieces);
+    }
+  }
+  return ids;
+}
+
 Tokenizer::Tokenizer(TokenizerSpec spec) : impl_(std::make_unique<Impl>(std::move(spec))) {}
 Tokenizer::~Tokenizer() = default;
 Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool parse_special) const {
-  std::vector<int32_t> ids;
-  ids.reserve(text.size() / 3 + 1);
-  std::vector<TextSegment> segments;
-  impl_->added.split(text, parse_special, segments);
-  std::vector<std::string_view> pieces;
-  for (const TextSegment& seg : segments) {
-    if (seg.id >= 0) {
-      ids.push_back(seg.id);
-    } else {
-      impl_->encode_text(seg.text, ids, pieces);
-    }
-  }
-  return ids;
+  return impl_->encode(text, parse_special, {});
+}
+
+std::vector<int32_t> Tokenizer::encode_with_literal_spans(std::string_view text,
+                                                          std::span<const TextSpan> literal) const {
+  return impl_->encode(text, true, literal);
 }
 
 std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special) const {

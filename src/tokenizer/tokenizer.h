@@ -14,6 +14,12 @@ namespace fare {
 
 class GgufFile;
 
+// A byte range [begin, end) of a text.
+struct TextSpan {
+  size_t begin = 0;
+  size_t end = 0;
+};
+
 struct AddedToken {
   int32_t id = 0;
   std::string content;
@@ -55,6 +61,13 @@ class Tokenizer {
   // byte tokens, so decode(encode(s)) == s byte for byte wherever NFC leaves s unchanged.
   // Thread-safe.
   std::vector<int32_t> encode(std::string_view text, bool parse_special) const;
+  // encode(text, true), except that no special or added token is recognised in the `literal`
+  // spans (ascending, disjoint, within text): their bytes are always ordinary text, and a token
+  // is matched only where it lies wholly outside them. The text between two recognised tokens is
+  // still normalised, split and merged as one piece, borders of spans or not, so the ids equal
+  // encode(text, true) wherever the spans hold no added-token text. For chat prompts: the spans
+  // are what the messages said, the rest is the template's markup.
+  std::vector<int32_t> encode_with_literal_spans(std::string_view text, std::span<const TextSpan> literal) const;
   // Concatenated bytes of the tokens (may end inside a UTF-8 sequence; invalid UTF-8 is kept
   // as bytes). skip_special drops special tokens. Ids outside the vocabulary (a model's padded
   // embedding rows) and unused ids decode to nothing, as in Hugging Face.

@@ -25,9 +25,14 @@ inline void write_file(const std::string& path, const std::string& text) {
   out << text;
 }
 
-// A fresh, empty folder for one test, under the build tree's temp area.
+// A fresh, empty folder for one test, in the build tree: checkouts that run their tests at the
+// same time on one machine must not share it.
+inline std::filesystem::path temp_dir_path(const std::string& name) {
+  return std::filesystem::path(FARE_BINARY_DIR) / "test-scratch" / ("judge_" + name);
+}
+
 inline std::filesystem::path temp_dir(const std::string& name) {
-  std::filesystem::path p = std::filesystem::temp_directory_path() / ("fare_judge_tests_" + name);
+  std::filesystem::path p = temp_dir_path(name);
   std::filesystem::remove_all(p);
   std::filesystem::create_directories(p);
   return p;
