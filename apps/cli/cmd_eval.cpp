@@ -102,7 +102,7 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--dataset", e->dataset, "Input format (default: detected): " + names);
   cmd->add_option("--input", e->inputs, "Items file; repeat to pool files (e.g. RM-Bench's two safety files)")->required();
   cmd->add_option("-o,--output", e->output, "Results JSONL; rerunning with the same file resumes")->required();
-  cmd->add_option("--summary", e->summary, "Where to write the summary JSON (default: summary.json beside the output)");
+  cmd->add_option("--summary", e->summary, "Where to write the summary JSON (default: beside the output, out/jb.jsonl -> out/jb.summary.json)");
   cmd->add_option("--answers", e->answers, "MT-Bench: FastChat model_answer JSONL whose first-turn answers are rated");
   e->limit_opt = cmd->add_option("--limit", e->limit, "Judge only the first N items (after --shuffle-seed)");
   e->shuffle_opt = cmd->add_option("--shuffle-seed", e->shuffle_seed, "Shuffle the items with this seed first");

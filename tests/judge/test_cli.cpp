@@ -84,7 +84,7 @@ TEST(JudgeCli, ScriptedEvalResumesATornFile) {
   recs = records(dir / "r.jsonl");
   EXPECT_EQ(recs.size(), 10u);
   EXPECT_EQ(unique_keys(recs), 10u);
-  json summary = json::parse(testing::read_file((dir / "summary.json").string()));
+  json summary = json::parse(testing::read_file((dir / "r.summary.json").string()));
   EXPECT_EQ(summary["judgments"]["judgments"], 10);
   EXPECT_EQ(summary["dataset"], "judgebench");
 }
@@ -117,11 +117,12 @@ TEST(JudgeCli, TinyModelJudgeBenchAndProcessBenchResume) {
   if (!fs::exists(kTiny)) GTEST_SKIP() << "fixture model missing: " << kTiny;
   auto dir = testing::temp_dir("cli_tiny");
   struct Case {
-    std::string input, out;
+    std::string input, out, summary;
     size_t judgments;
   };
-  for (const Case& c : {Case{kJudgeBench, "jb.jsonl", 6},
-                        Case{testing::data_path("processbench/gsm8k.json"), "pb.jsonl", 3}}) {
+  // Each results file gets its own summary, so the second evaluation does not overwrite the first's.
+  for (const Case& c : {Case{kJudgeBench, "jb.jsonl", "jb.summary.json", 6},
+                        Case{testing::data_path("processbench/gsm8k.json"), "pb.jsonl", "pb.summary.json", 3}}) {
     std::string cmd = "eval -m '" + kTiny + "' -t 2 --input '" + c.input + "' --limit 3 -n 8 -o " + c.out;
     CliRun first = fare(cmd, dir);
     ASSERT_EQ(first.rc, 0) << first.err;
@@ -136,12 +137,15 @@ TEST(JudgeCli, TinyModelJudgeBenchAndProcessBenchResume) {
     recs = records(dir / c.out);
     EXPECT_EQ(recs.size(), c.judgments);
     EXPECT_EQ(unique_keys(recs), c.judgments);
-    json summary = json::parse(testing::read_file((dir / "summary.json").string()));
+    json summary = json::parse(testing::read_file((dir / c.summary).string()));
     EXPECT_EQ(summary["judgments"]["judgments"], c.judgments);
     // Random weights never write a usable verdict; every one is counted as invalid.
     EXPECT_EQ(summary["judgments"]["invalid"], c.judgments);
     EXPECT_EQ(summary["complete"], true);
   }
+  json first = json::parse(testing::read_file((dir / "jb.summary.json").string()));
+  EXPECT_EQ(first["task"], "pairwise");  // still the first evaluation's
+  EXPECT_FALSE(fs::exists(dir / "summary.json"));
 }
 
 size_t line_count(const fs::path& path) {
@@ -186,7 +190,7 @@ TEST(JudgeCli, KilledMidRunResumesToExactlyOneLinePerJudgment) {
   std::vector<json> recs = records(out);
   EXPECT_EQ(recs.size(), 12u);
   EXPECT_EQ(unique_keys(recs), 12u);
-  json summary = json::parse(testing::read_file((dir / "summary.json").string()));
+  json summary = json::parse(testing::read_file((dir / "k.summary.json").string()));
   EXPECT_EQ(summary["judgments"]["judgments"], 12);
   EXPECT_EQ(summary["judgments"]["invalid"], 12);  // random weights write no verdict; each is counted
 }
