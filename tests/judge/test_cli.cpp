@@ -68,10 +68,12 @@ TEST(JudgeCli, EverySubcommandHasHelp) {
 TEST(JudgeCli, ScriptedEvalResumesATornFile) {
   auto dir = testing::temp_dir("cli_scripted");
   testing::write_file((dir / "rules.jsonl").string(), R"({"output": "Explanation: x\nVerdict: [A]"})" "\n");
-  std::string cmd = "eval -m scripted:rules.jsonl --input '" + kJudgeBench + "' --limit 5 -o r.jsonl";
+  std::string cmd = "eval -m scripted:rules.jsonl --input '" + kJudgeBench + "' --limit 5 -o r.jsonl --report";
   CliRun first = fare(cmd, dir);
   ASSERT_EQ(first.rc, 0) << first.err;
   EXPECT_NE(first.out.find("headline: accuracy_consistent = 0.00%"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("report: r.report.html"), std::string::npos) << first.out;
+  fs::remove(dir / "r.report.html");
   std::vector<json> recs = records(dir / "r.jsonl");
   ASSERT_EQ(recs.size(), 10u);
 
@@ -81,6 +83,7 @@ TEST(JudgeCli, ScriptedEvalResumesATornFile) {
   ASSERT_EQ(second.rc, 0) << second.err;
   EXPECT_NE(second.err.find("torn"), std::string::npos) << second.err;
   EXPECT_NE(second.out.find("9 resumed, 1 new"), std::string::npos) << second.out;
+  EXPECT_TRUE(fs::exists(dir / "r.report.html"));  // the resumed run writes its report again
   recs = records(dir / "r.jsonl");
   EXPECT_EQ(recs.size(), 10u);
   EXPECT_EQ(unique_keys(recs), 10u);
@@ -111,6 +114,31 @@ TEST(JudgeCli, JudgeJsonAndBadInput) {
   CliRun strict = fare("eval -m scripted:rules.jsonl --input items.jsonl -o s.jsonl --strict", dir);
   EXPECT_EQ(strict.rc, 1);
   EXPECT_NE(strict.err.find("items.jsonl:2"), std::string::npos) << strict.err;
+}
+
+TEST(JudgeCli, ReportRefusesBadInputWithAMessage) {
+  auto dir = testing::temp_dir("cli_report");
+  testing::write_file((dir / "rules.jsonl").string(), R"({"output": "Explanation: x\nVerdict: [A]"})" "\n");
+  ASSERT_EQ(fare("eval -m scripted:rules.jsonl --input '" + kJudgeBench + "' --limit 3 -o a.jsonl", dir).rc, 0);
+  CliRun missing = fare("report nowhere.jsonl", dir);
+  EXPECT_EQ(missing.rc, 1);
+  EXPECT_NE(missing.err.find("nowhere.jsonl: cannot open the results file"), std::string::npos) << missing.err;
+
+  std::string text = testing::read_file((dir / "a.jsonl").string());
+  testing::write_file((dir / "bad.jsonl").string(), text.substr(0, text.find('\n') + 1) + "not json\n");
+  CliRun bad = fare("report bad.jsonl", dir);
+  EXPECT_EQ(bad.rc, 1);
+  EXPECT_NE(bad.err.find("bad.jsonl:2: not a JSON line"), std::string::npos) << bad.err;
+
+  ASSERT_EQ(fare("eval -m scripted:rules.jsonl --input '" + testing::data_path("processbench/gsm8k.json") +
+                     "' --limit 2 -o pb.jsonl",
+                 dir).rc,
+            0);
+  CliRun tasks = fare("report a.jsonl pb.jsonl", dir);
+  EXPECT_EQ(tasks.rc, 1);
+  EXPECT_NE(tasks.err.find("only runs of one task can be compared"), std::string::npos) << tasks.err;
+  CliRun three = fare("report a.jsonl a.jsonl a.jsonl", dir);
+  EXPECT_NE(three.rc, 0);
 }
 
 TEST(JudgeCli, TinyModelJudgeBenchAndProcessBenchResume) {
