@@ -50,7 +50,8 @@
     if (j.run) parts.push('run ' + j.run);
     if (j.order) parts.push('order ' + j.order);
     parts.push('sample ' + j.sample);
-    parts.push(j.verdict !== null ? 'verdict ' + j.verdict : 'invalid: ' + j.reason);
+    var written = j.written !== null && j.written !== j.verdict ? ' (written ' + j.written + ': answers swapped)' : '';
+    parts.push(j.verdict !== null ? 'verdict ' + j.verdict + written : 'invalid: ' + j.reason);
     if (j.confidence !== null) parts.push('p = ' + j.confidence.toFixed(3));
     parts.push(j.tokens + ' tokens');
     parts.push(j.finish === 'length' ? 'cut off at max tokens' : 'ended: ' + j.finish);

@@ -162,6 +162,8 @@ ojson judgment_records(const RunData& run, size_t index, const std::string& tag)
                {"order", j.task == Task::kPairwise ? ojson(order_name(j.order)) : ojson(nullptr)},
                {"sample", j.sample},
                {"verdict", j.valid ? ojson(code_text(j.task, j.code)) : ojson(nullptr)},
+               // On a swapped pair the model's [B] is the item's A: the page says both.
+               {"written", j.valid && j.order == Order::kSwapped ? ojson(code_text(j.task, 1 - j.code)) : ojson(nullptr)},
                {"reason", j.valid ? ojson(nullptr) : ojson(j.invalid_reason())},
                {"error", j.error.empty() ? ojson(nullptr) : ojson(j.error)},
                {"finish", j.finish_reason},

@@ -185,6 +185,12 @@ TEST(ReportRun, MetricsEqualTheSummaryAndTheFileIsReproducible) {
   EXPECT_EQ(data["metrics"], e.summary["metrics"]);
   EXPECT_EQ(data["items"].size(), 30u);
   EXPECT_EQ(html, run_report_html(load_run({e.results, "", std::nullopt, {}, ""}), {}));
+  // p0's right answer is A; in the swapped order the model wrote [B] for it.
+  const json& ba = data["items"][0]["judgments"][1];
+  EXPECT_EQ(ba["order"], "ba");
+  EXPECT_EQ(ba["verdict"], "A");
+  EXPECT_EQ(ba["written"], "B");
+  EXPECT_NE(ba["raw"].dump().find("Verdict: [B]"), std::string::npos);
   ReportOptions other;
   other.bootstrap.seed = 99;
   EXPECT_NE(html, run_report_html(run, other));
