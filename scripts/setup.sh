@@ -5,8 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# chromium: the report tests open every kind of report in it, headless. node and npm install the
+# chart libraries the reports inline (report/package-lock.json); a node from elsewhere is kept.
 packages=(build-essential cmake ninja-build pkg-config git xz-utils
-          nlohmann-json3-dev libpcre2-dev libutf8proc-dev libcli11-dev liblzma-dev libgtest-dev)
+          nlohmann-json3-dev libpcre2-dev libutf8proc-dev libcli11-dev liblzma-dev libgtest-dev chromium)
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -17,6 +21,12 @@ if ((${#missing[@]})); then
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
+fi
+
+# The report page's libraries, exactly as locked; again only when the lockfile changed.
+if [ ! -f report/node_modules/.package-lock.json ] || [ report/package-lock.json -nt report/node_modules/.package-lock.json ]; then
+  echo "setup: installing the report page's libraries (npm ci in report/)"
+  (cd report && npm ci --ignore-scripts --no-audit --no-fund)
 fi
 
 cmake --preset release >/dev/null

@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "judge/dataset.h"
 #include "judge/eval.h"
+#include "judge/html_report.h"
 #include "judge/report.h"
 
 namespace fare::cli {
@@ -36,10 +37,23 @@ struct EvalArgs {
   size_t limit = 0;
   uint64_t shuffle_seed = 0;
   bool strict = false;
+  bool report = false;
   double progress_interval = 30;
   CLI::Option* limit_opt = nullptr;
   CLI::Option* shuffle_opt = nullptr;
 };
+
+// The report of the run just made, from the results file and summary as written (so it is the
+// report `fare report` would write), with the items already in memory.
+void write_html_report(const EvalArgs& e, const judge::EvalReport& r, std::vector<judge::Item> items) {
+  judge::RunSource src;
+  src.results_path = e.output;
+  src.summary_path = r.summary_path;
+  src.items = std::move(items);
+  const std::string path = judge::report_path_for(e.output);
+  judge::write_report(path, judge::run_report_html(judge::load_run(src), {}));
+  std::printf("report: %s\n", path.c_str());
+}
 
 void run(const JudgeArgs& a, const EvalArgs& e) {
   judge::LoadOptions lo;
@@ -73,6 +87,10 @@ void run(const JudgeArgs& a, const EvalArgs& e) {
   o.stop = &g_stop;
   o.extra = {{"dataset", loaded.dataset}, {"inputs", e.inputs}, {"records", loaded.n_records},
              {"records_skipped", loaded.problems.size()}};
+  // What selected the items, so that `fare report` can find them again in the inputs.
+  if (o.limit) o.extra["limit"] = *o.limit;
+  if (o.shuffle_seed) o.extra["shuffle_seed"] = *o.shuffle_seed;
+  if (!e.answers.empty()) o.extra["answers"] = e.answers;
   std::signal(SIGINT, on_interrupt);
   judge::EvalReport r = judge::run_eval(*backend, cfg, loaded.items, o);
   std::signal(SIGINT, SIG_DFL);
@@ -84,6 +102,8 @@ void run(const JudgeArgs& a, const EvalArgs& e) {
   if (r.n_ties_broken) std::printf("self-consistency ties broken: %zu\n", r.n_ties_broken);
   std::printf("results: %s (%zu judgments: %zu resumed, %zu new)\nsummary: %s\n", e.output.c_str(), r.n_jobs,
               r.n_resumed, r.n_run, r.summary_path.c_str());
+  if (e.report && r.n_resumed + r.n_run > 0)  // a run stopped before its first judgment has nothing to show
+    write_html_report(e, r, judge::select_items(loaded.items, o.limit, o.shuffle_seed));
   if (!r.complete) fail("stopped before the end; run the same command again to resume");
 }
 
@@ -101,11 +121,13 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--dataset", e->dataset, "Input format (default: detected): " + names);
   cmd->add_option("--input", e->inputs, "Items file; repeat to pool files (e.g. RM-Bench's two safety files)")->required();
   cmd->add_option("-o,--output", e->output, "Results JSONL; rerunning with the same file resumes")->required();
-  cmd->add_option("--summary", e->summary, "Where to write the summary JSON (default: summary.json beside the output)");
+  cmd->add_option("--summary", e->summary, "Where to write the summary JSON (default: beside the output, out/jb.jsonl -> out/jb.summary.json)");
   cmd->add_option("--answers", e->answers, "MT-Bench: FastChat model_answer JSONL whose first-turn answers are rated");
   e->limit_opt = cmd->add_option("--limit", e->limit, "Judge only the first N items (after --shuffle-seed)");
   e->shuffle_opt = cmd->add_option("--shuffle-seed", e->shuffle_seed, "Shuffle the items with this seed first");
   cmd->add_flag("--strict", e->strict, "Stop at the first malformed input record instead of skipping it");
+  cmd->add_flag("--report", e->report,
+                "Also write a self-contained HTML report beside the results (out/jb.jsonl -> out/jb.report.html)");
   cmd->add_option("--progress-interval", e->progress_interval, "Seconds between progress lines when not on a terminal");
   cmd->callback([a, e] { run(*a, *e); });
 }

@@ -79,5 +79,6 @@ void register_bench(CLI::App& app);
 void register_judge(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_rerank(CLI::App& app);
+void register_report(CLI::App& app);
 
 }  // namespace fare::cli

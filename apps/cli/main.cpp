@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   fare::cli::register_judge(app);
   fare::cli::register_eval(app);
   fare::cli::register_rerank(app);
+  fare::cli::register_report(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

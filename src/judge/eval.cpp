@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <mutex>
 #include <random>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -146,9 +147,18 @@ std::vector<Item> select_items(std::vector<Item> items, std::optional<size_t> li
   return items;
 }
 
-std::string summary_path_for(const std::string& output_path) {
-  return (std::filesystem::path(output_path).parent_path() / "summary.json").string();
+namespace {
+// The results path without its .jsonl (or .json) extension; other names are kept whole.
+std::string results_stem(const std::string& output_path) {
+  for (std::string_view ext : {".jsonl", ".json"})
+    if (output_path.ends_with(ext) && output_path.size() > ext.size())
+      return output_path.substr(0, output_path.size() - ext.size());
+  return output_path;
 }
+}  // namespace
+
+std::string summary_path_for(const std::string& output_path) { return results_stem(output_path) + ".summary.json"; }
+std::string report_path_for(const std::string& output_path) { return results_stem(output_path) + ".report.html"; }
 
 std::vector<ItemOutcome> outcomes_for(const std::vector<Item>& items, const std::vector<const Judgment*>& judgments) {
   std::unordered_map<std::string, std::vector<const Judgment*>> by_item;

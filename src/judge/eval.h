@@ -19,7 +19,7 @@ namespace fare::judge {
 
 struct EvalOptions {
   std::string output_path;               // results JSONL; reopened and resumed when it exists
-  std::string summary_path;              // empty: summary.json beside the output
+  std::string summary_path;              // empty: summary_path_for(output_path)
   std::optional<size_t> limit;           // judge only the first N items (after shuffling)
   std::optional<uint64_t> shuffle_seed;  // shuffle items before --limit
   int parallel = 1;                      // requests in flight at once
@@ -49,8 +49,10 @@ struct EvalReport {
 std::vector<Item> select_items(std::vector<Item> items, std::optional<size_t> limit,
                                std::optional<uint64_t> shuffle_seed);
 
-// "out/results.jsonl" -> "out/summary.json": the summary lives beside the output.
+// "out/jb.jsonl" -> "out/jb.summary.json" and "out/jb.report.html": named after the results file,
+// so that several evaluations can share a folder without overwriting each other's.
 std::string summary_path_for(const std::string& output_path);
+std::string report_path_for(const std::string& output_path);
 
 EvalReport run_eval(JudgeBackend& backend, const JudgeConfig& config, const std::vector<Item>& items,
                     const EvalOptions& opts);

@@ -35,8 +35,20 @@ bool right(const std::optional<Decision>& d, const std::optional<double>& label)
 MetricGroup pairwise_group(const std::string& name, const std::vector<const ItemOutcome*>& items, bool swap) {
   double n = 0, n_labeled = 0, ab = 0, ba = 0, consistent_right = 0, consistent = 0, score_rule = 0;
   double invalid_ab = 0, invalid_ba = 0;
+  // Decisions by where the right answer was shown: a judge that favours one position is right
+  // more often when the right answer sits there (accuracy_ab and _ba cannot show this when labels
+  // are balanced: both mix the two positions).
+  double first_n = 0, first_right = 0, second_n = 0, second_right = 0;
   for (const ItemOutcome* o : items) {
     ++n;
+    if (o->label) {
+      for (const auto* d : {&o->as_given, &o->swapped}) {
+        if (!*d) continue;
+        bool shown_first = ((*d)->order == Order::kAsGiven) == (*o->label == kOptionA);
+        (shown_first ? first_n : second_n) += 1;
+        (shown_first ? first_right : second_right) += right(*d, o->label);
+      }
+    }
     invalid_ab += !valid(o->as_given);
     invalid_ba += swap && !valid(o->swapped);
     bool agree = valid(o->as_given) && valid(o->swapped) && o->as_given->code == o->swapped->code;
@@ -67,6 +79,11 @@ MetricGroup pairwise_group(const std::string& name, const std::vector<const Item
     g.rate("accuracy", ab, n_labeled);
     g.count("invalid", invalid_ab);
   }
+  g.rate("accuracy_right_shown_first", first_right, first_n);
+  g.rate("accuracy_right_shown_second", second_right, second_n);
+  std::optional<double> gap;
+  if (first_n > 0 && second_n > 0) gap = first_right / first_n - second_right / second_n;
+  g.rate("position_bias_gap", gap);
   return g.take();
 }
 
@@ -121,6 +138,9 @@ MetricGroup verify_group(const std::string& name, const std::vector<const ItemOu
   g.rate("precision_correct", tp, pred_correct);
   g.rate("recall_correct", tp, label_correct);
   g.rate("accuracy_on_incorrect", tn, label_incorrect);
+  std::optional<double> f1;
+  if (pred_correct > 0 && label_correct > 0) f1 = harmonic_mean(tp / pred_correct, tp / label_correct);
+  g.rate("f1_correct", f1);
   g.count("n_predicted_correct", pred_correct);
   g.count("invalid", invalid);
   return g.take();

@@ -57,6 +57,35 @@ ExistingResults open_results(const std::string& path) {
   return out;
 }
 
+std::vector<Judgment> read_results(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, ": cannot open the results file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  std::vector<Judgment> out;
+  size_t pos = 0, line_no = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    ++line_no;
+    std::string where = cat(path, ":", line_no);
+    if (eol == std::string::npos)
+      fail(where, ": the last line has no newline: the run was interrupted while writing it; run the same ",
+           "`fare eval` again to redo it, or delete the line");
+    std::string line = text.substr(pos, eol - pos);
+    nlohmann::json record;
+    try {
+      record = nlohmann::json::parse(line);
+    } catch (const std::exception& e) {
+      fail(where, ": not a JSON line (", e.what(), ")");
+    }
+    out.push_back(judgment_from_json(record, where));
+    pos = eol + 1;
+  }
+  if (out.empty()) fail(path, ": holds no judgment");
+  return out;
+}
+
 ResultsWriter::ResultsWriter(const std::string& path) : path_(path) {
   // `-o runs/today/jb.jsonl` should just work: make the folders it names.
   const auto dir = std::filesystem::path(path).parent_path();

@@ -22,6 +22,11 @@ struct ExistingResults {
 // damage this program did not cause, and guessing could lose work.
 ExistingResults open_results(const std::string& path);
 
+// Reads a results file without changing it, for reports: every line must be a whole judgment. A
+// torn last line (an interrupted run) is an error that says how to repair it, as is a missing or
+// empty file.
+std::vector<Judgment> read_results(const std::string& path);
+
 class ResultsWriter {
  public:
   explicit ResultsWriter(const std::string& path);  // appends; creates the file if needed

@@ -68,10 +68,12 @@ TEST(JudgeCli, EverySubcommandHasHelp) {
 TEST(JudgeCli, ScriptedEvalResumesATornFile) {
   auto dir = testing::temp_dir("cli_scripted");
   testing::write_file((dir / "rules.jsonl").string(), R"({"output": "Explanation: x\nVerdict: [A]"})" "\n");
-  std::string cmd = "eval -m scripted:rules.jsonl --input '" + kJudgeBench + "' --limit 5 -o r.jsonl";
+  std::string cmd = "eval -m scripted:rules.jsonl --input '" + kJudgeBench + "' --limit 5 -o r.jsonl --report";
   CliRun first = fare(cmd, dir);
   ASSERT_EQ(first.rc, 0) << first.err;
   EXPECT_NE(first.out.find("headline: accuracy_consistent = 0.00%"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("report: r.report.html"), std::string::npos) << first.out;
+  fs::remove(dir / "r.report.html");
   std::vector<json> recs = records(dir / "r.jsonl");
   ASSERT_EQ(recs.size(), 10u);
 
@@ -81,10 +83,11 @@ TEST(JudgeCli, ScriptedEvalResumesATornFile) {
   ASSERT_EQ(second.rc, 0) << second.err;
   EXPECT_NE(second.err.find("torn"), std::string::npos) << second.err;
   EXPECT_NE(second.out.find("9 resumed, 1 new"), std::string::npos) << second.out;
+  EXPECT_TRUE(fs::exists(dir / "r.report.html"));  // the resumed run writes its report again
   recs = records(dir / "r.jsonl");
   EXPECT_EQ(recs.size(), 10u);
   EXPECT_EQ(unique_keys(recs), 10u);
-  json summary = json::parse(testing::read_file((dir / "summary.json").string()));
+  json summary = json::parse(testing::read_file((dir / "r.summary.json").string()));
   EXPECT_EQ(summary["judgments"]["judgments"], 10);
   EXPECT_EQ(summary["dataset"], "judgebench");
 }
@@ -113,15 +116,41 @@ TEST(JudgeCli, JudgeJsonAndBadInput) {
   EXPECT_NE(strict.err.find("items.jsonl:2"), std::string::npos) << strict.err;
 }
 
+TEST(JudgeCli, ReportRefusesBadInputWithAMessage) {
+  auto dir = testing::temp_dir("cli_report");
+  testing::write_file((dir / "rules.jsonl").string(), R"({"output": "Explanation: x\nVerdict: [A]"})" "\n");
+  ASSERT_EQ(fare("eval -m scripted:rules.jsonl --input '" + kJudgeBench + "' --limit 3 -o a.jsonl", dir).rc, 0);
+  CliRun missing = fare("report nowhere.jsonl", dir);
+  EXPECT_EQ(missing.rc, 1);
+  EXPECT_NE(missing.err.find("nowhere.jsonl: cannot open the results file"), std::string::npos) << missing.err;
+
+  std::string text = testing::read_file((dir / "a.jsonl").string());
+  testing::write_file((dir / "bad.jsonl").string(), text.substr(0, text.find('\n') + 1) + "not json\n");
+  CliRun bad = fare("report bad.jsonl", dir);
+  EXPECT_EQ(bad.rc, 1);
+  EXPECT_NE(bad.err.find("bad.jsonl:2: not a JSON line"), std::string::npos) << bad.err;
+
+  ASSERT_EQ(fare("eval -m scripted:rules.jsonl --input '" + testing::data_path("processbench/gsm8k.json") +
+                     "' --limit 2 -o pb.jsonl",
+                 dir).rc,
+            0);
+  CliRun tasks = fare("report a.jsonl pb.jsonl", dir);
+  EXPECT_EQ(tasks.rc, 1);
+  EXPECT_NE(tasks.err.find("only runs of one task can be compared"), std::string::npos) << tasks.err;
+  CliRun three = fare("report a.jsonl a.jsonl a.jsonl", dir);
+  EXPECT_NE(three.rc, 0);
+}
+
 TEST(JudgeCli, TinyModelJudgeBenchAndProcessBenchResume) {
   if (!fs::exists(kTiny)) GTEST_SKIP() << "fixture model missing: " << kTiny;
   auto dir = testing::temp_dir("cli_tiny");
   struct Case {
-    std::string input, out;
+    std::string input, out, summary;
     size_t judgments;
   };
-  for (const Case& c : {Case{kJudgeBench, "jb.jsonl", 6},
-                        Case{testing::data_path("processbench/gsm8k.json"), "pb.jsonl", 3}}) {
+  // Each results file gets its own summary, so the second evaluation does not overwrite the first's.
+  for (const Case& c : {Case{kJudgeBench, "jb.jsonl", "jb.summary.json", 6},
+                        Case{testing::data_path("processbench/gsm8k.json"), "pb.jsonl", "pb.summary.json", 3}}) {
     std::string cmd = "eval -m '" + kTiny + "' -t 2 --input '" + c.input + "' --limit 3 -n 8 -o " + c.out;
     CliRun first = fare(cmd, dir);
     ASSERT_EQ(first.rc, 0) << first.err;
@@ -136,12 +165,15 @@ TEST(JudgeCli, TinyModelJudgeBenchAndProcessBenchResume) {
     recs = records(dir / c.out);
     EXPECT_EQ(recs.size(), c.judgments);
     EXPECT_EQ(unique_keys(recs), c.judgments);
-    json summary = json::parse(testing::read_file((dir / "summary.json").string()));
+    json summary = json::parse(testing::read_file((dir / c.summary).string()));
     EXPECT_EQ(summary["judgments"]["judgments"], c.judgments);
     // Random weights never write a usable verdict; every one is counted as invalid.
     EXPECT_EQ(summary["judgments"]["invalid"], c.judgments);
     EXPECT_EQ(summary["complete"], true);
   }
+  json first = json::parse(testing::read_file((dir / "jb.summary.json").string()));
+  EXPECT_EQ(first["task"], "pairwise");  // still the first evaluation's
+  EXPECT_FALSE(fs::exists(dir / "summary.json"));
 }
 
 size_t line_count(const fs::path& path) {
@@ -186,7 +218,7 @@ TEST(JudgeCli, KilledMidRunResumesToExactlyOneLinePerJudgment) {
   std::vector<json> recs = records(out);
   EXPECT_EQ(recs.size(), 12u);
   EXPECT_EQ(unique_keys(recs), 12u);
-  json summary = json::parse(testing::read_file((dir / "summary.json").string()));
+  json summary = json::parse(testing::read_file((dir / "k.summary.json").string()));
   EXPECT_EQ(summary["judgments"]["judgments"], 12);
   EXPECT_EQ(summary["judgments"]["invalid"], 12);  // random weights write no verdict; each is counted
 }

@@ -113,13 +113,21 @@ TEST(Eval, PairwiseMetricsAndResultLines) {
   }
 
   json summary = json::parse(read_file(r.summary_path));
-  EXPECT_EQ(r.summary_path, (dir / "summary.json").string());
+  EXPECT_EQ(r.summary_path, (dir / "results.summary.json").string());
   EXPECT_EQ(summary["task"], "pairwise");
   EXPECT_EQ(summary["judgments"]["invalid"], 2);
   EXPECT_EQ(summary["judgments"]["invalid_reasons"]["no verdict line"], 2);
   EXPECT_NEAR(summary["metrics"]["groups"]["overall"]["accuracy_consistent"].get<double>(), 4.0 / 6, 1e-12);
   EXPECT_TRUE(summary["metrics"]["groups"].contains("subset=second"));
   EXPECT_EQ(summary["config"]["swap"], true);
+}
+
+TEST(Eval, SummaryAndReportAreNamedAfterTheResults) {
+  EXPECT_EQ(summary_path_for("out/jb.jsonl"), "out/jb.summary.json");
+  EXPECT_EQ(report_path_for("out/jb.jsonl"), "out/jb.report.html");
+  EXPECT_EQ(summary_path_for("pb.json"), "pb.summary.json");
+  EXPECT_EQ(summary_path_for("runs/v2.results"), "runs/v2.results.summary.json");
+  EXPECT_EQ(report_path_for("/tmp/a.b.jsonl"), "/tmp/a.b.report.html");
 }
 
 TEST(Eval, RerunSkipsEverythingDone) {

@@ -55,6 +55,10 @@ TEST(Metrics, PairwiseBothOrders) {
   EXPECT_DOUBLE_EQ(get(m, "overall", "consistency_rate"), 0.5);
   EXPECT_DOUBLE_EQ(get(m, "overall", "invalid_ab"), 1);
   EXPECT_DOUBLE_EQ(get(m, "overall", "invalid_ba"), 0);
+  // Right answer shown first: p1 ab, p2 ab, p3 ba right, p4 ba wrong; shown second: only p1 ba right.
+  EXPECT_DOUBLE_EQ(get(m, "overall", "accuracy_right_shown_first"), 0.75);
+  EXPECT_DOUBLE_EQ(get(m, "overall", "accuracy_right_shown_second"), 0.25);
+  EXPECT_DOUBLE_EQ(get(m, "overall", "position_bias_gap"), 0.5);
 
   Metrics single = compute_metrics(Task::kPairwise, items, false);
   EXPECT_EQ(single.headline_name, "accuracy");
@@ -90,10 +94,12 @@ TEST(Metrics, VerifyPrecisionRecall) {
   EXPECT_DOUBLE_EQ(get(m, "overall", "precision_correct"), 0.5);
   EXPECT_NEAR(get(m, "overall", "recall_correct"), 1.0 / 3, 1e-12);
   EXPECT_DOUBLE_EQ(get(m, "overall", "accuracy_on_incorrect"), 0.5);
+  EXPECT_NEAR(get(m, "overall", "f1_correct"), 0.4, 1e-12);
   EXPECT_DOUBLE_EQ(get(m, "overall", "invalid"), 1);
-  // Nothing predicted Correct: precision is undefined, not 0.
+  // Nothing predicted Correct: precision is undefined, not 0, and so is F1.
   Metrics none = compute_metrics(Task::kVerify, {outcome(C, I)}, true);
   EXPECT_FALSE(none.groups[0].get("precision_correct").has_value());
+  EXPECT_FALSE(none.groups[0].get("f1_correct").has_value());
 }
 
 TEST(Metrics, RatingMomentsAndCorrelations) {
