@@ -22,8 +22,11 @@ namespace {
 const std::string kTiny = test::fixture("tiny-qwen3/hf-bf16");
 const std::string kMicro = test::fixture("micro-qwen3/hf-bf16");
 
+std::string g_kernels = "auto";  // the kernel set of the engines the tests open
+
 EngineOptions options(int max_sequences, bool prefix_cache, int micro_batch = 0, int64_t kv_budget = 0) {
   EngineOptions o;
+  o.kernels = g_kernels;
   o.n_threads = 2;
   o.n_ctx = 512;
   o.max_sequences = max_sequences;
@@ -143,6 +146,26 @@ TEST_P(BatchInvariance, EveryRequestEqualsItsRunAlone) {
 
 INSTANTIATE_TEST_SUITE_P(Models, BatchInvariance, ::testing::Values(kTiny, kMicro),
                          [](const auto& p) { return p.param == kTiny ? std::string("tiny") : std::string("micro"); });
+
+// The rounded-activation kernels ("fast": int8 blocks or bf16 per token) round each token's
+// activations on their own, and the scheduler picks streaming or tiled kernels by what a token
+// is, so they give the same bits in a batch as alone too: held to equality, which is stricter
+// than their tolerance row against the reference.
+TEST(BatchInvarianceFast, EveryRequestEqualsItsRunAlone) {
+  g_kernels = "fast";
+  const std::string q8 = test::fixture("micro-qwen3/micro-qwen3-q8_0.gguf");
+  const int n = 10;
+  const auto probe = Engine::open(q8, options(1, false));
+  const auto ps = prompts(*probe);
+  auto want = alone(q8, ps, n);
+  for (const int micro_batch : {0, 16}) {
+    const auto e = Engine::open(q8, options(8, true, micro_batch));
+    auto got = together(*e, ps, n);
+    for (size_t i = 1; i < ps.size(); ++i)
+      expect_same(got[i], want[i], "fast, prompt " + std::to_string(i) + " ubatch " + std::to_string(micro_batch));
+  }
+  g_kernels = "auto";
+}
 
 TEST(Scheduler, PrefixCacheServesSharedHeadsAndCountsThem) {
   const auto e = Engine::open(kMicro, options(8, true));

@@ -1,6 +1,6 @@
 // `fare eval` killed with SIGKILL at 20 seeded random moments in a row, resumed each time, ends
 // with exactly the results of a run that was never interrupted: no judgment lost, repeated or
-// half-written, and summary.json always whole.
+// half-written, and the summary (r.summary.json) always whole.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -40,7 +40,7 @@ struct KillTally {
   int after_new_lines = 0;  // killed after appending at least one judgment
   int after_all_lines = 0;  // killed with every judgment written: loading, or writing the summary
   int torn_tails = 0;       // a part line was left for the resume to cut off
-  int summary_checks = 0;   // summary.json present after the kill, and parsed whole
+  int summary_checks = 0;   // the summary present after the kill, and parsed whole
 };
 
 TEST(CrashSafety, TwentyKillsInARowEndLikeAnUninterruptedRun) {
@@ -53,7 +53,7 @@ TEST(CrashSafety, TwentyKillsInARowEndLikeAnUninterruptedRun) {
   const double per_judgment = std::max(1e-3, (full - startup) / kJudgments);
   const auto reference = testing::read_results(dir / "reference.jsonl");
   ASSERT_EQ(reference.records.size(), kJudgments);
-  fs::remove(dir / "summary.json");
+  fs::remove(dir / "reference.summary.json");
 
   // The first 14 kills fall uniformly between the start and about four judgments in: they cut
   // loading, prefill, decode and the fsync of a line, a round making little progress. The last 6
@@ -85,13 +85,13 @@ TEST(CrashSafety, TwentyKillsInARowEndLikeAnUninterruptedRun) {
       (now.records.size() > lines_before ? tally.after_new_lines : tally.before_new_line) += 1;
     }
     tally.torn_tails += !now.torn_tail.empty();
-    if (fs::exists(dir / "summary.json")) {
-      EXPECT_NO_THROW(json::parse(testing::read_file((dir / "summary.json").string())));
+    if (fs::exists(dir / "r.summary.json")) {
+      EXPECT_NO_THROW(json::parse(testing::read_file((dir / "r.summary.json").string())));
       ++tally.summary_checks;
     }
   }
   std::printf("20 kills: %d hit a running process (%d before its first new line, %d after one, %d with all "
-              "lines written), %d came after it ended; %d torn tails; summary.json parsed whole %d times\n",
+              "lines written), %d came after it ended; %d torn tails; the summary parsed whole %d times\n",
               tally.killed, tally.before_new_line, tally.after_new_lines, tally.after_all_lines, tally.ended_first,
               tally.torn_tails, tally.summary_checks);
   // The window is scaled from this machine's own timings; most kills must find work in progress,
@@ -105,7 +105,7 @@ TEST(CrashSafety, TwentyKillsInARowEndLikeAnUninterruptedRun) {
   EXPECT_TRUE(final.torn_tail.empty());
   EXPECT_EQ(final.records.size(), kJudgments);  // no judgment lost or repeated
   EXPECT_EQ(testing::by_key(final.records), testing::by_key(reference.records));
-  const json summary = json::parse(testing::read_file((dir / "summary.json").string()));
+  const json summary = json::parse(testing::read_file((dir / "r.summary.json").string()));
   EXPECT_EQ(summary["complete"], true);
   EXPECT_EQ(summary["judgments"]["judgments"], kJudgments);
 }

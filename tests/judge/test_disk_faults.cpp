@@ -137,7 +137,7 @@ TEST_F(DiskFaults, ASummaryThatDoesNotFitLeavesThePreviousOneWhole) {
     ASSERT_EQ(testing::run_fare(eval_args(dir_, out), dir_).exit_code, 0) << stderr_of(dir_);
     limit = 1024;  // above what the run writes to stderr, below any summary
   }
-  const std::string summary_path = (dir_ / "disk" / "summary.json").string();
+  const std::string summary_path = (dir_ / "disk" / "r.summary.json").string();
   const std::string summary = testing::read_file(summary_path);
   const testing::ChildEnd end = testing::run_fare(eval_args(dir_, out), dir_, limit);
   const std::string err = stderr_of(dir_);
