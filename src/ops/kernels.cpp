@@ -218,12 +218,14 @@ void add_x86_sets(std::vector<Entry>& out, std::vector<Entry>& emulated) {
 
   // Integer weights on AMX-BF16: each tile of weight rows decoded once to bf16 and multiplied
   // with bf16-rounded activations, the float accumulation of the tile unit over whole rows with
-  // no float step per group of 32 columns. Chosen only by name until measured on AMX hardware.
+  // no float step per group of 32 columns. "fast" picks it over amx on AMX CPUs: on a 2-core
+  // AMX Xeon its prefill (FARE-8B shape cut to 8 layers, pp512) ran 1.28-1.41x amx's VNNI path
+  // on Q4_K_M and 1.06-1.26x on Q8_0 in three alternated rounds (docs/PERFORMANCE.md), with a
+  // p99 distance to the reference 2.3-2.6x smaller; decode is the same VNNI code in both.
   Entry ed = ea;
   ed.set.name = "amx-bf16";
   ed.set.summary = "amx, and integer-weight prefill on AMX-BF16 tiles (weights decoded to bfloat16 per tile)";
   set_amx_decoded<AmxTiles>(ed.set);
-  ed.automatic = false;
   out.push_back(ed);
 
   // Not in the list the engine chooses from: see amx_emulated_kernels().

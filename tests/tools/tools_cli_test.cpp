@@ -98,6 +98,21 @@ TEST(BenchSmoke, ReferenceKernelsGiveTheSameDecodeLogitsEveryTime) {
   EXPECT_TRUE(j["logits"]["stable"].get<bool>());
 }
 
+// --parallel: N sequences decode together; the JSON says how fast, against one sequence, and how
+// much KV cache they held (positions: 16 of prompt + tg + 1 each).
+TEST(BenchSmoke, ParallelSequencesAreMeasured) {
+  const CliRun r = fare("bench -m " + kMicroQ8 + " --pp 0 --tg 4 --reps 1 -t 2 --parallel 3 --json", false);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const json b = json::parse(r.out)["batch"];
+  EXPECT_EQ(b["sequences"], 3);
+  EXPECT_EQ(b["tokens_each"], 4);
+  EXPECT_GT(b["tok_per_s"].get<double>(), 0);
+  EXPECT_GT(b["over_one_sequence"].get<double>(), 0);
+  EXPECT_GE(b["ttft_s"].get<double>(), 0);
+  EXPECT_GT(b["kv_bytes"].get<double>(), 0);
+  EXPECT_EQ(b["kv_bytes"].get<int64_t>() % (3 * (16 + 4 + 1)), 0);
+}
+
 // --repack copies the BF16 matrices (every layer matrix and the lm_head) into the avx512-bf16
 // kernels' layout; the products on it are checked by kernel_sets_test and golden_test.
 TEST(BenchSmoke, RepackCopiesTheMatricesTheKernelsReadPacked) {
