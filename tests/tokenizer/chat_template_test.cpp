@@ -16,19 +16,8 @@ namespace {
 
 using nlohmann::ordered_json;
 
-std::string qwen3_template_source() {
-  std::ifstream f(test::fixture("tokenizer/tokenizer_config.json"));
-  return nlohmann::json::parse(f)["chat_template"].get<std::string>();
-}
-
-ChatOptions options_of(const ordered_json& c) {
-  ChatOptions opts;
-  if (c.contains("enable_thinking") && !c["enable_thinking"].is_null())
-    opts.enable_thinking = c["enable_thinking"].get<bool>();
-  if (c.contains("tools") && !c["tools"].is_null()) opts.tools_json = c["tools"].dump();
-  if (c.contains("add_generation_prompt")) opts.add_generation_prompt = c["add_generation_prompt"].get<bool>();
-  return opts;
-}
+using test::options_of;
+using test::qwen3_template_source;
 
 TEST(ChatTemplate, EveryChatGoldenRendersAndEncodesExactly) {
   const ChatTemplate tpl(qwen3_template_source());

@@ -55,4 +55,18 @@ std::string scratch_dir(const std::string& name) {
   return dir.string();
 }
 
+std::string qwen3_template_source() {
+  std::ifstream f(fixture("tokenizer/tokenizer_config.json"));
+  return nlohmann::json::parse(f)["chat_template"].get<std::string>();
+}
+
+ChatOptions options_of(const nlohmann::ordered_json& c) {
+  ChatOptions opts;
+  if (c.contains("enable_thinking") && !c["enable_thinking"].is_null())
+    opts.enable_thinking = c["enable_thinking"].get<bool>();
+  if (c.contains("tools") && !c["tools"].is_null()) opts.tools_json = c["tools"].dump();
+  if (c.contains("add_generation_prompt")) opts.add_generation_prompt = c["add_generation_prompt"].get<bool>();
+  return opts;
+}
+
 }  // namespace fare::test

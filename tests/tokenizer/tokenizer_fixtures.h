@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
 namespace fare::test {
@@ -20,6 +21,11 @@ std::vector<int32_t> ids_of(const nlohmann::ordered_json& arr);
 // merges given, then the added tokens (ids from 256 + n_merges on).
 TokenizerSpec byte_level_spec(const std::vector<std::pair<std::string, std::string>>& merges,
                               const std::vector<AddedToken>& added);
+
+// The Qwen3 chat template of fixtures/tokenizer/tokenizer_config.json, and the ChatOptions of a
+// golden case ({enable_thinking?, tools?, add_generation_prompt?}).
+std::string qwen3_template_source();
+ChatOptions options_of(const nlohmann::ordered_json& c);
 
 // A fresh empty directory under the build tree for files a test writes.
 std::string scratch_dir(const std::string& name);
