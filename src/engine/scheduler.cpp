@@ -250,7 +250,10 @@ bool Scheduler::ensure_blocks(Sequence& s, int64_t positions) {
 
 void Scheduler::preempt(Sequence& s) {
   release_blocks(s);
-  ++stats_.preemptions;
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.preemptions;
+  }
   for (auto it = running_.begin(); it != running_.end(); ++it)
     if (it->get() == &s) {
       waiting_.push_front(std::move(*it));
