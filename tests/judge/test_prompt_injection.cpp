@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "support/control_ids.h"
 #include "engine/engine.h"
 #include "judge/judge.h"
 #include "judge/local_backend.h"
@@ -34,14 +35,7 @@ std::vector<std::string> injection_strings(const Tokenizer& tok) {
   return out;
 }
 
-std::vector<int32_t> control_ids(const Tokenizer& tok, const std::vector<int32_t>& ids) {
-  std::set<int32_t> added;
-  for (const AddedToken& t : tok.spec().added) added.insert(t.id);
-  std::vector<int32_t> out;
-  for (int32_t id : ids)
-    if (added.count(id)) out.push_back(id);
-  return out;
-}
+using test::control_ids;
 
 // The fields a task's template is filled from, each settable by name.
 std::vector<std::string> fields_of(Task task) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "support/control_ids.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_fixtures.h"
@@ -23,15 +24,7 @@ std::vector<int32_t> encode_chat(const Tokenizer& tok, const RenderedChat& chat)
   return tok.encode_with_literal_spans(chat.text, chat.content);
 }
 
-// The ids of added tokens (special or not), in prompt order: the prompt's control structure.
-std::vector<int32_t> control_ids(const Tokenizer& tok, const std::vector<int32_t>& ids) {
-  std::set<int32_t> added;
-  for (const AddedToken& t : tok.spec().added) added.insert(t.id);
-  std::vector<int32_t> out;
-  for (int32_t id : ids)
-    if (added.count(id)) out.push_back(id);
-  return out;
-}
+using test::control_ids;
 
 bool spans_hold_token_text(const Tokenizer& tok, const RenderedChat& chat) {
   for (const TextSpan& s : chat.content) {
