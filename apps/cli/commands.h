@@ -80,5 +80,6 @@ void register_judge(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_rerank(CLI::App& app);
 void register_report(CLI::App& app);
+void register_serve(CLI::App& app);
 
 }  // namespace fare::cli

@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   fare::cli::register_eval(app);
   fare::cli::register_rerank(app);
   fare::cli::register_report(app);
+#ifdef FARE_HAVE_SERVER
+  fare::cli::register_serve(app);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

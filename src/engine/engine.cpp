@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -208,6 +209,34 @@ std::vector<std::vector<TokenLogprob>> Engine::prompt_logprobs(const std::vector
   std::lock_guard lock(shared_->compute);
   session.forward(tokens, true, [&](int64_t i, const float* l) {
     for (const auto& t : top_logprobs(std::span<const float>(l, n_vocab), top_k)) out[i].push_back({t.id, t.value});
+  });
+  return out;
+}
+
+std::vector<GeneratedStep> Engine::score_tokens(const std::vector<int32_t>& tokens, int top_k) const {
+  if (tokens.empty()) fail("no tokens to score");
+  if (static_cast<int>(tokens.size()) > n_ctx_)
+    fail(tokens.size(), " tokens are more than the context length ", n_ctx_);
+  if (top_k < 0) fail("top_k is ", top_k, ", expected >= 0");
+  const auto n_vocab = static_cast<size_t>(model_->config.n_vocab);
+  for (size_t i = 0; i < tokens.size(); ++i)
+    if (tokens[i] < 0 || static_cast<size_t>(tokens[i]) >= n_vocab)
+      fail("token id ", tokens[i], " at index ", i, " is outside the vocabulary [0, ", n_vocab, ")");
+  Session session(model_, static_cast<int>(tokens.size()), shared_->cx(), micro_batch_, shared_->kv_type);
+  std::vector<GeneratedStep> out(tokens.size() - 1);
+  std::lock_guard lock(shared_->compute);
+  session.forward(tokens, true, [&](int64_t i, const float* l) {
+    if (i + 1 >= static_cast<int64_t>(tokens.size())) return;
+    // log-softmax at one id, in double: the sum over a large vocabulary loses digits in float
+    float mx = l[0];
+    for (size_t v = 1; v < n_vocab; ++v) mx = std::max(mx, l[v]);
+    double sum = 0;
+    for (size_t v = 0; v < n_vocab; ++v) sum += std::exp(static_cast<double>(l[v] - mx));
+    GeneratedStep& s = out[i];
+    s.id = tokens[i + 1];
+    s.logprob = static_cast<float>(static_cast<double>(l[s.id] - mx) - std::log(sum));
+    if (top_k > 0)
+      for (const auto& t : top_logprobs(std::span<const float>(l, n_vocab), top_k)) s.top.push_back({t.id, t.value});
   });
   return out;
 }

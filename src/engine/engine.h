@@ -95,6 +95,8 @@ class Generation {
   virtual ~Generation() = default;
   // Blocks until it ends; throws fare::Error when it failed.
   virtual GenerateResult wait() = 0;
+  // Waits at most `seconds` for it to end; true when it has (wait() then returns at once).
+  virtual bool wait_for(double seconds) = 0;
   // Ends it before its next step (finish_reason "cancelled"); its KV blocks go back to the pool.
   virtual void cancel() = 0;
   virtual bool done() const = 0;
@@ -171,6 +173,9 @@ class Engine {
   // Teacher-forced: for each position i of `tokens`, the top-k next-token log-probabilities
   // after tokens[0..i]. One batched forward pass.
   std::vector<std::vector<TokenLogprob>> prompt_logprobs(const std::vector<int32_t>& tokens, int top_k) const;
+  // Teacher-forced scores of the tokens themselves: entry i is tokens[i + 1] with its
+  // log-probability after tokens[0..i], and the top_k (>= 0) most likely tokens there.
+  std::vector<GeneratedStep> score_tokens(const std::vector<int32_t>& tokens, int top_k) const;
 
  private:
   Engine() = default;

@@ -34,6 +34,10 @@ struct Scheduler::State : Generation {
     if (error) std::rethrow_exception(error);
     return result;
   }
+  bool wait_for(double seconds) override {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, std::chrono::duration<double>(seconds), [&] { return finished; });
+  }
   void cancel() override { cancel_requested = true; }
   bool done() const override {
     std::lock_guard lock(mu);

@@ -3,6 +3,7 @@
 // OpenAI-compatible HTTP server all implement this.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,6 +31,9 @@ struct JudgeRequest {
   std::optional<bool> think;  // Qwen3 enable_thinking; unset: the chat template's default
   GenerationSettings generation;
   int top_logprobs = 0;  // > 0: ask for the K most likely tokens at every generated step
+  // Set by the caller when it no longer wants the answer; a backend that can stop early throws
+  // RequestCancelled. May be null.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct TokenAlternative {
@@ -59,6 +63,12 @@ struct JudgeCompletion {
 // `error`; any other exception stops the evaluation, so a broken setup does not fill a results
 // file with failures that resuming would then skip.
 class RequestRejected : public Error {
+ public:
+  using Error::Error;
+};
+
+// Thrown when JudgeRequest::cancel was set before the completion ended.
+class RequestCancelled : public Error {
  public:
   using Error::Error;
 };

@@ -25,7 +25,7 @@ std::vector<Job> jobs_for_item(const Item& item, const JudgeConfig& config) {
   return jobs;
 }
 
-Judgment run_job(JudgeBackend& backend, const JudgeConfig& config, const Job& job) {
+Judgment run_job(JudgeBackend& backend, const JudgeConfig& config, const Job& job, const std::atomic<bool>* cancel) {
   const Item& item = *job.item;
   Judgment j;
   j.item_id = item.id;
@@ -47,6 +47,7 @@ Judgment run_job(JudgeBackend& backend, const JudgeConfig& config, const Job& jo
   req.think = config.think;
   req.generation = j.generation;
   req.top_logprobs = backend.supports_logprobs() ? config.top_logprobs : 0;
+  req.cancel = cancel;
 
   JudgeCompletion out;
   auto t0 = std::chrono::steady_clock::now();
@@ -91,17 +92,18 @@ std::vector<Decision> decide_orders(const std::vector<const Judgment*>& judgment
 }
 
 void run_jobs(JudgeBackend& backend, const JudgeConfig& config, const std::vector<Job>& jobs, int parallel,
-              const std::atomic<bool>* stop, const std::function<void(size_t, Judgment&&)>& on_done) {
+              const std::atomic<bool>* stop, const std::function<void(size_t, Judgment&&)>& on_done,
+              const std::atomic<bool>* cancel) {
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   std::exception_ptr error;
   std::mutex mu;
   auto worker = [&] {
-    while (!failed && !(stop && stop->load())) {
+    while (!failed && !(stop && stop->load()) && !(cancel && cancel->load())) {
       const size_t k = next++;
       if (k >= jobs.size()) return;
       try {
-        Judgment j = run_job(backend, config, jobs[k]);
+        Judgment j = run_job(backend, config, jobs[k], cancel);
         std::lock_guard<std::mutex> lock(mu);
         if (failed) return;  // after a failure (a full disk, say) nothing more is recorded
         on_done(k, std::move(j));
@@ -124,14 +126,16 @@ void run_jobs(JudgeBackend& backend, const JudgeConfig& config, const std::vecto
 }
 
 std::vector<Judgment> run_jobs(JudgeBackend& backend, const JudgeConfig& config, const std::vector<Job>& jobs,
-                               int parallel) {
+                               int parallel, const std::atomic<bool>* cancel) {
   std::vector<Judgment> out(jobs.size());
-  run_jobs(backend, config, jobs, parallel, nullptr, [&](size_t k, Judgment&& j) { out[k] = std::move(j); });
+  run_jobs(backend, config, jobs, parallel, nullptr, [&](size_t k, Judgment&& j) { out[k] = std::move(j); }, cancel);
+  if (cancel && cancel->load()) throw RequestCancelled("the request was cancelled");
   return out;
 }
 
-ItemResult judge_item(JudgeBackend& backend, const JudgeConfig& config, const Item& item, int parallel) {
-  return item_result(run_jobs(backend, config, jobs_for_item(item, config), parallel));
+ItemResult judge_item(JudgeBackend& backend, const JudgeConfig& config, const Item& item, int parallel,
+                      const std::atomic<bool>* cancel) {
+  return item_result(run_jobs(backend, config, jobs_for_item(item, config), parallel, cancel));
 }
 
 ItemResult item_result(std::vector<Judgment> judgments) {

@@ -9,11 +9,11 @@
 
 namespace fare::judge {
 
-LocalBackend::LocalBackend(std::unique_ptr<Engine> engine) : engine_(std::move(engine)) {}
+LocalBackend::LocalBackend(std::shared_ptr<const Engine> engine) : engine_(std::move(engine)) {}
 LocalBackend::~LocalBackend() = default;
 
 std::unique_ptr<LocalBackend> LocalBackend::open(const std::string& model_path, const EngineOptions& opts) {
-  return std::unique_ptr<LocalBackend>(new LocalBackend(Engine::open(model_path, opts)));
+  return std::make_unique<LocalBackend>(std::shared_ptr<const Engine>(Engine::open(model_path, opts)));
 }
 
 std::string LocalBackend::model_id() const { return engine_->model_id(); }
@@ -79,7 +79,12 @@ JudgeCompletion LocalBackend::complete(const JudgeRequest& req) {
   } catch (const Error& e) {
     throw RequestRejected(e.what());
   }
+  // The caller may give up on the request (a server whose client went away): stop generating.
+  if (req.cancel)
+    while (!gen->wait_for(0.05))
+      if (req.cancel->load()) gen->cancel();
   GenerateResult r = gen->wait();
+  if (r.finish_reason == "cancelled") throw RequestCancelled("the request was cancelled");
 
   JudgeCompletion out;
   out.text = r.text;

@@ -20,6 +20,8 @@ class LocalBackend : public JudgeBackend {
  public:
   // A Hugging Face folder or a .gguf file; throws fare::Error with the engine's message.
   static std::unique_ptr<LocalBackend> open(const std::string& model_path, const EngineOptions& opts);
+  // An engine shared with other users (the server's OpenAI endpoints).
+  explicit LocalBackend(std::shared_ptr<const Engine> engine);
   ~LocalBackend() override;
 
   // The chat template renders the messages (enable_thinking from the request); a prompt that
@@ -35,8 +37,7 @@ class LocalBackend : public JudgeBackend {
   std::string load() const override;
 
  private:
-  explicit LocalBackend(std::unique_ptr<Engine> engine);
-  std::unique_ptr<Engine> engine_;
+  std::shared_ptr<const Engine> engine_;
 };
 
 }  // namespace fare::judge

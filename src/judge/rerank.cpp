@@ -62,7 +62,7 @@ std::optional<double> pointwise_score(const std::vector<Judgment>& samples, Task
 }
 
 void rank_pointwise(JudgeBackend& backend, const JudgeConfig& config, const RerankInput& input, int parallel,
-                    RerankResult& out) {
+                    const std::atomic<bool>* cancel, RerankResult& out) {
   if (config.task != Task::kVerify && config.task != Task::kVerifyRef && config.task != Task::kRating)
     fail("pointwise reranking judges with verify, verify_ref or rating, not ", task_name(config.task));
   // Every candidate's jobs at once: they share the question, so a local engine computes its
@@ -78,7 +78,7 @@ void rank_pointwise(JudgeBackend& backend, const JudgeConfig& config, const Rera
     item.reference = input.reference;
     for (const Job& job : jobs_for_item(item, config)) jobs.push_back(job);
   }
-  std::vector<Judgment> done = run_jobs(backend, config, jobs, parallel);
+  std::vector<Judgment> done = run_jobs(backend, config, jobs, parallel, cancel);
   const size_t per_item = done.size() / items.size();
   for (size_t k = 0; k < items.size(); ++k) {
     std::vector<Judgment> mine(std::make_move_iterator(done.begin() + k * per_item),
@@ -118,7 +118,7 @@ Match play_match(const RerankInput& input, int round, int a, int b, ItemResult r
 }
 
 void rank_knockout(JudgeBackend& backend, const JudgeConfig& config, const RerankInput& input, int parallel,
-                   RerankResult& out) {
+                   const std::atomic<bool>* cancel, RerankResult& out) {
   if (config.task != Task::kPairwise) fail("knockout reranking judges with pairwise, not ", task_name(config.task));
   std::vector<int> alive(input.candidates.size());
   std::iota(alive.begin(), alive.end(), 0);
@@ -138,7 +138,7 @@ void rank_knockout(JudgeBackend& backend, const JudgeConfig& config, const Reran
     std::vector<Job> jobs;
     for (const Item& item : items)
       for (const Job& job : jobs_for_item(item, config)) jobs.push_back(job);
-    std::vector<Judgment> done = run_jobs(backend, config, jobs, parallel);
+    std::vector<Judgment> done = run_jobs(backend, config, jobs, parallel, cancel);
     const size_t per_match = done.size() / items.size();
     std::vector<int> next, lost;
     for (size_t i = 0; i < alive.size(); i += 2) {
@@ -164,16 +164,16 @@ void rank_knockout(JudgeBackend& backend, const JudgeConfig& config, const Reran
 }  // namespace
 
 RerankResult rerank(JudgeBackend& backend, const JudgeConfig& config, const RerankInput& input, RerankMethod method,
-                    int parallel) {
+                    int parallel, const std::atomic<bool>* cancel) {
   if (input.candidates.size() < 2) fail("reranking needs at least 2 candidates, got ", input.candidates.size());
   if (!input.correct.empty() && input.correct.size() != input.candidates.size())
     fail("reranking got ", input.correct.size(), " labels for ", input.candidates.size(), " candidates");
   RerankResult out;
   out.method = method;
   if (method == RerankMethod::kPointwise)
-    rank_pointwise(backend, config, input, parallel, out);
+    rank_pointwise(backend, config, input, parallel, cancel, out);
   else
-    rank_knockout(backend, config, input, parallel, out);
+    rank_knockout(backend, config, input, parallel, cancel, out);
   if (!input.correct.empty()) out.best_correct = input.correct[out.ranking.front()];
   return out;
 }

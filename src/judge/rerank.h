@@ -55,8 +55,9 @@ struct RerankResult {
 // the higher mean P(A as given), and without probabilities to the earlier candidate. The ranking is the
 // champion, then the losers of each round from the last round back, each round in input order.
 // `parallel`: judgments in flight at once (every candidate of pointwise, every match of a round).
+// `cancel` (may be null): set to give up; RequestCancelled is thrown.
 RerankResult rerank(JudgeBackend& backend, const JudgeConfig& config, const RerankInput& input, RerankMethod method,
-                    int parallel = 1);
+                    int parallel = 1, const std::atomic<bool>* cancel = nullptr);
 
 nlohmann::ordered_json rerank_to_json(const RerankResult& r, const RerankInput& input);
 
