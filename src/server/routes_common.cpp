@@ -63,6 +63,10 @@ std::vector<GenerateResult> wait_all(const Context& cx, const std::vector<std::s
   }
   std::vector<GenerateResult> out;
   for (const auto& g : gens) out.push_back(g->wait());
+  // Only a shutdown cancels a generation this thread is waiting for.
+  for (const auto& r : out)
+    if (r.finish_reason == "cancelled")
+      throw ApiError(503, "unavailable_error", "the server is shutting down; the request was cancelled");
   return out;
 }
 

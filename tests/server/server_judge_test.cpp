@@ -1,0 +1,128 @@
+// The FARE endpoints over HTTP: /v1/judge gives the records `fare eval` writes (equal to the
+// judge run in process on the same engine), /v1/rerank the Jina/Cohere shape, /get_reward
+// OpenRLHF's; and `fare serve` as a process: it prints its port, and SIGTERM ends it with 0.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <regex>
+
+#include "judge/judge.h"
+#include "judge/local_backend.h"
+#include "judge/template.h"
+#include "server_fixture.h"
+
+namespace fare::server::testing {
+namespace {
+
+const json kPair = {{"task", "pairwise"}, {"instruction", "What is 2+2?"}, {"response_a", "4"}, {"response_b", "5"},
+                    {"options", {{"max_tokens", 12}}}};
+
+TEST(ServerJudge, JudgeGivesTheRecordsOfAnInProcessRun) {
+  TestServer s;
+  const json b = body_of(s.post("/v1/judge", kPair));
+  ASSERT_EQ(b["judgments"].size(), 2u) << b.dump();  // both orders
+  EXPECT_EQ(b["decisions"].size(), 2u);
+  EXPECT_EQ(b["task"], "pairwise");
+
+  judge::LocalBackend local(s.engine_);
+  judge::ConfigOverrides o;
+  o.max_tokens = 12;
+  const auto cfg = judge::make_config(judge::Task::kPairwise, judge::builtin_template(judge::Task::kPairwise), o);
+  const judge::Item item = judge::item_from_json(
+      {{"id", "item-0"}, {"instruction", "What is 2+2?"}, {"response_a", "4"}, {"response_b", "5"}}, judge::Task::kPairwise, "test");
+  const judge::ItemResult want = judge::judge_item(local, cfg, item, 2);
+  for (size_t i = 0; i < 2; ++i) {
+    const json& got = b["judgments"][i];
+    EXPECT_EQ(got["key"], want.judgments[i].key);
+    EXPECT_EQ(got["raw"], want.judgments[i].raw);
+    EXPECT_EQ(got["valid"], want.judgments[i].valid);
+  }
+  // A list of items: one result each, in order.
+  json list = {{"task", "verify"}, {"items", json::array()}, {"options", {{"max_tokens", 4}}}};
+  for (int i = 0; i < 3; ++i) list["items"].push_back({{"id", "q" + std::to_string(i)}, {"instruction", "2+2?"}, {"response", std::to_string(i)}});
+  const json many = body_of(s.post("/v1/judge", list));
+  ASSERT_EQ(many["results"].size(), 3u);
+  EXPECT_EQ(many["results"][2]["id"], "q2");
+  EXPECT_EQ(many["results"][2]["judgments"].size(), 1u);
+  auto metrics = s.client().Get("/metrics");
+  EXPECT_NE(metrics->body.find("fare_judgments_total{model_name=\"hf-bf16\",task=\"pairwise\"} 2"), std::string::npos);
+  EXPECT_NE(metrics->body.find("fare_judgments_total{model_name=\"hf-bf16\",task=\"verify\"} 3"), std::string::npos);
+}
+
+TEST(ServerJudge, JudgeRejectsItemsThatLackTheirFields) {
+  TestServer s;
+  error_of(s.post("/v1/judge", {{"task", "pairwise"}, {"instruction", "x"}, {"response_a", "a"}}), 400);
+  error_of(s.post("/v1/judge", {{"task", "nonsense"}, {"instruction", "x"}}), 400);
+  error_of(s.post("/v1/judge", {{"items", json::array()}}), 400);
+  error_of(s.post("/v1/judge", {{"task", "verify"}, {"instruction", "x"}, {"response", "y"}, {"options", {{"samples", 0}}}}), 400);
+}
+
+TEST(ServerJudge, RerankAnswersInTheJinaCohereShape) {
+  TestServer s;
+  const json b = body_of(s.post("/v1/rerank", {{"query", "What is 2+2?"}, {"documents", {"4", {{"text", "5"}}, "four"}},
+                                               {"top_n", 2}, {"options", {{"max_tokens", 4}}}}));
+  ASSERT_EQ(b["results"].size(), 2u) << b.dump();
+  double last = 2;
+  std::set<int> seen;
+  for (const json& r : b["results"]) {
+    EXPECT_LE(r["relevance_score"].get<double>(), last);
+    last = r["relevance_score"].get<double>();
+    seen.insert(r["index"].get<int>());
+    EXPECT_TRUE(r["document"].contains("text"));
+  }
+  EXPECT_EQ(seen.size(), 2u);
+  error_of(s.post("/v1/rerank", {{"query", "q"}, {"documents", {"only one"}}}), 400);
+  error_of(s.post("/v1/rerank", {{"documents", {"a", "b"}}}), 400);
+}
+
+TEST(ServerJudge, GetRewardSpeaksOpenRlhf) {
+  ServerOptions o;
+  o.reward.invalid = -1;  // the random model writes no verdict: every reward is the invalid value
+  TestServer s(o);
+  const json b = body_of(s.post("/get_reward", {{"query", {"Q: 2+2? A: 4<|im_end|>", "Q: 2+2? A: 5"}},
+                                                {"prompts", {"Q: 2+2? A:", "Q: 2+2? A:"}},
+                                                {"labels", {"4", "4"}}}));
+  ASSERT_EQ(b["rewards"].size(), 2u) << b.dump();
+  EXPECT_EQ(b["rewards"], json({-1.0, -1.0}));
+  EXPECT_EQ(b["scores"], b["rewards"]);
+  EXPECT_EQ(b["extra_logs"]["invalid_reason"].size(), 2u);
+  error_of(s.post("/get_reward", {{"query", {"abc"}}, {"prompts", {"xyz"}}}), 400);
+  error_of(s.post("/get_reward", {{"query", {"abc"}}, {"prompts", {"a", "b"}}}), 400);
+}
+
+TEST(ServeCommand, PrintsItsPortServesAndExitsZeroOnSigterm) {
+  const std::string err = ::testing::TempDir() + "serve_stderr.txt";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    freopen(err.c_str(), "w", stderr);
+    execl(FARE_CLI_PATH, FARE_CLI_PATH, "serve", "-m", test::fixture("micro-qwen3/hf-bf16").c_str(), "--port", "0", "-t", "2",
+          "-c", "512", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int port = 0;
+  bool ready = false;
+  for (int i = 0; i < 600 && !ready; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::ifstream in(err);
+    const std::string text((std::istreambuf_iterator<char>(in)), {});
+    std::smatch m;
+    if (!port && std::regex_search(text, m, std::regex("listening on http://127\\.0\\.0\\.1:(\\d+)"))) port = std::stoi(m[1]);
+    ready = text.find("serve: ready") != std::string::npos;
+  }
+  ASSERT_TRUE(ready && port > 0);
+  httplib::Client c("127.0.0.1", port);
+  auto r = c.Post("/v1/chat/completions",
+                  json({{"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"max_tokens", 3}}).dump(), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+}  // namespace
+}  // namespace fare::server::testing
