@@ -29,6 +29,12 @@ if [ ! -f report/node_modules/.package-lock.json ] || [ report/package-lock.json
   (cd report && npm ci --ignore-scripts --no-audit --no-fund)
 fi
 
+# The official openai client that the server tests drive fare serve with, as locked.
+if [ ! -f tests/server/openai_client/node_modules/.package-lock.json ] || [ tests/server/openai_client/package-lock.json -nt tests/server/openai_client/node_modules/.package-lock.json ]; then
+  echo "setup: installing the openai client for the server tests (npm ci in tests/server/openai_client/)"
+  (cd tests/server/openai_client && npm ci --ignore-scripts --no-audit --no-fund)
+fi
+
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)"
 
