@@ -36,9 +36,13 @@ std::vector<int32_t> build_prompt(const Engine& engine, const GenerateArgs& a) {
   } catch (const json::parse_error& e) {
     fail(a.messages_file, ": not valid JSON: ", e.what());
   }
-  // Either a bare array of messages or {"messages": [...]}.
-  if (j.is_object() && j.contains("messages")) j = j["messages"];
+  // Either a bare array of messages or {"messages": [...], "tools"?: [...]}, as in a chat request.
   ChatOptions opts;
+  if (j.is_object() && j.contains("tools") && !j["tools"].is_null()) {
+    if (!j["tools"].is_array()) fail(a.messages_file, ": \"tools\" must be an array of tool definitions");
+    if (!j["tools"].empty()) opts.tools_json = j["tools"].dump();
+  }
+  if (j.is_object() && j.contains("messages")) j = j["messages"];
   if (a.no_think) opts.enable_thinking = false;
   opts.special_in_content = a.special_in_content;
   return engine.chat_prompt(chat_messages_from_json(j), opts);

@@ -1,6 +1,8 @@
 // The `fare` executable as scripts use it: --help everywhere, stable --json forms, clear errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -65,6 +67,22 @@ TEST(Cli, GenerateFromMessagesWithoutThinking) {
   const std::vector<int> tail(ids.end() - 4, ids.end());
   EXPECT_EQ(tail[0], 4099);
   EXPECT_EQ(tail[2], 4100);
+}
+
+TEST(Cli, GenerateMessagesFileMayCarryTools) {
+  const std::string plain = test::scratch_dir() + "/cli-messages-plain.json";
+  const std::string with = test::scratch_dir() + "/cli-messages-tools.json";
+  std::ofstream(plain) << R"({"messages": [{"role":"user","content":"Weather?"}]})";
+  std::ofstream(with) << R"({"messages": [{"role":"user","content":"Weather?"}],
+    "tools": [{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{}}}}]})";
+  const json a = fare_json("generate -m " + kTiny + " --messages " + plain + " --no-think -n 1 --json");
+  const json b = fare_json("generate -m " + kTiny + " --messages " + with + " --no-think -n 1 --json");
+  // The tools are rendered into the system turn by the template: a longer prompt that names them.
+  EXPECT_GT(b["n_prompt"].get<int>(), a["n_prompt"].get<int>() + 20);
+  const json toks = fare_json("tokenize -m " + kTiny + " --text get_weather --json");
+  const auto prompt = b["prompt_tokens"].get<std::vector<int>>();
+  const auto name = toks["ids"].get<std::vector<int>>();
+  EXPECT_NE(std::search(prompt.begin(), prompt.end(), name.begin(), name.end()), prompt.end());
 }
 
 // Ids at or above <|endoftext|> are Qwen3's added tokens: the prompt's control structure.
