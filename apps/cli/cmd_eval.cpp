@@ -92,8 +92,15 @@ void run(const JudgeArgs& a, const EvalArgs& e) {
   if (o.shuffle_seed) o.extra["shuffle_seed"] = *o.shuffle_seed;
   if (!e.answers.empty()) o.extra["answers"] = e.answers;
   std::signal(SIGINT, on_interrupt);
-  judge::EvalReport r = judge::run_eval(*backend, cfg, loaded.items, o);
+  judge::EvalReport r;
+  try {
+    r = judge::run_eval(*backend, cfg, loaded.items, o);
+  } catch (...) {
+    print_backend_summary(*backend);  // a server that failed every retry: what each endpoint did
+    throw;
+  }
   std::signal(SIGINT, SIG_DFL);
+  print_backend_summary(*backend);
 
   std::printf("%s on %s: %zu items, task %s, model %s\n", loaded.dataset.c_str(), e.inputs.front().c_str(),
               r.n_items, std::string(judge::task_name(cfg.task)).c_str(), backend->model_id().c_str());

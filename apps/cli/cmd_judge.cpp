@@ -17,7 +17,21 @@ using judge::Task;
 
 void add_judge_options(CLI::App& cmd, JudgeArgs& a) {
   add_model_options(cmd, a.model,
-                    "Model folder or .gguf file; or scripted:FILE.jsonl to replay prepared outputs (no model needed)");
+                    "Model folder or .gguf file; or OpenAI-compatible servers, http://HOST:PORT/v1 (repeat -m or "
+                    "separate with commas for several); or scripted:FILE.jsonl to replay prepared outputs");
+  // Repeated -m values are joined with commas, which is how open_backend reads a list of servers.
+  cmd.get_option("--model")->join(',');
+  cmd.add_option("--remote-model", a.remote_model,
+                 "Servers: the model name to ask for (default: the first the server lists at /v1/models)");
+  cmd.add_option("--request-timeout", a.request_timeout,
+                 "Servers: seconds to wait for one answer before trying again")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd.add_option("--retries", a.retries,
+                 "Servers: tries after the first for a request that fails (connection, timeout, 429, 5xx) before "
+                 "the run stops; the API key is read from FARE_API_KEY or OPENAI_API_KEY")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd.add_option("--template-dir", a.template_dir, "Folder with <task>.system.txt / <task>.user.txt overriding the built-in template");
   cmd.add_option("--system-template", a.system_template, "File with the system prompt template");
   cmd.add_option("--user-template", a.user_template, "File with the user prompt template");
@@ -31,7 +45,7 @@ void add_judge_options(CLI::App& cmd, JudgeArgs& a) {
   cmd.add_option("--seed", a.seed, "Sampling seed; sample k uses seed + k");
   cmd.add_option("--parallel", a.parallel,
                  "Judgments in flight at once; a local model runs them together, reading its weights once per step "
-                 "for all (default 8)")
+                 "for all; with servers, the requests in flight over all of them (default 8)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd.add_option("--samples", a.samples, "Self-consistency: judge each prompt N times and take the majority")
@@ -59,9 +73,18 @@ judge::JudgeConfig judge_config_from(const JudgeArgs& a, Task task) {
 std::unique_ptr<judge::JudgeBackend> open_judge_backend(const JudgeArgs& a) {
   ModelArgs m = a.model;
   m.parallel = a.parallel;  // the engine batches as many sequences as the judge keeps in flight
-  auto backend = judge::open_backend(m.path, engine_options(m));
+  judge::RemoteOptions remote;
+  remote.model = a.remote_model;
+  remote.request_timeout_s = a.request_timeout;
+  remote.retries = a.retries;
+  remote.api_key = judge::api_key_from_environment();
+  auto backend = judge::open_backend(m.path, engine_options(m), remote);
   if (const std::string s = backend->setup(); !s.empty()) std::fprintf(stderr, "%s\n", s.c_str());
   return backend;
+}
+
+void print_backend_summary(const judge::JudgeBackend& backend) {
+  if (const std::string s = backend.summary(); !s.empty()) std::fprintf(stderr, "%s\n", s.c_str());
 }
 
 std::string text_arg(const std::string& value) {
@@ -190,7 +213,14 @@ void register_judge(CLI::App& app) {
     judge::Item item = item_from_args(*a, *i);
     judge::JudgeConfig cfg = judge_config_from(*a, item.task);
     auto backend = open_judge_backend(*a);
-    judge::ItemResult r = judge::judge_item(*backend, cfg, item, a->parallel);
+    judge::ItemResult r;
+    try {
+      r = judge::judge_item(*backend, cfg, item, a->parallel);
+    } catch (...) {
+      print_backend_summary(*backend);
+      throw;
+    }
+    print_backend_summary(*backend);
     if (i->json)
       std::cout << result_json(cfg, r).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     else

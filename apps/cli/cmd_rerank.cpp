@@ -97,7 +97,14 @@ void register_rerank(CLI::App& app) {
     judge::RerankMethod method = judge::parse_rerank_method(r->method);
     judge::JudgeConfig cfg = judge_config_from(*a, task_for(*a, method, in));
     auto backend = open_judge_backend(*a);
-    judge::RerankResult result = judge::rerank(*backend, cfg, in, method, a->parallel);
+    judge::RerankResult result;
+    try {
+      result = judge::rerank(*backend, cfg, in, method, a->parallel);
+    } catch (...) {
+      print_backend_summary(*backend);
+      throw;
+    }
+    print_backend_summary(*backend);
     if (r->json)
       std::cout << judge::rerank_to_json(result, in).dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
                 << "\n";

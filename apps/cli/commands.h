@@ -43,7 +43,7 @@ std::string read_text_file(const std::string& path);
 
 // Options the judge subcommands (judge, eval, rerank) share; defined in cmd_judge.cpp.
 struct JudgeArgs {
-  ModelArgs model;  // path: a model folder, .gguf, or scripted:FILE.jsonl
+  ModelArgs model;  // path: a model folder, .gguf, scripted:FILE.jsonl, or server URLs joined by commas
   std::string task;
   std::string template_dir, system_template, user_template;
   bool think = false;
@@ -57,6 +57,9 @@ struct JudgeArgs {
   bool no_swap = false;
   int top_logprobs = 20;
   int parallel = kDefaultMaxSequences;  // judgments in flight; a local model runs them in one batch
+  std::string remote_model;             // remote servers: the model name to ask for (empty: the first listed)
+  double request_timeout = 600;         // remote servers: seconds to wait for one answer
+  int retries = 6;                      // remote servers: tries after the first before giving up
   CLI::Option* temperature_opt = nullptr;  // given options override the task's defaults
   CLI::Option* top_p_opt = nullptr;
   CLI::Option* top_k_opt = nullptr;
@@ -65,6 +68,8 @@ struct JudgeArgs {
 void add_judge_options(CLI::App& cmd, JudgeArgs& args);
 judge::JudgeConfig judge_config_from(const JudgeArgs& args, judge::Task task);
 std::unique_ptr<judge::JudgeBackend> open_judge_backend(const JudgeArgs& args);
+// The backend's summary line (remote retries and failures) on stderr, when it has one.
+void print_backend_summary(const judge::JudgeBackend& backend);
 std::string text_arg(const std::string& value);  // "@path": the file's text
 // 8G, 512M, 64K or plain bytes; throws fare::Error naming the text.
 int64_t parse_bytes(const std::string& text);

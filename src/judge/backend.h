@@ -1,6 +1,6 @@
 // What the judge needs from a model, and nothing more: chat messages in, one completion out.
-// Transport-neutral on purpose: the local engine, a scripted replay for tests and (later) an
-// OpenAI-compatible HTTP server all implement this.
+// Transport-neutral on purpose: the local engine, a scripted replay for tests and remote
+// OpenAI-compatible HTTP servers all implement this.
 #pragma once
 
 #include <atomic>
@@ -85,6 +85,8 @@ class JudgeBackend {
   virtual std::string setup() const { return {}; }
   // A short note on the load right now (in flight, cache hits), for progress lines; may be empty.
   virtual std::string load() const { return {}; }
+  // A line on how serving went (retries, failures), printed when a command ends; may be empty.
+  virtual std::string summary() const { return {}; }
 };
 
 }  // namespace fare::judge
