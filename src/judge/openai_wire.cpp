@@ -186,6 +186,9 @@ ChatResponse parse_chat_response(const json& body) {
     for (const TokenStep& s : steps) joined += s.text;
     if (joined == c.text) {
       c.steps = std::move(steps);
+    } else if (out.has_reasoning && out.content.empty() && joined == cat(kThinkOpen, out.reasoning)) {
+      c.text = std::move(joined);  // the think block never closed (the answer ran out of tokens)
+      c.steps = std::move(steps);
     } else if (skeleton(joined) == skeleton(c.text)) {
       c.text = std::move(joined);  // the tokens as generated, whitespace the server trimmed included
       c.steps = std::move(steps);
