@@ -107,6 +107,9 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--reward-correct", a->opts.reward.correct, "/get_reward: reward for the verdict Correct (default 1)");
   cmd->add_option("--reward-incorrect", a->opts.reward.incorrect, "/get_reward: reward for the verdict Incorrect (default 0)");
   cmd->add_option("--reward-invalid", a->opts.reward.invalid, "/get_reward: reward when no valid verdict was given (default 0)");
+  cmd->add_option("--reward-max-tokens", a->opts.reward.max_tokens,
+                  "/get_reward: most tokens the judge writes per reward (default: the task's, docs/JUDGE.md)")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--reward-probability", a->opts.reward.use_probability,
                 "/get_reward: interpolate between incorrect and correct by P(Correct) read from the verdict token's log-probabilities");
   cmd->callback([a] { run(*a); });

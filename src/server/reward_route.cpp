@@ -73,6 +73,7 @@ void handle_get_reward(const Context& cx, const httplib::Request& req, httplib::
   if (task == Task::kVerifyRef && labels.empty())
     throw bad_request("the reward task is verify_ref, which needs 'labels' (the reference answers)", "labels");
   judge::ConfigOverrides o;
+  if (ro.max_tokens > 0) o.max_tokens = ro.max_tokens;
   const judge::JudgeConfig config =
       judge::make_config(task, judge::resolve_template(task, cx.opts.template_dir, "", ""), o);
 

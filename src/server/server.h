@@ -20,6 +20,7 @@ struct RewardOptions {
   double incorrect = 0.0;        // verify: the verdict Incorrect
   double invalid = 0.0;          // no valid verdict (unparsable output, prompt too long)
   bool use_probability = false;  // verify: P(Correct) from the verdict token's log-probabilities instead
+  int max_tokens = 0;            // the judge's budget per reward; 0: the task's default
 };
 
 struct ServerOptions {

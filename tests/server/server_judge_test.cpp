@@ -1,13 +1,6 @@
 // The FARE endpoints over HTTP: /v1/judge gives the records `fare eval` writes (equal to the
 // judge run in process on the same engine), /v1/rerank the Jina/Cohere shape, /get_reward
-// OpenRLHF's; and `fare serve` as a process: it prints its port, and SIGTERM ends it with 0.
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <fstream>
-#include <regex>
-
+// OpenRLHF's.
 #include "judge/judge.h"
 #include "judge/local_backend.h"
 #include "judge/template.h"
@@ -80,6 +73,7 @@ TEST(ServerJudge, RerankAnswersInTheJinaCohereShape) {
 TEST(ServerJudge, GetRewardSpeaksOpenRlhf) {
   ServerOptions o;
   o.reward.invalid = -1;  // the random model writes no verdict: every reward is the invalid value
+  o.reward.max_tokens = 16;
   TestServer s(o);
   const json b = body_of(s.post("/get_reward", {{"query", {"Q: 2+2? A: 4<|im_end|>", "Q: 2+2? A: 5"}},
                                                 {"prompts", {"Q: 2+2? A:", "Q: 2+2? A:"}},
@@ -90,38 +84,6 @@ TEST(ServerJudge, GetRewardSpeaksOpenRlhf) {
   EXPECT_EQ(b["extra_logs"]["invalid_reason"].size(), 2u);
   error_of(s.post("/get_reward", {{"query", {"abc"}}, {"prompts", {"xyz"}}}), 400);
   error_of(s.post("/get_reward", {{"query", {"abc"}}, {"prompts", {"a", "b"}}}), 400);
-}
-
-TEST(ServeCommand, PrintsItsPortServesAndExitsZeroOnSigterm) {
-  const std::string err = ::testing::TempDir() + "serve_stderr.txt";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    freopen(err.c_str(), "w", stderr);
-    execl(FARE_CLI_PATH, FARE_CLI_PATH, "serve", "-m", test::fixture("micro-qwen3/hf-bf16").c_str(), "--port", "0", "-t", "2",
-          "-c", "512", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  int port = 0;
-  bool ready = false;
-  for (int i = 0; i < 600 && !ready; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    std::ifstream in(err);
-    const std::string text((std::istreambuf_iterator<char>(in)), {});
-    std::smatch m;
-    if (!port && std::regex_search(text, m, std::regex("listening on http://127\\.0\\.0\\.1:(\\d+)"))) port = std::stoi(m[1]);
-    ready = text.find("serve: ready") != std::string::npos;
-  }
-  ASSERT_TRUE(ready && port > 0);
-  httplib::Client c("127.0.0.1", port);
-  auto r = c.Post("/v1/chat/completions",
-                  json({{"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"max_tokens", 3}}).dump(), "application/json");
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 200);
-  kill(pid, SIGTERM);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+// `fare serve` as a process: it prints its port, and SIGTERM ends it with 0. And
 // `fare eval -m URL,URL` against two `fare serve` processes, one killed with SIGKILL mid-run: the
 // run finishes on the other, loses and duplicates nothing, reports its retries, and its records
 // equal a run on the local model (greedy decoding and exact kernels: the same text, verdicts and
@@ -68,6 +69,38 @@ std::vector<json> lines(const fs::path& p) {
   std::ifstream in(p);
   for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
   return out;
+}
+
+TEST(ServeCommand, PrintsItsPortServesAndExitsZeroOnSigterm) {
+  const std::string err = ::testing::TempDir() + "serve_stderr.txt";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    freopen(err.c_str(), "w", stderr);
+    execl(FARE_CLI_PATH, FARE_CLI_PATH, "serve", "-m", test::fixture("micro-qwen3/hf-bf16").c_str(), "--port", "0", "-t", "2",
+          "-c", "512", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int port = 0;
+  bool ready = false;
+  for (int i = 0; i < 600 && !ready; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::ifstream in(err);
+    const std::string text((std::istreambuf_iterator<char>(in)), {});
+    std::smatch m;
+    if (!port && std::regex_search(text, m, std::regex("listening on http://127\\.0\\.0\\.1:(\\d+)"))) port = std::stoi(m[1]);
+    ready = text.find("serve: ready") != std::string::npos;
+  }
+  ASSERT_TRUE(ready && port > 0);
+  httplib::Client c("127.0.0.1", port);
+  auto r = c.Post("/v1/chat/completions",
+                  json({{"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"max_tokens", 3}}).dump(), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 TEST(TwoServers, EvalSurvivesOneKilledAndEqualsALocalRun) {
