@@ -35,6 +35,12 @@ if [ ! -f tests/server/openai_client/node_modules/.package-lock.json ] || [ test
   (cd tests/server/openai_client && npm ci --ignore-scripts --no-audit --no-fund)
 fi
 
+# autocannon for the server's load test (bench/server_load.sh), as locked.
+if [ ! -f bench/server_load/node_modules/.package-lock.json ] || [ bench/server_load/package-lock.json -nt bench/server_load/node_modules/.package-lock.json ]; then
+  echo "setup: installing autocannon for the server load test (npm ci in bench/server_load/)"
+  (cd bench/server_load && npm ci --ignore-scripts --no-audit --no-fund)
+fi
+
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)"
 

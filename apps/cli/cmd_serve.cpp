@@ -95,6 +95,10 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--shutdown-grace", a->opts.shutdown_grace,
                   "On SIGTERM, seconds in-flight requests may still run before they are cancelled (default 30)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--http-threads", a->opts.http_threads,
+                  "Connections served at once (each open connection holds a thread; more wait for one); "
+                  "default max(256, 4 x --max-queue + 64)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--body-limit", a->body_limit, "Largest request body; larger ones get 413 (default 16M)");
   cmd->add_option("--default-thinking", a->default_thinking,
                   "enable_thinking for chat requests that do not set chat_template_kwargs (default: the template's, on for Qwen3)")

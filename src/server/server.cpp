@@ -187,9 +187,15 @@ Server::~Server() {
 void Server::start() {
   Impl& s = *impl_;
   s.setup_routes();
-  // Streams and waits hold a thread each: enough for every admitted request plus quick ones.
-  const size_t threads = static_cast<size_t>(std::max(64, 2 * std::max(1, s.opts.max_requests) + 16));
+  // cpp-httplib serves a connection on one pool thread for as long as the connection lives
+  // (keep-alive included): a connection beyond the pool waits for a thread. Threads are cheap
+  // next to a model; the default leaves room for every admitted request, refusals and idle clients.
+  const size_t threads = static_cast<size_t>(
+      s.opts.http_threads > 0 ? s.opts.http_threads : std::max(256, 4 * std::max(1, s.opts.max_requests) + 64));
   s.http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // Clients keep their connections (cpp-httplib closes one after 5 requests by default).
+  s.http.set_keep_alive_max_count(10000);
+  s.http.set_keep_alive_timeout(5);
   s.http.set_read_timeout(30);
   s.http.set_write_timeout(30);
   if (s.opts.port == 0) {

@@ -35,6 +35,7 @@ struct ServerOptions {
   std::string model_name;               // the name clients use; empty: the model's folder or file name
   std::string template_dir;             // FARE templates overriding the built-in ones (as --templates)
   RewardOptions reward;
+  int http_threads = 0;                 // connections served at once; 0: max(256, 4 x max_requests + 64)
   int judge_parallel = 0;               // judgments of one /v1/judge or /v1/rerank request in flight; 0: the engine's sequences
 };
 
