@@ -138,7 +138,10 @@ const summary = {
   latency_ms: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
   autocannon_errors: result.errors, autocannon_timeouts: result.timeouts,
   by_kind: tally,
-  rss_mib: { first: rss[0], max: Math.max(...rss), last: rss[rss.length - 1] },
+  // Before the load, then at each tenth of the run: growth that levels off is pools and stacks
+  // filling; a leak keeps climbing.
+  rss_mib: { before: rss[0], max: Math.max(...rss),
+             by_tenth: Array.from({ length: 10 }, (_, k) => Math.round(rss[Math.min(rss.length - 1, Math.floor((k + 1) * rss.length / 10) - 1)])) },
   idle_after: idle, violations,
 };
 console.log(JSON.stringify(summary, null, 2));
