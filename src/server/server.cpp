@@ -31,6 +31,10 @@ bool same_key(const std::string& a, const std::string& b) {
 
 }  // namespace
 
+void check_json(const httplib::Request& req) {
+  if (!nlohmann::json::accept(req.body)) (void)parse_body(req);  // throws the 400 with the position
+}
+
 struct Server::Impl {
   explicit Impl(ServerOptions o) : opts(std::move(o)) {}
 
@@ -100,7 +104,10 @@ struct Server::Impl {
 
   void route_generation(const char* path, void (*fn)(const Context&, const httplib::Request&, httplib::Response&, Ticket)) {
     http.Post(path, [this, fn](const httplib::Request& req, httplib::Response& res) {
-      guarded(res, [&](const Context& c) { fn(c, req, res, admit()); });
+      guarded(res, [&](const Context& c) {
+        check_json(req);  // a malformed body is a 400 even when the queue is full
+        fn(c, req, res, admit());
+      });
     });
   }
 
@@ -108,6 +115,7 @@ struct Server::Impl {
              bool counts = false) {
     auto handler = [this, fn, counts](const httplib::Request& req, httplib::Response& res) {
       guarded(res, [&](const Context& c) {
+        if (counts) check_json(req);
         Ticket t = counts ? admit() : Ticket();
         fn(c, req, res);
       });
