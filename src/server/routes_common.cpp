@@ -109,6 +109,13 @@ void send_json(httplib::Response& res, const json& body, int status) {
 
 namespace {
 
+// A value as written, cut short: error messages quote what was sent, not megabytes of it.
+std::string quoted(const json& v) {
+  std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (s.size() > 120) s = s.substr(0, 120) + "...";
+  return s;
+}
+
 const json* field(const json& body, const char* key) {
   if (!body.is_object()) throw bad_request("the body must be a JSON object");
   auto it = body.find(key);
@@ -121,7 +128,7 @@ const json* field(const json& body, const char* key) {
 std::optional<double> opt_number(const json& body, const char* key, double lo, double hi) {
   const json* v = field(body, key);
   if (!v) return std::nullopt;
-  if (!v->is_number()) throw bad_request(cat("'", key, "' must be a number, got ", v->dump()), key);
+  if (!v->is_number()) throw bad_request(cat("'", key, "' must be a number, got ", quoted(*v)), key);
   const double d = v->get<double>();
   if (!(d >= lo && d <= hi)) throw bad_request(cat("'", key, "' is ", d, ", expected a value in [", lo, ", ", hi, "]"), key);
   return d;
@@ -131,7 +138,7 @@ std::optional<int64_t> opt_int(const json& body, const char* key, int64_t lo, in
   const json* v = field(body, key);
   if (!v) return std::nullopt;
   if (!v->is_number_integer() && !(v->is_number_float() && v->get<double>() == static_cast<double>(static_cast<int64_t>(v->get<double>()))))
-    throw bad_request(cat("'", key, "' must be an integer, got ", v->dump()), key);
+    throw bad_request(cat("'", key, "' must be an integer, got ", quoted(*v)), key);
   const int64_t i = v->is_number_integer() ? v->get<int64_t>() : static_cast<int64_t>(v->get<double>());
   if (i < lo || i > hi) throw bad_request(cat("'", key, "' is ", i, ", expected an integer in [", lo, ", ", hi, "]"), key);
   return i;
@@ -140,14 +147,14 @@ std::optional<int64_t> opt_int(const json& body, const char* key, int64_t lo, in
 std::optional<bool> opt_bool(const json& body, const char* key) {
   const json* v = field(body, key);
   if (!v) return std::nullopt;
-  if (!v->is_boolean()) throw bad_request(cat("'", key, "' must be true or false, got ", v->dump()), key);
+  if (!v->is_boolean()) throw bad_request(cat("'", key, "' must be true or false, got ", quoted(*v)), key);
   return v->get<bool>();
 }
 
 std::optional<std::string> opt_string(const json& body, const char* key) {
   const json* v = field(body, key);
   if (!v) return std::nullopt;
-  if (!v->is_string()) throw bad_request(cat("'", key, "' must be a string, got ", v->dump()), key);
+  if (!v->is_string()) throw bad_request(cat("'", key, "' must be a string, got ", quoted(*v)), key);
   return v->get<std::string>();
 }
 
