@@ -171,6 +171,44 @@ TEST(ServerHttp, LegacyCompletionsEchoLogprobsAsLmEvalReadsThem) {
   EXPECT_EQ(two["choices"][1]["index"], 1);
 }
 
+TEST(ServerHttp, LegacyCompletionsStreamEqualsTheWholeAnswer) {
+  TestServer s;
+  const json req = {{"prompt", {"The judge", "Both answers"}}, {"max_tokens", 6}, {"temperature", 0}, {"ignore_eos", true},
+                    {"echo", true}, {"logprobs", 2}};
+  const json whole = body_of(s.post("/v1/completions", {{"prompt", req["prompt"]}, {"max_tokens", 6}, {"temperature", 0},
+                                                        {"ignore_eos", true}, {"echo", true}}));
+  json streamed = req;
+  streamed["stream"] = true;
+  streamed["stream_options"] = {{"include_usage", true}};
+  streamed.erase("echo");
+  auto r = s.post("/v1/completions", streamed);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  bool done = false;
+  std::vector<std::string> text(2);
+  std::vector<std::string> finish(2);
+  int logprob_tokens = 0;
+  json usage;
+  for (const json& ev : sse_events(r->body, &done)) {
+    EXPECT_EQ(ev["object"], "text_completion");
+    if (ev.contains("usage")) usage = ev["usage"];
+    for (const json& ch : ev["choices"]) {
+      text[ch["index"].get<int>()] += ch["text"].get<std::string>();
+      if (!ch["finish_reason"].is_null()) finish[ch["index"].get<int>()] = ch["finish_reason"];
+      if (!ch["logprobs"].is_null()) logprob_tokens += static_cast<int>(ch["logprobs"]["tokens"].size());
+    }
+  }
+  EXPECT_TRUE(done);
+  for (int i = 0; i < 2; ++i) {
+    const std::string& prompt = req["prompt"][i].get_ref<const std::string&>();
+    EXPECT_EQ(prompt + text[i], whole["choices"][i]["text"]) << i;  // the whole answer echoes; the stream did not
+    EXPECT_EQ(finish[i], "length");
+  }
+  EXPECT_EQ(logprob_tokens, 12);
+  EXPECT_EQ(usage["completion_tokens"], 12);
+  error_of(s.post("/v1/completions", {{"prompt", "x"}, {"stream", true}, {"echo", true}, {"logprobs", 1}}), 400);
+}
+
 TEST(ServerHttp, TokenizeAcceptsVllmAndLlamaCppFieldNames) {
   TestServer s;
   const std::string text = "hello <|im_end|> world";

@@ -1,5 +1,5 @@
 // The official openai client against a running `fare serve`: every call a client makes for
-// chat, streaming, several choices, log-probabilities, legacy completions and models, with the
+// chat, streaming, several choices, log-probabilities, legacy completions (whole and streamed) and models, with the
 // fields the client and its users read asserted present and typed. Exits non-zero on the first
 // missing field.
 //   node check.mjs http://127.0.0.1:PORT/v1   (the API key in FARE_API_KEY)
@@ -104,6 +104,11 @@ async function legacy(model) {
   isNum(lp.token_logprobs[1], "token_logprobs[1]");
   assert.equal(lp.top_logprobs.length, lp.tokens.length);
   checkUsage(r.usage, "completions");
+
+  const stream = await client.completions.create({ model, prompt: "The judge reads", max_tokens: 3, temperature: 0, stream: true });
+  let text = "";
+  for await (const chunk of stream) for (const ch of chunk.choices) text += ch.text;
+  assert.equal("The judge reads" + text, c.text, "streamed completion differs from the echoed whole one");
 }
 
 async function errors(model) {
