@@ -25,5 +25,5 @@ if [ "${1:-}" != "--quick" ]; then
   FARE_RANDOM_SCHEDULES=100 build/tsan/tests/engine/scheduler_test --gtest_filter='-*BatchInvariance*tiny*'
   # The server in process: HTTP threads, streams, cancellation and shutdown against the scheduler
   # (not the tests that spawn `fare` processes, nor the one whose grace a sanitized decode outlasts).
-  build/tsan/tests/server/server_http_tests --gtest_filter='ServerHttp.*:ServerJudge.*:-*ShutdownLetsInFlightWork*'
+  build/tsan/tests/server/server_http_tests --gtest_filter='ServerHttp.*:ServerJudge.*:ServerInjection.*:-*ShutdownLetsInFlightWork*'
 fi
