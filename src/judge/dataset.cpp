@@ -99,6 +99,8 @@ std::vector<Record> read_records(const std::string& path) {
       arr = json::parse(text);
     } catch (const json::parse_error& e) {
       fail(name, ":", line_of_offset(text, e.byte > 0 ? e.byte - 1 : 0), ": not valid JSON (", e.what(), ")");
+    } catch (const json::exception& e) {  // a number beyond double's range
+      fail(name, ": not valid JSON (", e.what(), ")");
     }
     for (size_t i = 0; i < arr.size(); ++i) out.push_back({cat(name, "[", i, "]"), i, std::move(arr[i]), ""});
     return out;
@@ -113,7 +115,7 @@ std::vector<Record> read_records(const std::string& path) {
     Record r{cat(name, ":", line_no), out.size(), std::nullopt, ""};
     try {
       r.value = json::parse(line);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for a number beyond double's range
       r.parse_error = e.what();
     }
     out.push_back(std::move(r));

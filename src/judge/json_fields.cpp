@@ -1,6 +1,7 @@
 #include "judge/json_fields.h"
 
 #include <charconv>
+#include <cmath>
 
 #include "common/error.h"
 
@@ -48,8 +49,9 @@ std::optional<std::string> optional_string_field(const json& obj, std::string_vi
 int64_t int_value(const json& v, std::string_view name, const std::string& where) {
   if (v.is_number_integer()) return v.get<int64_t>();
   if (v.is_number_float()) {
+    // A whole number within int64's range (casting anything else is undefined).
     double d = v.get<double>();
-    if (d == static_cast<double>(static_cast<int64_t>(d))) return static_cast<int64_t>(d);
+    if (d >= -0x1p63 && d < 0x1p63 && d == std::trunc(d)) return static_cast<int64_t>(d);
   }
   if (v.is_string()) {
     const std::string& s = v.get_ref<const std::string&>();

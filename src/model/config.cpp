@@ -1,6 +1,8 @@
 #include "model/config.h"
 
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
@@ -13,13 +15,27 @@ namespace {
 
 using json = nlohmann::json;
 
+// A number of type T: JSON integers for int fields (range-checked before narrowing), any finite
+// number within T's range for floating-point ones.
 template <typename T>
 T field(const json& j, const std::string& path, const char* key) {
   if (!j.contains(key) || j[key].is_null()) fail(path, ": missing field '", key, "'");
-  try {
-    return j[key].get<T>();
-  } catch (const json::exception&) {
-    fail(path, ": field '", key, "' is ", j[key].dump(), ", expected a ", std::is_same_v<T, bool> ? "boolean" : "number");
+  const json& v = j[key];
+  auto bad = [&](const char* expected) { fail(path, ": field '", key, "' is ", v.dump(), ", expected ", expected); };
+  if constexpr (std::is_same_v<T, bool>) {
+    if (!v.is_boolean()) bad("a boolean");
+    return v.get<bool>();
+  } else if constexpr (std::is_integral_v<T>) {
+    if (!v.is_number_integer()) bad("an integer");
+    if (v.is_number_unsigned() ? v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<T>::max())
+                               : (v.get<int64_t>() < std::numeric_limits<T>::min() || v.get<int64_t>() > std::numeric_limits<T>::max()))
+      bad(cat("an integer in [", std::numeric_limits<T>::min(), ", ", std::numeric_limits<T>::max(), "]").c_str());
+    return static_cast<T>(v.get<int64_t>());
+  } else {
+    if (!v.is_number()) bad("a number");
+    const double d = v.get<double>();
+    if (!(std::fabs(d) <= static_cast<double>(std::numeric_limits<T>::max()))) bad("a finite number");
+    return static_cast<T>(d);
   }
 }
 
@@ -53,8 +69,9 @@ void Config::validate(const std::string& source) const {
 
 Config config_from_hf_json(const std::string& path) {
   const json j = read_json_file(path);
+  if (!j.is_object()) fail(path, ": expected a JSON object, found ", j.type_name());
   Config c;
-  const auto arch = j.value("model_type", std::string());
+  const auto arch = j.contains("model_type") && j["model_type"].is_string() ? j["model_type"].get<std::string>() : std::string();
   if (arch != "qwen3")
     fail(path, ": model_type is '", arch, "', expected 'qwen3' (FARE-8B is a Qwen3 model)");
   c.architecture = arch;

@@ -94,7 +94,7 @@ json parse_body(const httplib::Request& req) {
     // Parse again for the position of the error.
     try {
       (void)json::parse(req.body);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // parse_error, or out_of_range for a number beyond double's range
       throw bad_request(cat("the body is not valid JSON: ", e.what()));
     }
     throw bad_request("the body is not valid JSON");

@@ -71,7 +71,7 @@ ordered_json parse_json_array(const std::string& text, std::string_view what) {
   ordered_json v;
   try {
     v = ordered_json::parse(text);
-  } catch (const ordered_json::parse_error& e) {
+  } catch (const ordered_json::exception& e) {  // parse_error, or out_of_range for a number beyond double's range
     fail("chat template: ", what, " is not valid JSON: ", e.what());
   }
   if (!v.is_array()) fail("chat template: ", what, " must be a JSON array, got ", v.type_name());

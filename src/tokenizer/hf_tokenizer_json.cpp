@@ -28,7 +28,7 @@ std::string read_text_file(const std::string& path) {
 json parse_json(const std::string& text, const std::string& path, const json::parser_callback_t& cb = nullptr) {
   try {
     return json::parse(text, cb);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number beyond double's range
     fail(path, ": malformed JSON: ", e.what());
   }
 }

@@ -2,6 +2,7 @@
 // the file, the tensor or field, and expected vs actual.
 #include <gtest/gtest.h>
 
+#include <climits>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include "io/safetensors.h"
 #include "model/model.h"
 #include "support/derived_models.h"
+#include "support/fuzz_regressions.h"
 
 namespace fare {
 namespace {
@@ -161,6 +163,20 @@ TEST(LoadErrors, GgufMissingTensor) {
 TEST(LoadErrors, NotAModel) {
   expect_error("/nonexistent/dir", {"/nonexistent/dir", "no such file"});
   expect_error(test::fixture("README.md"), {"not a Hugging Face model directory or a .gguf file"});
+}
+
+// config.json files on which fuzz/fuzz_config.cpp found a bug: each one is a fare::Error, or a
+// config whose derived widths fit in an int.
+TEST(FuzzRegressions, ConfigJson) {
+  const auto files = test::fuzz_regressions("model", "config-");
+  ASSERT_FALSE(files.empty());
+  for (const fs::path& f : files) {
+    SCOPED_TRACE(f.filename().string());
+    Config c;
+    if (!test::returns_or_fare_error([&] { c = config_from_hf_json(f.string()); }, f.string())) continue;
+    EXPECT_LE(int64_t{c.n_head} * c.head_dim, int64_t{INT_MAX});
+    EXPECT_GT(c.n_head_kv, 0);
+  }
 }
 
 }  // namespace

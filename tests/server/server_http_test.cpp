@@ -6,6 +6,7 @@
 
 #include "server/chat_output.h"
 #include "server_fixture.h"
+#include "support/fuzz_regressions.h"
 
 namespace fare::server::testing {
 namespace {
@@ -392,6 +393,33 @@ TEST(ServerHttp, ThinkingDefaultAndToolsReachTheTemplate) {
   EXPECT_GT(with["usage"]["prompt_tokens"].get<int>(), static_cast<int>(want.size()) + 20);
   const json none = body_of(s.post("/v1/chat/completions", chat(1, {{"tools", tools}, {"tool_choice", "none"}})));
   EXPECT_EQ(none["usage"]["prompt_tokens"], static_cast<int>(want.size()));
+}
+
+// Request bodies on which fuzz/fuzz_server_http.cpp found a bug (tests/server/fuzz_regressions/,
+// named after their endpoint), posted as the target posts them: every answer is below 500 (or 503,
+// the timeout), and an error is the API's error object with the status as its code.
+TEST(ServerHttp, FuzzRegressions) {
+  const std::vector<std::pair<std::string, std::string>> endpoints = {
+      {"chat-", "/v1/chat/completions"}, {"completions-", "/v1/completions"}, {"tokenize-", "/tokenize"},
+      {"detokenize-", "/detokenize"},    {"judge-", "/v1/judge"},             {"rerank-", "/v1/rerank"},
+      {"reward-", "/get_reward"}};
+  ServerOptions o;
+  o.request_timeout = 2;
+  o.reward.max_tokens = 4;
+  TestServer s(o, micro_engine(256, 2));
+  size_t n = 0;
+  for (const auto& [prefix, path] : endpoints) {
+    for (const auto& f : test::fuzz_regressions("server", prefix)) {
+      SCOPED_TRACE(f.filename().string());
+      ++n;
+      auto c = s.client();
+      const auto r = c.Post(path.c_str(), test::file_bytes(f), "application/json");
+      ASSERT_TRUE(r) << httplib::to_string(r.error());
+      EXPECT_TRUE(r->status < 500 || r->status == 503) << r->status << " " << r->body;
+      if (r->status >= 400) (void)error_of(r, r->status);
+    }
+  }
+  EXPECT_GT(n, 0u);
 }
 
 }  // namespace
