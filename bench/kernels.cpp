@@ -6,10 +6,13 @@
 //
 //   bench_kernels [--types Q8_0,Q4_K,Q6_K,BF16] [--sets all] [--reps 5] [--tokens 256]
 //                 [--threads N] [--no-vocab] [--no-prefill] [--no-decode] [--chain LAYERS] [--peak]
+//                 [--sequences N]
 //
 // --chain decodes one token through LAYERS layers of FARE-8B's seven matrices, each its own
 // allocation, in the model's order: what a real decode step streams, with nothing left in cache
 // from the previous product (the single-matrix decode rows above are partly served by the L3).
+// --sequences N makes each decode row one step of N sequences decoding together: N tokens through
+// the streaming kernels (GFLOP/s then says how close to the compute wall a batched step runs).
 // --peak prints the rate the cores retire the kernels' multiply-add instructions (peak.h): the
 // compute wall that prefill rates are compared with.
 #include <algorithm>
@@ -41,6 +44,7 @@ struct Options {
   bool vocab = true, prefill = true, decode = true;
   int chain = 0;  // layers of the decode chain; 0: none
   bool peak = false;
+  int64_t sequences = 1;  // tokens of a decode row, all streamed
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -254,7 +258,7 @@ void run(const Options& o) {
   std::printf("%-6s %-6s %-12s %-20s %9s %9s %9s %8s\n", "type", "phase", "shape", "kernels", "ms", "GB/s", "GFLOP/s",
               "x ref");
   for (DType t : o.types) {
-    auto one = [&](const Shape& s, int64_t n_tok, const char* phase) {
+    auto one = [&](const Shape& s, int64_t n_tok, int64_t n_stream, const char* phase) {
       Matrix m(t, s.rows, s.cols);
       std::vector<float> x(static_cast<size_t>(n_tok * s.cols)), y(static_cast<size_t>(n_tok * s.rows));
       Rng rng;
@@ -266,7 +270,8 @@ void run(const Options& o) {
         // The reference is slow at prefill; a single run there is precise enough as a baseline.
         const bool slow = std::string_view(k->name) == "reference" && n_tok > 1;
         const auto time = [&](const WeightMatrix& w, bool packed) {
-          const double secs = best_of(slow ? 1 : o.reps, [&] { matmul({&pool, k}, w, x.data(), n_tok, y.data()); });
+          const double secs =
+              best_of(slow ? 1 : o.reps, [&] { matmul({&pool, k}, w, x.data(), n_tok, n_stream, y.data()); });
           if (std::string_view(k->name) == "reference") ref_time = secs;
           char shape[32];
           std::snprintf(shape, sizeof shape, "%lldx%lld", static_cast<long long>(s.rows),
@@ -281,11 +286,12 @@ void run(const Options& o) {
       }
     };
     if (o.decode) {
-      for (const Shape& s : shapes) one(s, 1, "decode");
-      if (o.vocab) one({"output", 151936, 4096}, 1, "decode");
+      const std::string phase = o.sequences == 1 ? "decode" : "dec x" + std::to_string(o.sequences);
+      for (const Shape& s : shapes) one(s, o.sequences, o.sequences, phase.c_str());
+      if (o.vocab) one({"output", 151936, 4096}, o.sequences, o.sequences, phase.c_str());
     }
     if (o.prefill)
-      for (const Shape& s : shapes) one(s, o.tokens, "pp");
+      for (const Shape& s : shapes) one(s, o.tokens, o.tokens <= kGemvMaxTokens ? o.tokens : 0, "pp");
   }
 }
 
@@ -315,6 +321,7 @@ int main(int argc, char** argv) {
       else if (a == "--no-decode") o.decode = false;
       else if (a == "--chain") o.chain = std::stoi(value());
       else if (a == "--peak") o.peak = true;
+      else if (a == "--sequences") o.sequences = std::stoll(value());
       else fare::fail("unknown option ", a);
     }
     fare::run(o);

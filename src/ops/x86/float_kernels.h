@@ -172,8 +172,11 @@ void decode(const WeightMatrix& w, int64_t r, int64_t k0, int64_t n, float* out)
 // bench_kernels --chain, one thread: Q8_0 27 GB/s for one row against 15-21 for four, BF16 33
 // against 21); the 4-bit types decode through register tables built per row and sub-block
 // (lut16), whose activation loads four rows share, and there four rows are faster (18 against 10).
-template <DType T>
-constexpr int kGemvRows = T == DType::Q4_0 || T == DType::Q4_K || T == DType::Q5_K ? 4 : 1;
+// With several tokens the product is bound by compute and by reading the activations (NT x cols
+// floats, more than L1 holds): four rows share each activation load (measured with bench_kernels
+// --sequences 8, one thread: Q8_0 and BF16 1.8-2x faster than one row at a time).
+template <DType T, int NT>
+constexpr int kGemvRows = NT > 1 || T == DType::Q4_0 || T == DType::Q4_K || T == DType::Q5_K ? 4 : 1;
 // How far ahead of the chunk in use each row is prefetched.
 constexpr int64_t kAheadBytes = 8192;
 
@@ -351,18 +354,18 @@ void fused_chunk(const uint8_t* const* rows, int64_t k0, int64_t kc, const float
     }
   } else if constexpr (T == DType::Q6_K) {
     const int64_t sb = k0 / 256;
+    alignas(64) float dsc[R][16];   // (d * scale) first, then times q: the reference's rounding
+    alignas(64) int8_t qv[R][256];  // each row's 256 values as signed bytes q - 32
     for (int r = 0; r < R; ++r) {
       const uint8_t* x = rows[r] + sb * 210;
       const float d = f16_scalar(x + 208);
       const auto* sc = reinterpret_cast<const int8_t*>(x + 192);
-      alignas(64) float dsc[16];  // (d * scale) first, then times q: the reference's rounding
       for (int j = 0; j < 16; j += 8) {
         const __m256i v = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + j)));
-        _mm256_store_ps(dsc + j, _mm256_mul_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(v)));
+        _mm256_store_ps(dsc[r] + j, _mm256_mul_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(v)));
       }
-      // The 256 values as signed bytes q - 32, assembled 32 at a time with byte operations
-      // (shifts go through 16-bit lanes; the masks drop what crossed from the neighbour).
-      alignas(64) int8_t qv[256];
+      // Assembled 32 at a time with byte operations (shifts go through 16-bit lanes; the masks
+      // drop what crossed from the neighbour).
       const __m256i low = _mm256_set1_epi8(15), three = _mm256_set1_epi8(3), off = _mm256_set1_epi8(32);
       for (int half = 0; half < 2; ++half) {
         const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 64 * half));
@@ -377,11 +380,16 @@ void fused_chunk(const uint8_t* const* rows, int64_t k0, int64_t kc, const float
             _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), low),
                             _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), three), 4))};
         for (int g = 0; g < 4; ++g)
-          _mm256_store_si256(reinterpret_cast<__m256i*>(qv + 128 * half + 32 * g), _mm256_sub_epi8(parts[g], off));
+          _mm256_store_si256(reinterpret_cast<__m256i*>(qv[r] + 128 * half + 32 * g), _mm256_sub_epi8(parts[g], off));
       }
-      for (int e = 0; e < 256; e += L) {
-        const F wv = V::mul(V::set1(dsc[e / 16]), V::cvt(V::load_i8(reinterpret_cast<const uint8_t*>(qv + e))));
-        for (int t = 0; t < NT; ++t) acc[r][t] = V::fmadd(wv, V::loadu(xs[t] + k0 + e), acc[r][t]);
+    }
+    // Each activation vector is loaded once for all R rows.
+    for (int e = 0; e < 256; e += L) {
+      F xv[NT];
+      for (int t = 0; t < NT; ++t) xv[t] = V::loadu(xs[t] + k0 + e);
+      for (int r = 0; r < R; ++r) {
+        const F wv = V::mul(V::set1(dsc[r][e / 16]), V::cvt(V::load_i8(reinterpret_cast<const uint8_t*>(qv[r] + e))));
+        for (int t = 0; t < NT; ++t) acc[r][t] = V::fmadd(wv, xv[t], acc[r][t]);
       }
     }
   }
@@ -443,7 +451,7 @@ template <class V, DType T, int NT>
 void gemv_rows(const WeightMatrix& w, const float* x, int64_t r0, int64_t r1, float* y) {
   const float* xs[NT];
   for (int t = 0; t < NT; ++t) xs[t] = x + t * w.cols;
-  constexpr int R = kGemvRows<T>;
+  constexpr int R = kGemvRows<T, NT>;
   alignas(64) float buf[R * kKC];
   int64_t r = r0;
   for (; r + R <= r1; r += R) gemv_block<V, T, R, NT>(w, xs, r, buf, y);
