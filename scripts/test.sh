@@ -6,6 +6,9 @@
 # The third pass builds the thread pool, scheduler and server tests with ThreadSanitizer and runs them
 # (100 random schedules instead of 1000, the tiny model's batch test left to the other passes: a
 # thread-sanitized forward pass is about 30 times slower).
+# The last pass builds the fuzz targets with clang (libFuzzer, ASan + UBSan) and runs each over its
+# committed seeds and then on new inputs for a few seconds (scripts/fuzz.sh; longer runs: give it
+# more seconds per target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FARE_SETUP_NO_EXAMPLE=1 scripts/setup.sh
@@ -26,4 +29,6 @@ if [ "${1:-}" != "--quick" ]; then
   # The server in process: HTTP threads, streams, cancellation and shutdown against the scheduler
   # (not the tests that spawn `fare` processes, nor the one whose grace a sanitized decode outlasts).
   build/tsan/tests/server/server_http_tests --gtest_filter='ServerHttp.*:ServerJudge.*:ServerInjection.*:-*ShutdownLetsInFlightWork*'
+
+  scripts/fuzz.sh 5
 fi
