@@ -156,9 +156,11 @@ void add_x86_sets(std::vector<Entry>& out, std::vector<Entry>& emulated) {
   // read bandwidth there, bound by converting weights; integer products are cheaper than that.
   Entry e2i = e2;
   e2i.set.name = "avx2-int8";
-  e2i.set.summary = "avx2, and Q8_0 decode on int8 activation blocks (vpmaddubsw)";
+  e2i.set.summary = "avx2, and Q8_0, Q4_K and Q6_K decode on int8 activation blocks (vpmaddubsw)";
   e2i.set.exact = false;
   set_q8_gemv(e2i.set, DType::Q8_0, &avx2_int8::gemv<DType::Q8_0>);
+  set_q8_gemv(e2i.set, DType::Q4_K, &avx2_int8::gemv<DType::Q4_K>);
+  set_q8_gemv(e2i.set, DType::Q6_K, &avx2_int8::gemv<DType::Q6_K>);
   out.push_back(e2i);
 
   const bool avx512 = f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.fma && f.f16c;
