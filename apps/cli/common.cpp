@@ -15,8 +15,8 @@ void add_model_options(CLI::App& cmd, ModelArgs& args, const std::string& model_
       ->check(CLI::NonNegativeNumber);
   cmd.add_option("--chat-template", args.chat_template, "Jinja chat template file to use instead of the model's own");
   cmd.add_option("--kernels", args.kernels,
-                 "CPU kernel set: auto (= exact: the fastest that keeps float activations), fast (int8/bf16 "
-                 "activations, as llama.cpp), reference, avx2, avx2-int8, avx512, avx512-vnni, avx512-bf16, amx, amx-int8, amx-bf16")
+                 "CPU kernel set: auto (= fast: the fastest, int8/bf16 activations as llama.cpp), exact (the "
+                 "fastest that keeps float activations), reference, avx2, avx2-int8, avx512, avx512-vnni, avx512-bf16, amx, amx-int8, amx-bf16")
       ->capture_default_str();
   cmd.add_option("--kv-cache", args.kv_cache, "KV cache values: f32, f16 or bf16")->capture_default_str();
   cmd.add_flag("--repack", args.repack,

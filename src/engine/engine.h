@@ -22,10 +22,10 @@ struct EngineOptions {
   int n_threads = 0;  // 0: all CPUs this process may use
   int n_ctx = 0;      // KV cache length per generation; 0: the model's max_position_embeddings, capped at 32768
   std::string chat_template_file;  // replaces the model's own chat template when set
-  // CPU kernel set: "auto" = "exact" (fastest for this CPU with float activations: exact, and
-  // decode steps agree with batched passes), "fast" (fastest overall; rounds activations to int8
-  // blocks or bf16 as llama.cpp does), or a name: "reference", "avx2", "avx512", "avx512-vnni",
-  // "avx512-bf16", "amx", "amx-int8", "amx-bf16".
+  // CPU kernel set: "auto" = "fast" (fastest for this CPU; rounds activations to int8 blocks or
+  // bf16 as llama.cpp does), "exact" (fastest with float activations), or a name: "reference",
+  // "avx2", "avx2-int8", "avx512", "avx512-vnni", "avx512-bf16", "amx", "amx-int8", "amx-bf16".
+  // Either way a token's result does not depend on what else is in the batch.
   std::string kernels = "auto";
   std::string kv_cache = "f32";  // KV cache values: "f32", "f16" or "bf16"
   // Copy the weights that the kernel set reads faster in its own layout (so far: BF16 with

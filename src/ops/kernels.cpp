@@ -21,7 +21,7 @@ struct Entry {
   KernelSet set;
   bool supported = false;
   std::string needs;
-  bool automatic = true;  // "auto" / "fast" may pick it
+  bool automatic = true;  // "auto" (= "fast") / "exact" may pick it
 };
 
 #if FARE_X86_KERNELS
@@ -302,7 +302,7 @@ const KernelSet& select_kernels(std::string_view name) {
   if (name == "auto" || name == "exact" || name == "fast") {
     const Entry* best = nullptr;
     for (const Entry& e : sets)
-      if (e.supported && e.automatic && (name == "fast" || e.set.exact)) best = &e;
+      if (e.supported && e.automatic && (name != "exact" || e.set.exact)) best = &e;
     return best->set;  // the reference set is always supported
   }
   for (const Entry& e : sets) {

@@ -152,11 +152,11 @@ struct KernelSetInfo {
 };
 std::vector<KernelSetInfo> kernel_sets();
 
-// "auto" (or "exact"): the fastest set this CPU runs with exact=true (float activations:
-// results within float rounding of the reference, and the same whether a token is decoded alone
-// or in a batch). "fast": the fastest set overall, which may round activations to int8 blocks or bf16
-// as llama.cpp does (prefill 2-3x faster; logits within the fixtures' llama.cpp-derived
-// tolerances). Otherwise a set by name. Throws fare::Error for an unknown name or one this CPU
+// "auto" (or "fast"): the fastest set this CPU runs, which may round activations to int8 blocks
+// or bf16 as llama.cpp does (prefill 2-3x faster than "exact" and decode up to 2x; logits within
+// the fixtures' llama.cpp-derived tolerances). "exact": the fastest set with exact=true (float
+// activations: results within float rounding of the reference). With either, a token gives the
+// same bits whether it is decoded alone or in a batch. Otherwise a set by name. Throws fare::Error for an unknown name or one this CPU
 // cannot run, listing the names it can.
 const KernelSet& select_kernels(std::string_view name);
 

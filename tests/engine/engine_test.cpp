@@ -92,13 +92,18 @@ TEST(Engine, MaxTokensZeroGeneratesNothing) {
 }
 
 TEST(Engine, DecodeStepsAgreeWithOneBatchedPass) {
-  // The KV cache path (one token at a time) against a single teacher-forced pass.
+  // The KV cache path (one token at a time) against a single teacher-forced pass, on the exact
+  // kernels: the default ones round a decoded token's activations (int8) and a prompt's (int8 or
+  // bf16 tiles) each their own way.
+  EngineOptions o = threads_ctx(2);
+  o.kernels = "exact";
+  const auto e = Engine::open(kMicro, o);
   auto r = greedy(prompt_ids(), 10);
   r.top_logprobs = 5;
-  const auto res = micro().generate(r);
+  const auto res = e->generate(r);
   std::vector<int32_t> all = r.prompt;
   all.insert(all.end(), res.tokens.begin(), res.tokens.end());
-  const auto rows = micro().prompt_logprobs(all, 5);
+  const auto rows = e->prompt_logprobs(all, 5);
   for (size_t j = 0; j < res.steps.size(); ++j) {
     const auto& step = res.steps[j];
     const auto& row = rows[r.prompt.size() - 1 + j];

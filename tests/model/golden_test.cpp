@@ -249,16 +249,16 @@ INSTANTIATE_TEST_SUITE_P(Variants, GoldenEmulatedAmxTest,
                          [](const auto& p) { return test::test_name(std::get<0>(p.param).label + "_" + std::get<1>(p.param)); });
 
 // A KV cache of F16 or BF16 values rounds the keys and values once, when written; everything
-// else is exact (the "auto" kernel set). Bound: the README's BF16-activation row, since that
+// else is exact (the "exact" kernel set). Bound: the README's BF16-activation row, since that
 // path rounds these same activations and more. micro-qwen3's row stands in for tiny-qwen3,
 // which has none (as above).
 class GoldenKvCacheTest : public ::testing::TestWithParam<std::tuple<Case, DType>> {};
 
 TEST_P(GoldenKvCacheTest, HalfPrecisionCache) {
   const auto& [c, kv] = GetParam();
-  const Measured m = check_golden(c, select_kernels("auto"), kv, kMicroBf16Act, true);
+  const Measured m = check_golden(c, select_kernels("exact"), kv, kMicroBf16Act, true);
   std::printf("[golden-kv] %-18s %-5s %-11s %5zu positions  max|d| %.2e  p99 %.2e  top-1 checked %d\n",
-              c.label.c_str(), std::string(name(kv)).c_str(), "auto", m.positions, m.max, m.p99, m.top1_checked);
+              c.label.c_str(), std::string(name(kv)).c_str(), "exact", m.positions, m.max, m.p99, m.top1_checked);
 }
 
 // A set whose attention rounds on a BF16 cache (queries and probabilities to bf16, with the

@@ -52,9 +52,12 @@ std::string random_model(const std::string& output, const std::string& type, uin
 }
 
 // Every log-probability at every position: equal logits give bit-equal values.
+// Exact kernels: a file holding the decoded numbers must compute what the original computes, to
+// float rounding; the default kernels round activations by weight type.
 std::vector<std::vector<TokenLogprob>> all_logprobs(const std::string& model, const std::vector<int32_t>& ids) {
   EngineOptions o;
   o.n_threads = 2;
+  o.kernels = "exact";
   auto e = Engine::open(model, o);
   return e->prompt_logprobs(ids, e->info().n_vocab);
 }
