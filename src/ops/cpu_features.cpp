@@ -1,6 +1,8 @@
 #include "ops/cpu_features.h"
 
 #include <cstdint>
+#include <cstring>
+#include <string_view>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -51,6 +53,11 @@ CpuFeatures detect() {
   CpuFeatures f;
   const Regs l0 = cpuid(0, 0);
   if (l0.a < 1) return f;
+  char vendor[13] = {};
+  std::memcpy(vendor, &l0.b, 4);
+  std::memcpy(vendor + 4, &l0.d, 4);
+  std::memcpy(vendor + 8, &l0.c, 4);
+  if (std::string_view(vendor) == "GenuineIntel") f.decode_prefetch_bytes = 2048;
   const Regs l1 = cpuid(1, 0);
   const bool osxsave = bit(l1.c, 27);
   const bool avx = bit(l1.c, 28);

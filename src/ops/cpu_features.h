@@ -23,6 +23,11 @@ struct CpuFeatures {
   // AMX tile data is off by default on Linux: a process must ask for it (arch_prctl) before the
   // first tile instruction. True once granted; amx_* above are false when it was refused.
   bool amx_granted = false;
+  // How far ahead of its position a decode kernel's row stream is prefetched. Measured with
+  // bench_kernels --chain 8 --types Q8_0, two threads: 8 KiB best on a Zen 5 (shorter left the
+  // core waiting), 2 KiB on a Sapphire Rapids-class Xeon VM (23.5-23.8 GB/s against 17.5-17.8
+  // at 8 KiB). Intel CPUs take 2 KiB, the others 8 KiB.
+  int decode_prefetch_bytes = 8192;
 };
 
 // Detected on first call (CPUID + XGETBV, and the AMX permission request on Linux).

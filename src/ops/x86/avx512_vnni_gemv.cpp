@@ -16,6 +16,7 @@
 
 #include <cstring>
 
+#include "ops/cpu_features.h"
 #include "ops/x86/avx512_common.h"
 #include "ops/x86/k_quant_scales.h"
 #include "ops/x86/kernels_x86.h"
@@ -24,12 +25,11 @@ namespace fare::avx512_vnni {
 
 namespace {
 
-// One row at a time, each prefetched 8 KiB ahead: a single far-ahead stream per thread kept one
-// core at 33 GB/s on Q8_0, against 20-25 GB/s for four rows at once (several streams with the
-// same distance overflow the L1; shorter distances leave the core waiting). The activations are
-// re-read for every row, from L1.
+// One row at a time, each prefetched far ahead (CpuFeatures::decode_prefetch_bytes): a single
+// stream per thread kept one core of a Zen 5 at 33 GB/s on Q8_0, against 20-25 GB/s for four rows
+// at once (several streams with the same distance overflow the L1). The activations are re-read
+// for every row, from L1.
 constexpr int kRows = 1;
-constexpr int64_t kAheadBytes = 8192;
 
 // Columns per step of the row walk, and their bytes. Q4_K takes two super-blocks a step, whose
 // scales unpack together (scales_k4_x2): +5 % on one core, where the unpacking one super-block at
@@ -240,10 +240,11 @@ void rows_block(const WeightMatrix& w, const TokenPtrs<NT>& tp, int64_t r, float
     for (int t = 0; t < NT; ++t) acc[i][t] = accm[i][t] = _mm512_setzero_ps();
   const uint8_t* rows[R];
   for (int i = 0; i < R; ++i) rows[i] = w.row(r + i);
+  const int64_t ahead = cpu_features().decode_prefetch_bytes;
   for (int64_t k0 = 0; k0 < w.cols; k0 += kChunkCols<T>) {
     // Decoding alone does not keep enough loads in flight to stream at memory speed.
     for (int i = 0; i < R; ++i) {
-      const char* next = reinterpret_cast<const char*>(rows[i]) + (k0 / kChunkCols<T>) * kChunkBytes<T> + kAheadBytes;
+      const char* next = reinterpret_cast<const char*>(rows[i]) + (k0 / kChunkCols<T>) * kChunkBytes<T> + ahead;
       for (int64_t b = 0; b < kChunkBytes<T>; b += 64) _mm_prefetch(next + b, _MM_HINT_T0);
     }
     chunk<T, R, NT>(rows, tp, k0, min_i64(kChunkCols<T>, w.cols - k0), acc, accm);
