@@ -120,27 +120,6 @@ void row_q4_k(const WeightMatrix& w, const Acts& a, int64_t r, float* y) {
   for (int t = 0; t < NT; ++t) y[t * w.rows + r] = hsum(acc[t]) - hsum(accm[t]);
 }
 
-// A Q6_K super-block's 256 values as signed bytes q - 32 (layout: dequant.cpp), assembled 32 at a
-// time with byte operations (shifts go through 16-bit lanes; the masks drop what crossed from the
-// neighbouring byte).
-inline void q6_k_codes(const uint8_t* x, int8_t* qv) {
-  const __m256i low = _mm256_set1_epi8(15), three = _mm256_set1_epi8(3), off = _mm256_set1_epi8(32);
-  for (int half = 0; half < 2; ++half) {
-    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 64 * half));
-    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 64 * half + 32));
-    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 128 + 32 * half));
-    const __m256i parts[4] = {
-        _mm256_or_si256(_mm256_and_si256(a, low), _mm256_slli_epi16(_mm256_and_si256(h, three), 4)),
-        _mm256_or_si256(_mm256_and_si256(b, low), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), three), 4)),
-        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(a, 4), low),
-                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), three), 4)),
-        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), low),
-                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), three), 4))};
-    for (int g = 0; g < 4; ++g)
-      _mm256_store_si256(reinterpret_cast<__m256i*>(qv + 128 * half + 32 * g), _mm256_sub_epi8(parts[g], off));
-  }
-}
-
 template <int NT>
 void row_q6_k(const WeightMatrix& w, const Acts& a, int64_t r, float* y) {
   const int64_t nsb = w.cols / 256, nb = w.cols / kBlock;
@@ -158,12 +137,7 @@ void row_q6_k(const WeightMatrix& w, const Acts& a, int64_t r, float* y) {
   for (int64_t sb = 0; sb < nsb; ++sb) {
     const uint8_t* blk = row + sb * 210;
     prefetch_ahead(blk, 210);
-    const __m256 d = _mm256_set1_ps(f16(blk + 208));
-    for (int j = 0; j < 16; j += 8) {
-      const __m256i v = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 192 + j)));
-      _mm256_store_ps(dsc + j, _mm256_mul_ps(d, _mm256_cvtepi32_ps(v)));
-    }
-    q6_k_codes(blk, qv);
+    decode_q6_k(blk, dsc, qv);
     for (int e = 0; e < 8; ++e) {
       const __m256i wq = _mm256_load_si256(reinterpret_cast<const __m256i*>(qv + 32 * e));
       const __m256i aw = _mm256_abs_epi8(wq);

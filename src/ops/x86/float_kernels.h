@@ -356,33 +356,7 @@ void fused_chunk(const uint8_t* const* rows, int64_t k0, int64_t kc, const float
     const int64_t sb = k0 / 256;
     alignas(64) float dsc[R][16];   // (d * scale) first, then times q: the reference's rounding
     alignas(64) int8_t qv[R][256];  // each row's 256 values as signed bytes q - 32
-    for (int r = 0; r < R; ++r) {
-      const uint8_t* x = rows[r] + sb * 210;
-      const float d = f16_scalar(x + 208);
-      const auto* sc = reinterpret_cast<const int8_t*>(x + 192);
-      for (int j = 0; j < 16; j += 8) {
-        const __m256i v = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + j)));
-        _mm256_store_ps(dsc[r] + j, _mm256_mul_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(v)));
-      }
-      // Assembled 32 at a time with byte operations (shifts go through 16-bit lanes; the masks
-      // drop what crossed from the neighbour).
-      const __m256i low = _mm256_set1_epi8(15), three = _mm256_set1_epi8(3), off = _mm256_set1_epi8(32);
-      for (int half = 0; half < 2; ++half) {
-        const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 64 * half));
-        const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 64 * half + 32));
-        const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 128 + 32 * half));
-        const __m256i parts[4] = {
-            _mm256_or_si256(_mm256_and_si256(a, low), _mm256_slli_epi16(_mm256_and_si256(h, three), 4)),
-            _mm256_or_si256(_mm256_and_si256(b, low),
-                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), three), 4)),
-            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(a, 4), low),
-                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), three), 4)),
-            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), low),
-                            _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), three), 4))};
-        for (int g = 0; g < 4; ++g)
-          _mm256_store_si256(reinterpret_cast<__m256i*>(qv[r] + 128 * half + 32 * g), _mm256_sub_epi8(parts[g], off));
-      }
-    }
+    for (int r = 0; r < R; ++r) decode_q6_k(rows[r] + sb * 210, dsc[r], qv[r]);
     // Each activation vector is loaded once for all R rows.
     for (int e = 0; e < 256; e += L) {
       F xv[NT];

@@ -40,6 +40,33 @@ inline void scales_k4(const uint8_t* blk, __m256& dsc, __m256& dmn) {
   dmn = _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(six, 8))));
 }
 
+// A Q6_K super-block x (layout: dequant.cpp): dsc[16] = d * scale of each 16 values (the
+// reference's product, before the codes), qv[256] = the codes as signed bytes q - 32, assembled
+// 32 at a time with byte operations (shifts go through 16-bit lanes; the masks drop what crossed
+// from the neighbouring byte). dsc 32-byte aligned.
+inline void decode_q6_k(const uint8_t* x, float* dsc, int8_t* qv) {
+  const __m256 d = _mm256_set1_ps(_cvtsh_ss(static_cast<unsigned short>(x[208] | (x[209] << 8))));
+  for (int j = 0; j < 16; j += 8) {
+    const __m256i v = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x + 192 + j)));
+    _mm256_store_ps(dsc + j, _mm256_mul_ps(d, _mm256_cvtepi32_ps(v)));
+  }
+  const __m256i low = _mm256_set1_epi8(15), three = _mm256_set1_epi8(3), off = _mm256_set1_epi8(32);
+  for (int half = 0; half < 2; ++half) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 64 * half));
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 64 * half + 32));
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 128 + 32 * half));
+    const __m256i parts[4] = {
+        _mm256_or_si256(_mm256_and_si256(a, low), _mm256_slli_epi16(_mm256_and_si256(h, three), 4)),
+        _mm256_or_si256(_mm256_and_si256(b, low), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), three), 4)),
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(a, 4), low),
+                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), three), 4)),
+        _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), low),
+                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), three), 4))};
+    for (int g = 0; g < 4; ++g)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(qv + 128 * half + 32 * g), _mm256_sub_epi8(parts[g], off));
+  }
+}
+
 #ifdef __AVX512F__
 // scales_k4 of two super-blocks at once (b0: lanes 0-7, b1: lanes 8-15), for the AVX-512 decode:
 // the same byte shuffles on both 16-byte heads in one register, the same products.
