@@ -11,7 +11,7 @@ using nlohmann::json;
 
 namespace {
 
-void convert(const json& v, const Record& rec, std::vector<Item>& out) {
+void convert_hardverify(const json& v, const Record& rec, std::vector<Item>& out) {
   const std::string& where = rec.where;
   require_object(v, where);
   int64_t id = int_field(v, "id", where);
@@ -39,7 +39,7 @@ void convert(const json& v, const Record& rec, std::vector<Item>& out) {
 
 DatasetAdapter hardverify_adapter() {
   return keyed_adapter({"hardverify_math", "verify_ref", "HardVerify-Math (TinyV) JSON: fn_output -> Correct, tn_output -> Incorrect"}, Task::kVerifyRef, {"question", "ground_truth", "fn_output", "tn_output"},
-                       [](const std::filesystem::path&) -> Converter { return convert; });
+                       [](const std::filesystem::path&) -> Converter { return convert_hardverify; });
 }
 
 }  // namespace fare::judge

@@ -10,7 +10,7 @@ using nlohmann::json;
 
 namespace {
 
-void convert(const json& v, const Record& rec, std::vector<Item>& out) {
+void convert_judgebench(const json& v, const Record& rec, std::vector<Item>& out) {
   const std::string& where = rec.where;
   require_object(v, where);
   Item item;
@@ -42,7 +42,7 @@ void convert(const json& v, const Record& rec, std::vector<Item>& out) {
 
 DatasetAdapter judgebench_adapter() {
   return keyed_adapter({"judgebench", "pairwise", "JudgeBench (ScalerLab) JSONL: label \"A>B\"/\"B>A\""}, Task::kPairwise, {"pair_id", "response_A", "response_B", "label"},
-                       [](const std::filesystem::path&) -> Converter { return convert; });
+                       [](const std::filesystem::path&) -> Converter { return convert_judgebench; });
 }
 
 }  // namespace fare::judge

@@ -11,7 +11,7 @@ using nlohmann::json;
 
 namespace {
 
-Converter make_converter(const std::filesystem::path& path) {
+Converter llmbar_converter(const std::filesystem::path& path) {
   std::filesystem::path dir = std::filesystem::absolute(path).parent_path();
   std::string subset = dir.filename().string();
   std::string group = dir.parent_path().filename().string();  // Adversarial, LLMBar, Processed
@@ -39,7 +39,7 @@ Converter make_converter(const std::filesystem::path& path) {
 
 DatasetAdapter llmbar_adapter() {
   return keyed_adapter({"llmbar", "pairwise", "LLMBar and its processed sets, JSON: label 1 -> A, 2 -> B"}, Task::kPairwise, {"input", "output_1", "output_2", "label"},
-                       [](const std::filesystem::path& path) { return make_converter(path); });
+                       [](const std::filesystem::path& path) { return llmbar_converter(path); });
 }
 
 }  // namespace fare::judge

@@ -10,7 +10,7 @@ using nlohmann::json;
 
 namespace {
 
-Converter make_converter(const std::filesystem::path& path) {
+Converter processbench_converter(const std::filesystem::path& path) {
   std::string stem = path.stem().string();
   return [stem](const json& v, const Record& rec, std::vector<Item>& out) {
     const std::string& where = rec.where;
@@ -38,7 +38,7 @@ Converter make_converter(const std::filesystem::path& path) {
 
 DatasetAdapter processbench_adapter() {
   return keyed_adapter({"processbench", "step", "ProcessBench (Qwen) JSON: steps[], label = first wrong step or -1"}, Task::kStep, {"problem", "steps", "label"},
-                       [](const std::filesystem::path& path) { return make_converter(path); });
+                       [](const std::filesystem::path& path) { return processbench_converter(path); });
 }
 
 }  // namespace fare::judge

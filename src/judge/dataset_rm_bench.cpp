@@ -32,7 +32,7 @@ std::string kind_from_subset(const std::string& subset) {
   return "rm_bench";
 }
 
-Converter make_converter(std::string path_kind) {
+Converter rm_bench_converter(std::string path_kind) {
   return [path_kind](const json& v, const Record& rec, std::vector<Item>& out) {
     const std::string& where = rec.where;
     require_object(v, where);
@@ -73,7 +73,7 @@ Converter make_converter(std::string path_kind) {
 
 DatasetAdapter rm_bench_adapter() {
   return keyed_adapter({"rm_bench", "pairwise", "RM-Bench (THU-KEG) JSON: 3 chosen x 3 rejected = 9 pairs per prompt"}, Task::kPairwise, {"prompt", "chosen", "rejected"},
-                       [](const std::filesystem::path& path) { return make_converter(kind_from_path(path)); });
+                       [](const std::filesystem::path& path) { return rm_bench_converter(kind_from_path(path)); });
 }
 
 }  // namespace fare::judge
