@@ -24,7 +24,8 @@ struct ModelArgs {
   std::string chat_template;
   std::string kernels = "auto";
   std::string kv_cache = "f32";
-  bool repack = false;
+  bool repack = false;     // every packed layout (EngineOptions::repack "all")
+  bool no_repack = false;  // none ("off"); neither: "auto"
   int ubatch = 0;
   int parallel = 0;        // sequences per step (EngineOptions::max_sequences); 0: the engine's default
   std::string kv_budget;   // "8G", "512M", "1048576"; empty: the engine's default

@@ -76,12 +76,14 @@ std::unique_ptr<Engine> Engine::open(const std::string& path, const EngineOption
   if (opts.kv_cache == "f16") kv_type = DType::F16;
   else if (opts.kv_cache == "bf16") kv_type = DType::BF16;
   else if (opts.kv_cache != "f32") fail("KV cache type is '", opts.kv_cache, "', expected f32, f16 or bf16");
+  if (opts.repack != "auto" && opts.repack != "all" && opts.repack != "off")
+    fail("repack is '", opts.repack, "', expected auto, all or off");
   const KernelSet& kernels = select_kernels(opts.kernels);
   std::unique_ptr<Engine> e(new Engine());
   e->shared_ = std::make_unique<Shared>(opts.n_threads > 0 ? opts.n_threads : ThreadPool::default_threads(), kernels,
                                         kv_type);
   const Compute cx = e->shared_->cx();
-  e->model_ = Model::load(path, opts.repack_weights ? &cx : nullptr);
+  e->model_ = Model::load(path, opts.repack == "off" ? nullptr : &cx, opts.repack == "all");
   if (!opts.chat_template_file.empty()) {
     std::ifstream in(opts.chat_template_file, std::ios::binary);
     if (!in) fail(opts.chat_template_file, ": cannot open the chat template file");

@@ -28,11 +28,13 @@ struct EngineOptions {
   // Either way a token's result does not depend on what else is in the batch.
   std::string kernels = "auto";
   std::string kv_cache = "f32";  // KV cache values: "f32", "f16" or "bf16"
-  // Copy the weights that the kernel set reads faster in its own layout (so far: BF16 with
-  // "fast" on AVX-512 BF16) into that layout at load. Memory stays at about the weights' size,
-  // but loading takes seconds instead of a fraction of one, and other processes cannot share
-  // those pages of the page cache; decode gains 2-6 %, prefill loses 3-8 % (docs/PERFORMANCE.md).
-  bool repack_weights = false;
+  // Copying weights at load into a layout the kernel set reads faster. Memory stays at about the
+  // weights' size, but loading takes longer and other processes cannot share those pages of the
+  // page cache. "auto": the layouts worth it whatever runs (Q8_0 in tiles of 16 rows for
+  // AMX-INT8 decode: several sequences' decode steps 1.8x as fast, one sequence's the same);
+  // "all": also BF16 for "fast" on AVX-512 BF16 without AMX (decode 2-6 % faster, prefill 3-8 %
+  // slower); "off": none (docs/PERFORMANCE.md).
+  std::string repack = "auto";
   // Prompt tokens per forward pass (llama.cpp's ubatch): prefill reads every weight once per
   // pass. 0: chosen by the weight type and kernels (512 or 256, engine.cpp). With many sequences
   // a pass also carries their decode tokens: this is the size of a whole step.
@@ -126,7 +128,7 @@ struct ModelInfo {
   bool tie_embeddings = false;
   std::vector<std::pair<std::string, int>> weight_types;  // type -> matrices
   size_t weight_bytes = 0;
-  int packed_matrices = 0;   // matrices repacked at load (EngineOptions::repack_weights)
+  int packed_matrices = 0;   // matrices repacked at load (EngineOptions::repack)
   size_t packed_bytes = 0;
   size_t embedding_bytes = 0;  // token_embd as stored; a decode step reads one row of it (unless tied)
   int tokenizer_tokens = 0;

@@ -325,10 +325,10 @@ class ModelLoader {
 Model::Model() = default;
 Model::~Model() = default;
 
-std::shared_ptr<const Model> Model::load(const std::string& path, const Compute* pack_for) {
+std::shared_ptr<const Model> Model::load(const std::string& path, const Compute* pack_for, bool pack_all) {
   std::shared_ptr<Model> m(new Model());
   ModelLoader(*m).load(path);
-  if (pack_for != nullptr) m->pack(*pack_for);
+  if (pack_for != nullptr) m->pack(*pack_for, pack_all);
   return m;
 }
 

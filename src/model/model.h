@@ -39,7 +39,10 @@ class Model {
   // With `pack_for`, the matrices whose kernels in that set read a packed layout
   // (TypeKernels::packing) are copied into it with that context's threads, and the file pages
   // they came from leave the process's resident set: memory stays at about the weights' size.
-  static std::shared_ptr<const Model> load(const std::string& path, const Compute* pack_for = nullptr);
+  // pack_for: copy the matrices whose type the kernel set reads in a packed layout into it
+  // (only the layouts packed by default unless pack_all).
+  static std::shared_ptr<const Model> load(const std::string& path, const Compute* pack_for = nullptr,
+                                           bool pack_all = true);
   ~Model();
 
   Config config;
@@ -63,7 +66,7 @@ class Model {
  private:
   friend class ModelLoader;
   Model();
-  void pack(const Compute& cx);
+  void pack(const Compute& cx, bool all);
   std::vector<std::unique_ptr<SafetensorsFile>> st_files_;
   std::unique_ptr<GgufFile> gguf_;
   std::vector<std::unique_ptr<std::vector<float>>> owned_;  // FP8 block scales

@@ -40,21 +40,25 @@ void pack_matrix(WeightMatrix& w, const WeightPacking& p, ThreadPool& pool, Page
 
 }  // namespace
 
-void Model::pack(const Compute& cx) {
+void Model::pack(const Compute& cx, bool all) {
   std::vector<WeightMatrix*> matrices;
   for (LayerWeights& l : layers)
     for (WeightMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) matrices.push_back(w);
   matrices.push_back(&output);  // a copy of tok_embd's description when tied: the embedding keeps reading rows
+  const auto layout = [&](const WeightMatrix& w) -> const WeightPacking* {
+    const WeightPacking* p = cx.kernels->of(w.type).packing;
+    return p != nullptr && (all || p->by_default) ? p : nullptr;
+  };
   size_t copy = 0, source = 0;
   for (const WeightMatrix* w : matrices)
-    if (const WeightPacking* p = cx.kernels->of(w->type).packing) {
+    if (const WeightPacking* p = layout(*w)) {
       copy += p->bytes(w->rows, w->cols);
       source += static_cast<size_t>(w->rows) * w->row_stride;
     }
   const size_t avail = available_memory();
   const bool evict = avail < copy || avail - copy < source;
   for (WeightMatrix* w : matrices) {
-    const WeightPacking* p = cx.kernels->of(w->type).packing;
+    const WeightPacking* p = layout(*w);
     if (p == nullptr) continue;
     PageBuffer& out = packed_.emplace_back(p->bytes(w->rows, w->cols));
     pack_matrix(*w, *p, *cx.pool, out, evict);

@@ -96,6 +96,7 @@ void set_decoded_bf16(KernelSet& s, DType t, RowsFn gemm, int row_tile) {
 
 // The AMX kernels on the tile unit, and on the scalar model of it that the tests run anywhere.
 struct AmxTiles {
+  static constexpr RowsFn q8_0_decode_packed = &amx::gemv_q8_0_packed;
   template <DType T>
   static constexpr RowsFn int8 = &amx::gemm<T>;
   template <DType T>
@@ -104,6 +105,7 @@ struct AmxTiles {
 };
 
 struct AmxModel {
+  static constexpr RowsFn q8_0_decode_packed = &amx::emulated::gemv_q8_0_packed;
   template <DType T>
   static constexpr RowsFn int8 = &amx::emulated::gemm<T>;
   template <DType T>
@@ -136,6 +138,13 @@ void set_amx_decoded(KernelSet& s) {
                               std::pair{DType::Q5_K, Amx::template decoded<DType::Q5_K>},
                               std::pair{DType::Q6_K, Amx::template decoded<DType::Q6_K>}})
     set_decoded_bf16(s, t, fn, kAmxRows);
+  // Q8_0 packed at load (--repack) in tiles of 16 rows: decode on AMX-INT8 tiles, up to 16
+  // sequences' tokens per pass over the weights, each token one lane whatever runs beside it.
+  TypeKernels& q8 = slot(s, DType::Q8_0);
+  q8.packing = &amx::kQ8_0Tiles;
+  q8.gemv_packed = Amx::q8_0_decode_packed;
+  q8.gemm_packed = Amx::template decoded<DType::Q8_0>;
+  q8.gemv_packed_tokens = 16;
 }
 
 void add_x86_sets(std::vector<Entry>& out, std::vector<Entry>& emulated) {

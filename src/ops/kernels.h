@@ -124,6 +124,9 @@ struct TypeKernels {
   const WeightPacking* packing = nullptr;
   RowsFn gemv_packed = nullptr;
   RowsFn gemm_packed = nullptr;
+  // Streamed tokens gemv_packed takes per call (matmul sends more in groups of this many); the
+  // gemv of stored rows takes kGemvMaxTokens.
+  int gemv_packed_tokens = static_cast<int>(kGemvMaxTokens);
 };
 
 inline constexpr size_t kNumDTypes = static_cast<size_t>(DType::F64) + 1;

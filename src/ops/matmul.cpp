@@ -1,6 +1,7 @@
 #include "ops/matmul.h"
 
 #include <algorithm>
+#include <limits>
 #include <array>
 #include <cmath>
 #include <cstring>
@@ -63,8 +64,8 @@ struct ActBuffers {
   std::vector<uint16_t> bf;
 };
 
-// One set per group of tokens a product prepares at once (its streamed tokens, kGemvMaxTokens at
-// a time, and its tiled tokens).
+// One set per group of tokens a product prepares at once (its streamed tokens, a streaming call's
+// worth at a time, and its tiled tokens).
 ActBuffers& act_buffers(size_t slot) {
   thread_local std::deque<ActBuffers> b;  // a deque: growing it moves no buffer in use
   while (b.size() <= slot) b.emplace_back();
@@ -281,6 +282,7 @@ constexpr int64_t kGemvRowGrain = 8;
 struct RowSplit {
   RowsFn stream, tile;
   int64_t unit;
+  int64_t stream_tokens;  // per call of `stream`
 };
 
 RowSplit split_of(const KernelSet& set, const TypeKernels& k, const WeightMatrix& w, int64_t n_stream,
@@ -290,11 +292,12 @@ RowSplit split_of(const KernelSet& set, const TypeKernels& k, const WeightMatrix
   const bool packed = w.packed != nullptr && k.packing != nullptr && w.packing == k.packing;
   const int64_t stream_unit = packed ? k.packing->row_block : kGemvRowGrain, tile_unit = k.row_align;
   const int64_t unit = n_tile == 0 ? stream_unit : n_stream == 0 ? tile_unit : std::lcm(stream_unit, tile_unit);
-  return {packed ? k.gemv_packed : k.gemv, packed ? k.gemm_packed : k.gemm, unit};
+  return {packed ? k.gemv_packed : k.gemv, packed ? k.gemm_packed : k.gemm, unit,
+          packed ? int64_t{k.gemv_packed_tokens} : kGemvMaxTokens};
 }
 
-// Rows of one product that the streaming kernel's groups of kGemvMaxTokens tokens take in turn
-// while they are in cache.
+// Rows of one product that the streaming kernel's groups of tokens take in turn while they are
+// in cache.
 constexpr size_t kSharedRowBytes = 256 << 10;
 
 }  // namespace
@@ -333,16 +336,18 @@ void matmul(const Compute& cx, std::span<const Product> products, const float* x
   }
   if (n_tokens <= 0) return;
   ThreadPool& pool = *cx.pool;
-  // The streaming kernels take at most kGemvMaxTokens tokens a call: more go in groups.
-  const int64_t n_groups = (n_stream + kGemvMaxTokens - 1) / kGemvMaxTokens;
+  // The streaming kernels take a few tokens a call (RowSplit::stream_tokens): more go in groups.
+  int64_t group = std::numeric_limits<int64_t>::max();
+  for (size_t i = 0; i < products.size(); ++i) group = std::min(group, splits[i].stream_tokens);
+  const int64_t n_groups = (n_stream + group - 1) / group;
   thread_local std::vector<Acts> streamed_groups;
   std::vector<Acts>& streamed = streamed_groups;  // the calling thread's, named for the workers
   streamed.assign(static_cast<size_t>(n_groups), Acts{});
   for (int64_t g = 0; g < n_groups; ++g) {
     Acts& a = streamed[static_cast<size_t>(g)];
-    a.n_tokens = std::min(kGemvMaxTokens, n_stream - g * kGemvMaxTokens);
+    a.n_tokens = std::min(group, n_stream - g * group);
     a.cols = w0.cols;
-    a.x = x + g * kGemvMaxTokens * w0.cols;
+    a.x = x + g * group * w0.cols;
     prepare_acts(*cx.kernels, k, k.gemv_act, a, pool, static_cast<size_t>(g));
   }
   Acts tiled;
@@ -368,7 +373,7 @@ void matmul(const Compute& cx, std::span<const Product> products, const float* x
       for (int64_t r0 = r_begin; r0 < r_end && n_groups > 0; r0 += step)
         for (int64_t g = 0; g < n_groups; ++g)
           sp.stream(w, streamed[static_cast<size_t>(g)], r0, std::min(r_end, r0 + step),
-                    products[i].y + g * kGemvMaxTokens * w.rows);
+                    products[i].y + g * group * w.rows);
       // The tiled kernel reuses each weight tile for all its tokens: it takes the whole range.
       if (n_tile > 0) sp.tile(w, tiled, r_begin, r_end, products[i].y + n_stream * w.rows);
     }

@@ -24,6 +24,9 @@ struct WeightPacking {
   // Writes rows [r0, r1) of w (r0 a multiple of row_block; r1 too, or w.rows) at their place in
   // dst, which has bytes(w.rows, w.cols) bytes. Ranges may be packed by different threads.
   void (*pack)(const WeightMatrix& w, int64_t r0, int64_t r1, uint8_t* dst) = nullptr;
+  // Worth its load time whatever runs (no workload measured slower): packed unless asked not
+  // to. The others only when asked (EngineOptions::repack).
+  bool by_default = false;
 };
 
 // A [rows, cols] weight matrix as stored: row r starts at data + r * row_stride.

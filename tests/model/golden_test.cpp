@@ -139,7 +139,7 @@ Measured check_golden(const Case& c, const KernelSet& kernels, DType kv_type, co
   eo.n_threads = 2;
   eo.kernels = kernels.name;
   eo.kv_cache = kv_type == DType::F32 ? "f32" : kv_type == DType::F16 ? "f16" : "bf16";
-  eo.repack_weights = packed;
+  eo.repack = packed ? "all" : "off";
   auto engine = greedy ? Engine::open(path, eo) : nullptr;
 
   std::vector<double> deltas;  // per position: the largest |Δ| over the 20 reference ids

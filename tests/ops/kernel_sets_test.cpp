@@ -293,6 +293,33 @@ TEST_P(KernelSetTest, DecodesBitExactly) {
   }
 }
 
+// Decode steps of many sequences stream all their tokens through the streaming kernel, in groups
+// of as many as one call takes (TypeKernels::gemv_packed_tokens): each token's result must be
+// the bits it gets streamed alone, whatever group it falls in, on stored and on packed weights.
+TEST_P(KernelSetTest, StreamedTokenIgnoresItsCompany) {
+  const auto& [set_name, type] = GetParam();
+  std::string why;
+  const KernelSet* set = find_set(set_name, why);
+  if (set == nullptr) GTEST_SKIP() << why;
+  const int64_t rows = 37, cols = traits(type).block_elems == 256 ? 512 : 96, n_tok = 21;
+  for (bool packed : {false, true}) {
+    if (packed && set->of(type).packing == nullptr) continue;
+    SCOPED_TRACE(packed ? "packed" : "stored");
+    TestMatrix m(type, rows, cols, 2, 31);
+    std::vector<uint8_t> packed_bytes;
+    if (packed) pack_in_two_ranges(*set->of(type).packing, m.w, packed_bytes);
+    ThreadPool pool(3);
+    const auto x = randn(static_cast<size_t>(n_tok * cols), 32);
+    std::vector<float> together(static_cast<size_t>(n_tok * rows), -1.0f), alone(static_cast<size_t>(rows), -2.0f);
+    matmul({&pool, set}, m.w, x.data(), n_tok, n_tok, together.data());
+    for (int64_t t = 0; t < n_tok; ++t) {
+      matmul({&pool, set}, m.w, x.data() + t * cols, 1, 1, alone.data());
+      for (int64_t r = 0; r < rows; ++r)
+        ASSERT_EQ(together[static_cast<size_t>(t * rows + r)], alone[static_cast<size_t>(r)]) << "token " << t << " row " << r;
+    }
+  }
+}
+
 std::vector<std::string> set_names() {
   std::vector<std::string> v = test::kernel_set_names();
   v.emplace_back("amx-int8-emulated");

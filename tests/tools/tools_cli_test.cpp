@@ -115,6 +115,7 @@ TEST(BenchSmoke, ParallelSequencesAreMeasured) {
 
 // --repack copies the BF16 matrices (every layer matrix and the lm_head) into the avx512-bf16
 // kernels' layout; the products on it are checked by kernel_sets_test and golden_test.
+// Q8_0 on AMX is packed without asking.
 TEST(BenchSmoke, RepackCopiesTheMatricesTheKernelsReadPacked) {
   const std::string bf16 = test::fixture("micro-qwen3/micro-qwen3-bf16.gguf");
   const std::string args = " --pp 16 --tg 2 --reps 1 -t 2 --json";
@@ -130,9 +131,14 @@ TEST(BenchSmoke, RepackCopiesTheMatricesTheKernelsReadPacked) {
   EXPECT_EQ(p["packed"]["bytes"].get<int64_t>(), 2 * layer + padded(4224, 256));
   EXPECT_EQ(w["packed"]["matrices"], 0);
   EXPECT_TRUE(p["logits"]["stable"].get<bool>());
-  // Integer weights have no packed layout: --repack changes nothing there.
-  const json q = json::parse(fare("bench -m " + kMicroQ8 + args + " --repack", false).out);
-  EXPECT_EQ(q["packed"]["matrices"], 0);
+  // Q8_0 is packed by default, and only where the kernels decode it on AMX-INT8 tiles (the
+  // amx-bf16 set); --no-repack keeps every matrix as stored.
+  const json q = json::parse(fare("bench -m " + kMicroQ8 + args, false).out);
+  EXPECT_EQ(q["packed"]["matrices"], q["kernels"] == "amx-bf16" ? n_matrices : 0) << q["kernels"];
+  EXPECT_TRUE(q["logits"]["stable"].get<bool>());
+  const json off = json::parse(fare("bench -m " + kMicroQ8 + args + " --no-repack", false).out);
+  EXPECT_EQ(off["packed"]["matrices"], 0);
+  EXPECT_NE(fare("bench -m " + kMicroQ8 + args + " --repack --no-repack").exit_code, 0);
 }
 
 TEST(BenchSmoke, UbatchIsReportedAndChecked) {

@@ -1,6 +1,6 @@
 // AMX prefill: integer weights times int8 activation blocks (TDPBUSD), and BF16 weights or
 // integer weights decoded to bf16 times bfloat16 activations (TDPBF16PS), on 16 x 16 output
-// tiles.
+// tiles. And decode of Q8_0 weights packed at load, for up to 16 sequences at once (TDPBSSD).
 //
 // The kernels are written over a Tiles backend: Hardware issues the AMX instructions; Emulated
 // runs the same kernels on a scalar model of the tile registers, so the data layouts, offsets
@@ -18,6 +18,7 @@
 #include <cstring>
 #include <vector>
 
+#include "ops/cpu_features.h"
 #include "ops/x86/avx512_common.h"
 #include "ops/x86/int8_unpack.h"
 #include "ops/x86/kernels_x86.h"
@@ -95,6 +96,12 @@ struct Hardware {
     else _tile_dpbusd(1, 3, 4);
   }
   template <int C, int A, int B>
+  static void dpbssd() {
+    static_assert((C == 0 && A == 2 && B == 4) || (C == 1 && A == 3 && B == 5));
+    if constexpr (C == 0) _tile_dpbssd(0, 2, 4);
+    else _tile_dpbssd(1, 3, 5);
+  }
+  template <int C, int A, int B>
   static void dpbf16ps() {
     static_assert((C == 0 && A == 4 && B == 6) || (C == 1 && A == 4 && B == 7) || (C == 2 && A == 5 && B == 6) ||
                   (C == 3 && A == 5 && B == 7));
@@ -139,6 +146,19 @@ struct Emulated {
         std::memcpy(&acc, &s.t[C][m][4 * n], 4);
         for (int k = 0; k < s.cfg.colsb[A]; ++k)
           acc += static_cast<int32_t>(s.t[A][m][k]) * static_cast<int8_t>(s.t[B][k / 4][4 * n + k % 4]);
+        std::memcpy(&s.t[C][m][4 * n], &acc, 4);
+      }
+  }
+  // The same with A signed.
+  template <int C, int A, int B>
+  static void dpbssd() {
+    State& s = st();
+    for (int m = 0; m < s.cfg.rows[C]; ++m)
+      for (int n = 0; n < s.cfg.colsb[C] / 4; ++n) {
+        int32_t acc;
+        std::memcpy(&acc, &s.t[C][m][4 * n], 4);
+        for (int k = 0; k < s.cfg.colsb[A]; ++k)
+          acc += static_cast<int32_t>(static_cast<int8_t>(s.t[A][m][k])) * static_cast<int8_t>(s.t[B][k / 4][4 * n + k % 4]);
         std::memcpy(&s.t[C][m][4 * n], &acc, 4);
       }
   }
@@ -261,6 +281,130 @@ void gemm_int8(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, flo
   Tiles::release();
 }
 
+// Weights packed at load (kQ8_0Tiles): each group of 16 rows, block after block, as the block's
+// 16 f16 scales (32 bytes) and then its 16 x 32 codes (the weight tile, 512 bytes), so that a
+// product reads one stream and no scale needs gathering.
+constexpr int64_t kQ8TileBytes = 32 + 16 * 32;
+
+size_t q8_0_tiles_bytes(int64_t rows, int64_t cols) {
+  return static_cast<size_t>((rows + 15) / 16 * (cols / 32) * kQ8TileBytes);
+}
+
+void pack_q8_0_tiles(const WeightMatrix& w, int64_t r0, int64_t r1, uint8_t* dst) {
+  const int64_t nb = w.cols / 32;
+  for (int64_t g = r0 / 16; g * 16 < r1; ++g)
+    for (int64_t b = 0; b < nb; ++b) {
+      uint8_t* t = dst + (g * nb + b) * kQ8TileBytes;
+      std::memset(t, 0, kQ8TileBytes);
+      for (int64_t i = 0; i < 16 && g * 16 + i < w.rows; ++i) {
+        const uint8_t* blk = w.row(g * 16 + i) + b * 34;
+        std::memcpy(t + 2 * i, blk, 2);
+        std::memcpy(t + 32 + 32 * i, blk + 2, 32);
+      }
+    }
+}
+
+// Row r of Q8_0 weights packed as kQ8_0Tiles, as i8::unpack_row gives stored rows: codes with
+// the offset of 128, one scale per block.
+void unpack_packed_q8_0(const WeightMatrix& w, int64_t r, uint8_t* codes, float* scale) {
+  const int64_t nb = w.cols / 32, i = r % 16;
+  const uint8_t* group = w.packed + r / 16 * nb * kQ8TileBytes;
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* t = group + b * kQ8TileBytes;
+    scale[b] = load_f16_scalar(t + 2 * i);
+    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + 32 + 32 * i));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes + 32 * b), _mm256_xor_si256(q, _mm256_set1_epi8(static_cast<char>(0x80))));
+  }
+}
+
+// ---- Q8_0 decode ----
+
+// Decode of up to kTok tokens (several sequences' steps), each token one lane of every vector, so
+// that a token's result is the same whatever tokens share its pass (the engine's batch
+// invariance). A packed tile of 16 weight rows x one block of 32 columns times one activation
+// tile of the block for all tokens (TDPBSSD: both signed, no offset) gives 16 x 16 int32 sums,
+// which then take the float step of that block, row by row over the tokens:
+// acc = sum * (weight scale * activation scale) + acc, block after block. The tile unit does in
+// one instruction what takes vpdpbusd 16 per token, so the step costs about the same for 1 or 16
+// tokens; the stored rows would have to be read as 16 streams at once, slower than the memory
+// (0.75-0.8x avx512-vnni's one stream per row on a 2-core Xeon), hence the packed layout.
+struct Q8DecodeActs {
+  std::vector<int8_t> tiles;  // [block][8 rows of 4 columns][16 tokens x 4 bytes], zero past the last token
+  std::vector<float> scale;   // [block][16 tokens], zero past the last token
+};
+
+void build_q8_decode_acts(const Acts& a, Q8DecodeActs& d) {
+  const int64_t nb = a.cols / 32;
+  d.tiles.assign(static_cast<size_t>(nb * 8 * 64), 0);
+  d.scale.assign(static_cast<size_t>(nb * kTok), 0.0f);
+  for (int64_t t = 0; t < a.n_tokens; ++t)
+    for (int64_t b = 0; b < nb; ++b) {
+      d.scale[static_cast<size_t>(b * kTok + t)] = a.scale[t * nb + b];
+      for (int64_t k4 = 0; k4 < 8; ++k4)
+        std::memcpy(&d.tiles[static_cast<size_t>((b * 8 + k4) * 64 + 4 * t)], a.q + t * a.cols + 32 * b + 4 * k4, 4);
+    }
+}
+
+template <class Tiles>
+void gemv_q8_0_impl(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  const int64_t nb = w.cols / 32, nt = a.n_tokens, ahead = cpu_features().decode_prefetch_bytes;
+  thread_local Q8DecodeActs acts;
+  build_q8_decode_acts(a, acts);
+  TileConfig cfg;
+  for (int t : {0, 1}) {
+    cfg.rows[t] = 16;
+    cfg.colsb[t] = 64;
+  }
+  for (int t : {2, 3}) {
+    cfg.rows[t] = 16;
+    cfg.colsb[t] = 32;
+  }
+  for (int t : {4, 5}) {
+    cfg.rows[t] = 8;
+    cfg.colsb[t] = 64;
+  }
+  Tiles::config(cfg);
+  alignas(64) int32_t c[2][16][kTok];
+  for (int64_t rb = r0; rb < r1; rb += 16) {  // r0 a multiple of 16; rows past the last are zero
+    const uint8_t* group = w.packed + rb / 16 * nb * kQ8TileBytes;
+    __m512 acc[16];
+    for (auto& v : acc) v = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b += 2) {
+      const int64_t n2 = min_i64(2, nb - b);
+      const uint8_t* t = group + b * kQ8TileBytes;  // block b, then b + 1
+      if ((b & 7) == 0)
+        for (int64_t l = 0; l < 8 * kQ8TileBytes; l += 64) _mm_prefetch(reinterpret_cast<const char*>(t) + ahead + l, _MM_HINT_T0);
+      // Two blocks in flight: the second's products run while the first's sums are scaled.
+      Tiles::template zero<0>();
+      Tiles::template load<2>(t + 32, 32);
+      Tiles::template load<4>(acts.tiles.data() + b * 8 * 64, 64);
+      Tiles::template dpbssd<0, 2, 4>();
+      if (n2 == 2) {
+        Tiles::template zero<1>();
+        Tiles::template load<3>(t + kQ8TileBytes + 32, 32);
+        Tiles::template load<5>(acts.tiles.data() + (b + 1) * 8 * 64, 64);
+        Tiles::template dpbssd<1, 3, 5>();
+      }
+      Tiles::template store<0>(c[0], kTok * 4);
+      if (n2 == 2) Tiles::template store<1>(c[1], kTok * 4);
+      for (int64_t j = 0; j < n2; ++j) {
+        alignas(64) float ws[16];
+        _mm512_store_ps(ws, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + j * kQ8TileBytes))));
+        const __m512 xs = _mm512_loadu_ps(acts.scale.data() + (b + j) * kTok);
+        for (int i = 0; i < 16; ++i)
+          acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c[j][i])),
+                                   _mm512_mul_ps(_mm512_set1_ps(ws[i]), xs), acc[i]);
+      }
+    }
+    alignas(64) float out[16][kTok];
+    for (int i = 0; i < 16; ++i) _mm512_store_ps(out[i], acc[i]);
+    const int64_t nr = min_i64(16, r1 - rb);
+    for (int64_t t = 0; t < nt; ++t)
+      for (int64_t i = 0; i < nr; ++i) y[t * w.rows + rb + i] = out[i][t];
+  }
+  Tiles::release();
+}
+
 // ---- BF16 ----
 
 // A 2 x 2 block of output tiles (32 weight rows x 32 tokens) accumulates over every column in
@@ -346,7 +490,12 @@ class DecodedPanel {
   void decode_row(int64_t r, uint16_t* dst) const {
     constexpr int G = i8::kGroup<T>;
     const int64_t cols = w_.cols;
-    i8::unpack_row<T, 1>(w_, r, 0, cols, codes_, scale_, mins_);
+    if constexpr (T == DType::Q8_0) {
+      if (w_.packing == &kQ8_0Tiles) unpack_packed_q8_0(w_, r, codes_, scale_);
+      else i8::unpack_row<T, 1>(w_, r, 0, cols, codes_, scale_, mins_);
+    } else {
+      i8::unpack_row<T, 1>(w_, r, 0, cols, codes_, scale_, mins_);
+    }
     const __m512i offset = _mm512_set1_epi32(i8::kOffset<T>);
     auto values = [&](int64_t c) {  // the 16 values from column c on
       const __m512i u = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes_ + c)));
@@ -443,6 +592,12 @@ void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, flo
   gemm_stored_bf16<Hardware>(w, a, r0, r1, y);
 }
 
+void gemv_q8_0_packed(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  gemv_q8_0_impl<Hardware>(w, a, r0, r1, y);
+}
+
+const WeightPacking kQ8_0Tiles{16, &q8_0_tiles_bytes, &pack_q8_0_tiles, true};
+
 namespace emulated {
 
 template <DType T>
@@ -457,6 +612,10 @@ void gemm_decoded(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, 
 
 void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
   gemm_stored_bf16<Emulated>(w, a, r0, r1, y);
+}
+
+void gemv_q8_0_packed(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  gemv_q8_0_impl<Emulated>(w, a, r0, r1, y);
 }
 
 }  // namespace emulated

@@ -90,6 +90,11 @@ void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y
 template <DType T>
 void gemm_decoded(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
+// Decode of Q8_0 weights packed at load in tiles of 16 rows (kQ8_0Tiles, which
+// gemm_decoded<Q8_0> also reads) on int8 activation blocks (ActFormat::Q8): up to 16 tokens a
+// call, each token one lane of every vector.
+void gemv_q8_0_packed(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
+extern const WeightPacking kQ8_0Tiles;
 // The same kernels on a scalar model of the tile unit (AVX-512 only), for the tests.
 namespace emulated {
 template <DType T>
@@ -97,6 +102,7 @@ void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y
 template <DType T>
 void gemm_decoded(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 void gemm_bf16(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
+void gemv_q8_0_packed(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 }  // namespace emulated
 }  // namespace amx
 
