@@ -304,19 +304,6 @@ void pack_q8_0_tiles(const WeightMatrix& w, int64_t r0, int64_t r1, uint8_t* dst
     }
 }
 
-// Row r of Q8_0 weights packed as kQ8_0Tiles, as i8::unpack_row gives stored rows: codes with
-// the offset of 128, one scale per block.
-void unpack_packed_q8_0(const WeightMatrix& w, int64_t r, uint8_t* codes, float* scale) {
-  const int64_t nb = w.cols / 32, i = r % 16;
-  const uint8_t* group = w.packed + r / 16 * nb * kQ8TileBytes;
-  for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* t = group + b * kQ8TileBytes;
-    scale[b] = load_f16_scalar(t + 2 * i);
-    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + 32 + 32 * i));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes + 32 * b), _mm256_xor_si256(q, _mm256_set1_epi8(static_cast<char>(0x80))));
-  }
-}
-
 // ---- Q8_0 decode ----
 
 // Decode of up to kTok tokens (several sequences' steps), each token one lane of every vector, so
@@ -472,6 +459,15 @@ class DecodedPanel {
     mins_ = mins.data();
   }
   void begin(int64_t rb) {
+    if constexpr (T == DType::Q8_0) {
+      if (w_.packing == &kQ8_0Tiles) {  // whole groups of 16; rows past r1 are decoded and dropped
+        for (int64_t h = 0; h < kRows / 16; ++h) {
+          if (rb + 16 * h < r1_) decode_packed_group(rb + 16 * h, panel_ + 16 * h * 32);
+          else for (int64_t ct = 0; ct < n_ct_; ++ct) std::memset(panel_ + (ct * kRows + 16 * h) * 32, 0, 16 * 64);
+        }
+        return;
+      }
+    }
     for (int64_t i = 0; i < kRows; ++i) {
       if (rb + i < r1_) {
         decode_row(rb + i, panel_ + i * 32);
@@ -486,16 +482,31 @@ class DecodedPanel {
   }
 
  private:
+  // Rows [r, r + 16) of Q8_0 weights packed as kQ8_0Tiles, tile after tile as they lie, to
+  // dst[(ct * kRows + i) * 32 + c] for row r + i and column 32 ct + c: the same values as
+  // decode_row (scale * code, one rounding).
+  void decode_packed_group(int64_t r, uint16_t* dst) const {
+    const uint8_t* t = w_.packed + r / 16 * n_ct_ * kQ8TileBytes;
+    for (int64_t ct = 0; ct < n_ct_; ++ct, t += kQ8TileBytes) {
+      alignas(64) float sc[16];
+      _mm512_store_ps(sc, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(t))));
+      for (int64_t i = 0; i < 16; ++i) {
+        const int8_t* q = reinterpret_cast<const int8_t*>(t + 32 + 32 * i);
+        const __m512 s = _mm512_set1_ps(sc[i]);
+        const auto half = [&](int64_t c) {
+          const __m512i v = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + c)));
+          return _mm512_mul_ps(s, _mm512_cvtepi32_ps(v));
+        };
+        _mm512_storeu_si512(dst + (ct * kRows + i) * 32, (__m512i)_mm512_cvtne2ps_pbh(half(16), half(0)));
+      }
+    }
+  }
+
   // Row r's values to dst[ct * kRows * 32 + c] for column 32 ct + c.
   void decode_row(int64_t r, uint16_t* dst) const {
     constexpr int G = i8::kGroup<T>;
     const int64_t cols = w_.cols;
-    if constexpr (T == DType::Q8_0) {
-      if (w_.packing == &kQ8_0Tiles) unpack_packed_q8_0(w_, r, codes_, scale_);
-      else i8::unpack_row<T, 1>(w_, r, 0, cols, codes_, scale_, mins_);
-    } else {
-      i8::unpack_row<T, 1>(w_, r, 0, cols, codes_, scale_, mins_);
-    }
+    i8::unpack_row<T, 1>(w_, r, 0, cols, codes_, scale_, mins_);
     const __m512i offset = _mm512_set1_epi32(i8::kOffset<T>);
     auto values = [&](int64_t c) {  // the 16 values from column c on
       const __m512i u = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes_ + c)));
