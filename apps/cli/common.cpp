@@ -23,7 +23,7 @@ void add_model_options(CLI::App& cmd, ModelArgs& args, const std::string& model_
                               "Also copy BF16 weights into the layout --kernels fast reads faster on AVX-512 BF16 "
                               "without AMX: decode 2-6 % faster and prefill 3-8 % slower as measured. By default only "
                               "Q8_0 weights are copied, on AMX CPUs (tiles of 16 rows: decode of several sequences "
-                              "1.8x as fast); either way loading takes longer and other processes cannot share those "
+                              "1.6-1.8x as fast); either way loading takes longer and other processes cannot share those "
                               "pages of the page cache");
   cmd.add_flag("--no-repack", args.no_repack, "Read every weight where the model file holds it (no copy at load)")
       ->excludes(repack);

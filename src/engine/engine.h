@@ -31,7 +31,7 @@ struct EngineOptions {
   // Copying weights at load into a layout the kernel set reads faster. Memory stays at about the
   // weights' size, but loading takes longer and other processes cannot share those pages of the
   // page cache. "auto": the layouts worth it whatever runs (Q8_0 in tiles of 16 rows for
-  // AMX-INT8 decode: several sequences' decode steps 1.8x as fast, one sequence's the same);
+  // AMX-INT8 decode: 8 sequences' decode steps 1.6-1.8x as fast, one sequence's 0.97-0.99x);
   // "all": also BF16 for "fast" on AVX-512 BF16 without AMX (decode 2-6 % faster, prefill 3-8 %
   // slower); "off": none (docs/PERFORMANCE.md).
   std::string repack = "auto";
