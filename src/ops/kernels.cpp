@@ -138,7 +138,7 @@ void set_amx_decoded(KernelSet& s) {
                               std::pair{DType::Q5_K, Amx::template decoded<DType::Q5_K>},
                               std::pair{DType::Q6_K, Amx::template decoded<DType::Q6_K>}})
     set_decoded_bf16(s, t, fn, kAmxRows);
-  // Q8_0 packed at load (--repack) in tiles of 16 rows: decode on AMX-INT8 tiles, up to 16
+  // Q8_0 packed at load (by default; WeightPacking::by_default) in tiles of 16 rows: decode on AMX-INT8 tiles, up to 16
   // sequences' tokens per pass over the weights, each token one lane whatever runs beside it.
   TypeKernels& q8 = slot(s, DType::Q8_0);
   q8.packing = &amx::kQ8_0Tiles;

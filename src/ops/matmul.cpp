@@ -1,11 +1,11 @@
 #include "ops/matmul.h"
 
 #include <algorithm>
-#include <limits>
 #include <array>
 #include <cmath>
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <numeric>
 #include <vector>
 
