@@ -136,32 +136,25 @@ struct Emulated {
     for (int r = 0; r < st().cfg.rows[T]; ++r)
       std::memcpy(static_cast<uint8_t*>(p) + r * stride, st().t[T][r], st().cfg.colsb[T]);
   }
-  // C[m][n] (int32) += sum over k of A[m][k] (unsigned) * B[k / 4][4n + k % 4] (signed).
-  template <int C, int A, int B>
-  static void dpbusd() {
+  // C[m][n] (int32) += sum over k of A[m][k] (unsigned, or signed: SignedA) * B[k / 4][4n + k % 4] (signed).
+  template <bool SignedA, int C, int A, int B>
+  static void dp_int8() {
     State& s = st();
     for (int m = 0; m < s.cfg.rows[C]; ++m)
       for (int n = 0; n < s.cfg.colsb[C] / 4; ++n) {
         int32_t acc;
         std::memcpy(&acc, &s.t[C][m][4 * n], 4);
-        for (int k = 0; k < s.cfg.colsb[A]; ++k)
-          acc += static_cast<int32_t>(s.t[A][m][k]) * static_cast<int8_t>(s.t[B][k / 4][4 * n + k % 4]);
+        for (int k = 0; k < s.cfg.colsb[A]; ++k) {
+          const int32_t a = SignedA ? static_cast<int8_t>(s.t[A][m][k]) : s.t[A][m][k];
+          acc += a * static_cast<int8_t>(s.t[B][k / 4][4 * n + k % 4]);
+        }
         std::memcpy(&s.t[C][m][4 * n], &acc, 4);
       }
   }
-  // The same with A signed.
   template <int C, int A, int B>
-  static void dpbssd() {
-    State& s = st();
-    for (int m = 0; m < s.cfg.rows[C]; ++m)
-      for (int n = 0; n < s.cfg.colsb[C] / 4; ++n) {
-        int32_t acc;
-        std::memcpy(&acc, &s.t[C][m][4 * n], 4);
-        for (int k = 0; k < s.cfg.colsb[A]; ++k)
-          acc += static_cast<int32_t>(static_cast<int8_t>(s.t[A][m][k])) * static_cast<int8_t>(s.t[B][k / 4][4 * n + k % 4]);
-        std::memcpy(&s.t[C][m][4 * n], &acc, 4);
-      }
-  }
+  static void dpbusd() { dp_int8<false, C, A, B>(); }
+  template <int C, int A, int B>
+  static void dpbssd() { dp_int8<true, C, A, B>(); }
   // C[m][n] (float) += sum over pairs p of A[m][2p + i] * B[p][2n + i] (bf16).
   template <int C, int A, int B>
   static void dpbf16ps() {
