@@ -5,7 +5,7 @@
 // token ids go to a file, so that another engine runs the very same prompts.
 //
 //   bench_judge_throughput MODEL --input JUDGEBENCH.jsonl [--pairs 8] [--tokens 128] [--parallel N]
-//                          [--threads T] [--kernels K] [--prompts-out FILE]
+//                          [--threads T] [--kernels K] [--kv-cache f32|f16|bf16] [--prompts-out FILE]
 //
 // Prints one JSON object: judgments per hour, generated tokens/s, prompt tokens computed and
 // served from the prefix cache, time to first token, peak RSS.
@@ -44,7 +44,7 @@ size_t peak_rss_bytes() {
 
 int main(int argc, char** argv) {
   CLI::App app{"JudgeBench pairs in both orders through the batched engine"};
-  std::string model, input, prompts_out, kernels = "auto";
+  std::string model, input, prompts_out, kernels = "auto", kv_cache;
   int pairs = 8, tokens = 128, parallel = 1, threads = 0;
   app.add_option("model", model, "Model folder or .gguf")->required();
   app.add_option("--input", input, "A JudgeBench JSONL file")->required();
@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   app.add_option("--parallel", parallel, "Judgments in flight")->check(CLI::PositiveNumber);
   app.add_option("-t,--threads", threads, "Threads (default: all)");
   app.add_option("--kernels", kernels, "Kernel set");
+  app.add_option("--kv-cache", kv_cache, "KV cache values: f32, f16 or bf16 (default: the engine's)");
   app.add_option("--prompts-out", prompts_out, "Write every prompt's token ids here (JSONL)");
   CLI11_PARSE(app, argc, argv);
   try {
@@ -67,6 +68,7 @@ int main(int argc, char** argv) {
     eo.n_threads = threads;
     eo.kernels = kernels;
     eo.max_sequences = parallel;
+    if (!kv_cache.empty()) eo.kv_cache = kv_cache;
     const auto t_load = std::chrono::steady_clock::now();
     const auto engine = Engine::open(model, eo);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
@@ -113,7 +115,7 @@ int main(int argc, char** argv) {
     std::sort(ttft.begin(), ttft.end());
     const fare::EngineStats st = engine->stats();
     const json j = {
-        {"engine", "fare"}, {"model", model}, {"kernels", engine->kernels()}, {"threads", engine->n_threads()},
+        {"engine", "fare"}, {"model", model}, {"kernels", engine->kernels()}, {"kv_cache", engine->kv_cache()}, {"threads", engine->n_threads()},
         {"parallel", parallel}, {"judgments", prompts.size()}, {"tokens_each", tokens}, {"load_s", load_s},
         {"wall_s", wall}, {"judgments_per_hour", static_cast<double>(prompts.size()) * 3600.0 / wall},
         {"generated_tokens", generated}, {"generated_tok_per_s", generated / wall},

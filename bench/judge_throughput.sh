@@ -8,10 +8,10 @@
 # Prints each run's JSON and a table with the ratios. Never part of CI.
 #
 #   bench/judge_throughput.sh MODEL.gguf [--threads 2] [--pairs 8] [--tokens 128] [--parallel 8]
-#                             [--kernels auto] [--input JUDGEBENCH.jsonl] [--skip-llama]
+#                             [--kernels auto] [--kv-cache f32|f16|bf16] [--input JUDGEBENCH.jsonl] [--skip-llama]
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-model="" threads=2 pairs=8 tokens=128 parallel=8 kernels=auto skip_llama=0
+model="" threads=2 pairs=8 tokens=128 parallel=8 kernels=auto kv_cache="" skip_llama=0
 input="$(ls "$repo"/../shared/data/judgebench/*.jsonl | head -1)"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/fare/node-llama-cpp-3.21.1"
 while [ $# -gt 0 ]; do
@@ -21,6 +21,7 @@ while [ $# -gt 0 ]; do
     --tokens) tokens="$2"; shift 2 ;;
     --parallel) parallel="$2"; shift 2 ;;
     --kernels) kernels="$2"; shift 2 ;;
+    --kv-cache) kv_cache="$2"; shift 2 ;;
     --input) input="$2"; shift 2 ;;
     --skip-llama) skip_llama=1; shift ;;
     -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -34,6 +35,7 @@ bin="$repo/build/release/bench/bench_judge_throughput"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 common=(--input "$input" --pairs "$pairs" --tokens "$tokens" --threads "$threads" --kernels "$kernels")
+[ -z "$kv_cache" ] || common+=(--kv-cache "$kv_cache")
 
 echo "fare, --parallel 1" >&2
 "$bin" "$model" "${common[@]}" --parallel 1 --prompts-out "$out/prompts.jsonl" > "$out/fare1.json"

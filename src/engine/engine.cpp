@@ -165,6 +165,9 @@ ModelInfo Engine::info() const {
 
 int Engine::n_threads() const { return shared_->pool.size(); }
 std::string Engine::kernels() const { return shared_->kernels->name; }
+std::string Engine::kv_cache() const {
+  return shared_->kv_type == DType::F16 ? "f16" : shared_->kv_type == DType::BF16 ? "bf16" : "f32";
+}
 const std::vector<int32_t>& Engine::eos_ids() const { return model_->eos_ids; }
 
 std::vector<int32_t> Engine::tokenize(const std::string& text, bool parse_special) const {

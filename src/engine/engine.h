@@ -152,6 +152,7 @@ class Engine {
   int n_threads() const;
   int micro_batch() const { return micro_batch_; }  // EngineOptions::micro_batch resolved
   std::string kernels() const;  // the kernel set in use (EngineOptions::kernels resolved)
+  std::string kv_cache() const;  // "f32", "f16" or "bf16" (EngineOptions::kv_cache resolved)
   const std::vector<int32_t>& eos_ids() const;
 
   std::vector<int32_t> tokenize(const std::string& text, bool parse_special) const;
