@@ -10,25 +10,29 @@ namespace fare {
 
 KvRows BlockTable::rows(const KvLayout& l, int layer) const {
   const int64_t side = static_cast<int64_t>(l.block_tokens()) * l.row_bytes();
-  return {l.type, bases_.data(), 2 * layer * side, (2 * layer + 1) * side, l.block_shift, l.row_bytes()};
+  const int64_t head_row = l.row_bytes() / (l.kv_dim / l.head_dim);
+  return {l.type,       bases_.data(), 2 * layer * side, (2 * layer + 1) * side,
+          l.block_shift, head_row,     head_row * l.block_tokens()};
 }
 
 void BlockTable::store(const KvLayout& l, int layer, int64_t pos, int64_t n, const float* k, const float* v) const {
   FARE_CHECK(pos >= 0 && ((pos + n + l.block_tokens() - 1) >> l.block_shift) <= size());
   const KvRows r = rows(l, layer);
-  for (int64_t t = 0; t < n; ++t) {
-    for (auto [src, dst] : {std::pair{k + t * l.kv_dim, r.k_row(pos + t)}, std::pair{v + t * l.kv_dim, r.v_row(pos + t)}}) {
-      auto* out = const_cast<uint8_t*>(dst);  // the table's own rows: writable, read as const by attention
-      if (l.type == DType::F32) {
-        std::memcpy(out, src, static_cast<size_t>(l.kv_dim) * 4);
-        continue;
+  const int64_t hd = l.head_dim;
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t g = 0; g < l.kv_dim / hd; ++g)
+      for (auto [src, dst] : {std::pair{k + t * l.kv_dim + g * hd, r.k_row(pos + t, g)},
+                              std::pair{v + t * l.kv_dim + g * hd, r.v_row(pos + t, g)}}) {
+        auto* out = const_cast<uint8_t*>(dst);  // the table's own rows: writable, read as const by attention
+        if (l.type == DType::F32) {
+          std::memcpy(out, src, static_cast<size_t>(hd) * 4);
+          continue;
+        }
+        for (int64_t i = 0; i < hd; ++i) {
+          const uint16_t h = l.type == DType::F16 ? f32_to_f16(src[i]) : f32_to_bf16(src[i]);
+          std::memcpy(out + 2 * i, &h, 2);
+        }
       }
-      for (int i = 0; i < l.kv_dim; ++i) {
-        const uint16_t h = l.type == DType::F16 ? f32_to_f16(src[i]) : f32_to_bf16(src[i]);
-        std::memcpy(out + 2 * i, &h, 2);
-      }
-    }
-  }
 }
 
 KvPool::KvPool(const KvLayout& layout, int64_t n_blocks)

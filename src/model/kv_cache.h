@@ -22,10 +22,12 @@
 
 namespace fare {
 
-// Where a position's rows live inside a block: [layer][K, V][position in block][kv_dim values].
+// Where a position's rows live inside a block: [layer][K, V][kv head][position in block][head_dim
+// values] (see KvRows).
 struct KvLayout {
   int n_layer = 0;
-  int kv_dim = 0;
+  int kv_dim = 0;    // n_head_kv * head_dim
+  int head_dim = 0;
   DType type = DType::F32;  // F32, or F16 / BF16 for half the memory (rounded once, when written)
   int block_shift = 4;      // positions per block = 2^block_shift
 

@@ -22,7 +22,7 @@ Activations::Activations(const Config& c, int64_t n) : capacity(n) {
 }
 
 KvLayout kv_layout(const Config& c, DType type, int block_shift) {
-  return {c.n_layer, static_cast<int>(c.kv_dim()), type, block_shift};
+  return {c.n_layer, static_cast<int>(c.kv_dim()), static_cast<int>(c.head_dim), type, block_shift};
 }
 
 Session::Session(std::shared_ptr<const Model> model, int n_ctx, Compute compute, int max_batch, DType kv_type)

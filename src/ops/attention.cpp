@@ -29,7 +29,7 @@ constexpr int64_t kTokenBlock = 32;
 // copies even F32 rows: it is the oracle, not the fast path.
 const float* kv_tile(const KvRows& kv, bool values, int64_t j0, int64_t n, int64_t g, int64_t hd, float* buf) {
   for (int64_t j = 0; j < n; ++j) {
-    const uint8_t* row = (values ? kv.v_row(j0 + j) : kv.k_row(j0 + j)) + g * hd * (kv.type == DType::F32 ? 4 : 2);
+    const uint8_t* row = values ? kv.v_row(j0 + j, g) : kv.k_row(j0 + j, g);
     float* dst = buf + j * hd;
     if (kv.type == DType::F32) {
       std::memcpy(dst, row, static_cast<size_t>(hd) * 4);

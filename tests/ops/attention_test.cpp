@@ -24,16 +24,16 @@ struct Case {
   int64_t n_head, n_head_kv, head_dim, n_tokens, pos0;
 };
 
-// A cache of the rows `kv_k` / `kv_v` (n_pos rows of `row` values) rounded to `type`, stored in
-// blocks of 2^block_shift positions laid out in a shuffled order (as a shared block pool hands
-// them out), and the values it holds as floats.
+// A cache of the rows `kv_k` / `kv_v` (n_pos rows of `row` values: heads of `hd`) rounded to
+// `type`, stored head by head in blocks of 2^block_shift positions laid out in a shuffled order (as
+// a shared block pool hands them out), and the values it holds as floats.
 struct Cache {
   std::vector<uint8_t> storage;
   std::vector<const uint8_t*> blocks;
   std::vector<float> k_vals, v_vals;
   KvRows rows;
-  Cache(DType type, int64_t row, int block_shift, const std::vector<float>& kv_k, const std::vector<float>& kv_v,
-        uint32_t seed) {
+  Cache(DType type, int64_t row, int64_t hd, int block_shift, const std::vector<float>& kv_k,
+        const std::vector<float>& kv_v, uint32_t seed) {
     const int64_t es = type == DType::F32 ? 4 : 2, n_pos = static_cast<int64_t>(kv_k.size()) / row;
     const int64_t bt = int64_t{1} << block_shift, n_blocks = (n_pos + bt - 1) / bt, side = bt * row * es;
     storage.assign(static_cast<size_t>(n_blocks * 2 * side), 0xAB);  // unwritten rows hold garbage
@@ -41,14 +41,14 @@ struct Cache {
     for (int64_t i = 0; i < n_blocks; ++i) order[static_cast<size_t>(i)] = i;
     std::shuffle(order.begin(), order.end(), std::mt19937(seed));
     for (int64_t i = 0; i < n_blocks; ++i) blocks.push_back(storage.data() + order[static_cast<size_t>(i)] * 2 * side);
-    rows = {type, blocks.data(), 0, side, block_shift, row * es};
+    rows = {type, blocks.data(), 0, side, block_shift, hd * es, bt * hd * es};
     k_vals.resize(kv_k.size());
     v_vals.resize(kv_v.size());
     for (int64_t p = 0; p < n_pos; ++p)
       for (int64_t e = 0; e < row; ++e) {
         const size_t i = static_cast<size_t>(p * row + e);
-        put(type, kv_k[i], const_cast<uint8_t*>(rows.k_row(p)) + e * es, k_vals[i]);
-        put(type, kv_v[i], const_cast<uint8_t*>(rows.v_row(p)) + e * es, v_vals[i]);
+        put(type, kv_k[i], const_cast<uint8_t*>(rows.k_row(p, e / hd)) + e % hd * es, k_vals[i]);
+        put(type, kv_v[i], const_cast<uint8_t*>(rows.v_row(p, e / hd)) + e % hd * es, v_vals[i]);
       }
   }
   static void put(DType type, float x, uint8_t* dst, float& held) {
@@ -91,7 +91,7 @@ TEST_P(AttentionSets, MatchesFloat64) {
       const auto kv_size = static_cast<size_t>(ctx * kvw);
       // Blocks of 1, 16 and 64 positions, and one block holding everything (a contiguous cache).
       const int block_shift = std::array{0, 4, 6, 12}[seed % 4];
-      const Cache cache(kv_type, kvw, block_shift, randn(kv_size, seed + 1), randn(kv_size, seed + 2), seed);
+      const Cache cache(kv_type, kvw, hd, block_shift, randn(kv_size, seed + 1), randn(kv_size, seed + 2), seed);
       seed += 3;
       std::vector<float> out(q.size(), -1.0f);
       ThreadPool pool(3);
@@ -137,7 +137,7 @@ TEST_P(AttentionSets, SegmentsEqualSeparateCalls) {
     uint32_t seed = 77;
     for (const auto& sq : seqs) {
       const auto kv_size = static_cast<size_t>((sq.pos0 + sq.n_tokens) * kvw);
-      caches.emplace_back(kv_type, kvw, 4, randn(kv_size, seed), randn(kv_size, seed + 1), seed);
+      caches.emplace_back(kv_type, kvw, s.head_dim, 4, randn(kv_size, seed), randn(kv_size, seed + 1), seed);
       const auto qs = randn(static_cast<size_t>(sq.n_tokens * qw), seed + 2);
       segments.push_back({static_cast<int64_t>(q.size()) / qw, sq.n_tokens, sq.pos0, {}});
       q.insert(q.end(), qs.begin(), qs.end());

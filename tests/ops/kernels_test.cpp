@@ -151,11 +151,11 @@ TEST(Attention, GroupedCausalMatchesNaive) {
   const auto k = randn(static_cast<size_t>(ctx * kvw), 6), v = randn(static_cast<size_t>(ctx * kvw), 7);
   std::vector<float> out(q.size());
   ThreadPool pool(2);
-  // One block holding every position: K rows, then V rows.
+  // One block holding every position: K rows, then V rows, each row all heads side by side.
   std::vector<float> kv_block(k);
   kv_block.insert(kv_block.end(), v.begin(), v.end());
   const uint8_t* blocks[] = {reinterpret_cast<const uint8_t*>(kv_block.data())};
-  const KvRows rows{DType::F32, blocks, 0, static_cast<int64_t>(k.size() * 4), 20, kvw * 4};
+  const KvRows rows{DType::F32, blocks, 0, static_cast<int64_t>(k.size() * 4), 20, kvw * 4, s.head_dim * 4};
   attention(s, q.data(), n, pos0, rows, out.data(), {&pool, &reference_kernels()});
   for (int64_t t = 0; t < n; ++t)
     for (int64_t h = 0; h < s.n_head; ++h) {

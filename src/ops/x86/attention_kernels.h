@@ -31,10 +31,9 @@ inline float bf16_scalar(uint16_t h) {
 template <class V>
 void load_rows(const KvRows& kv, bool values, int64_t j0, int64_t n, int64_t tile, int64_t g, int64_t hd, float* buf) {
   constexpr int L = V::kLanes;
-  const int64_t off = g * hd * (kv.type == DType::F32 ? 4 : 2);
   for (int64_t j = 0; j < n; ++j) {
     float* dst = buf + j * hd;
-    const uint8_t* src = (values ? kv.v_row(j0 + j) : kv.k_row(j0 + j)) + off;
+    const uint8_t* src = values ? kv.v_row(j0 + j, g) : kv.k_row(j0 + j, g);
     if (kv.type == DType::F32) {
       std::memcpy(dst, src, static_cast<size_t>(hd) * 4);
       continue;
@@ -134,9 +133,10 @@ class FloatTiles {
       : s_(s), q_(q), t0_(t0), g_(g), krows_(scratch), kt_(krows_ + T * s.head_dim), vbuf_(kt_ + T * s.head_dim) {}
 
   // The keys and values [j0, j0 + nj) of kv head g, as floats in rows of hd, zero rows past nj.
-  // Copied even from an F32 cache: its rows of one head lie n_head_kv * hd floats apart (4 KiB for
-  // FARE-8B) or in different blocks, so the 32 rows of a tile read in place fall into one set of L1, where p x V reads
-  // them again for every few query rows (pp4096 of an 8-layer Q8_0 model 7 % faster copied).
+  // Copied even from an F32 cache: with every head of a position side by side (the cache's
+  // layout until it was stored head by head) the 32 rows of a tile read in place fell into one set
+  // of L1, where p x V reads them again for every few query rows (pp4096 of an 8-layer Q8_0 model
+  // 7 % faster copied).
   void load(const KvRows& kv, int64_t j0, int64_t nj) {
     constexpr int L = V::kLanes;
     const int64_t hd = s_.head_dim;

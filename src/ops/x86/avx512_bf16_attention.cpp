@@ -50,8 +50,7 @@ class Bf16Tiles {
   // stays zero).
   void load(const KvRows& kv, int64_t j0, int64_t nj) {
     const auto row = [&](bool values, int64_t j) {
-      const uint8_t* r = values ? kv.v_row(j0 + j) : kv.k_row(j0 + j);
-      return reinterpret_cast<const uint16_t*>(r) + g_ * hd_;
+      return reinterpret_cast<const uint16_t*>(values ? kv.v_row(j0 + j, g_) : kv.k_row(j0 + j, g_));
     };
     for (int64_t h = 0; h < 2; ++h)
       for (int64_t e = 0; e < hd_; e += 32) {
