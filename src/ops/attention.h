@@ -20,10 +20,9 @@ struct AttentionShape {
 // position p and kv head g (head_dim values of `type`) starts k_offset + g * head_bytes +
 // (p % block) * row_bytes bytes into blocks[p / block], the V row v_offset bytes in. The model's
 // cache (model/kv_cache.h) stores a block head by head (row_bytes = one head's row, head_bytes =
-// block * row_bytes), so the keys of one head lie together and a tile of keys is a few contiguous
-// runs the hardware prefetcher follows; with every head of a position side by side, one head's
-// keys lay a whole position apart (4 KiB with an F32 cache of 8 heads of 128: a new page for
-// every key, and decode steps of 8 sequences at 1,000 positions took twice as long). A sequence's blocks need not be adjacent
+// block * row_bytes), so the keys of one head lie together: a tile of keys is a few contiguous
+// runs, which the kernels may read in place, where with every head of a position side by side one
+// head's keys lay a whole position apart (4 KiB with an F32 cache of 8 heads of 128). A sequence's blocks need not be adjacent
 // (model/kv_cache.h shares them between sequences); a plain contiguous cache is one block.
 struct KvRows {
   DType type = DType::F32;  // F32, F16 or BF16
