@@ -51,6 +51,8 @@ void load_rows(const KvRows& kv, bool values, int64_t j0, int64_t n, int64_t til
   for (int64_t j = n; j < tile; ++j) std::memset(buf + j * hd, 0, static_cast<size_t>(hd) * 4);
 }
 
+inline constexpr float kOnes[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+
 // Keys per tile: two vectors, so each row takes one maximum and one sum per 2 x kLanes keys.
 template <class V>
 constexpr int64_t kTile = 2 * V::kLanes;
@@ -78,22 +80,44 @@ void tile_scores(const float* const* qr, const float* kt, int64_t hd, float* sco
   }
 }
 
+// Value e of V row `row` (values of type S: F32, or F16 / BF16 widened exactly), as a vector
+// from e or as one float.
+template <class V, DType S>
+inline typename V::F load_v(const uint8_t* row, int64_t e) {
+  if constexpr (S == DType::F32) return V::loadu(reinterpret_cast<const float*>(row) + e);
+  else return V::template load_half<S>(row + 2 * e);
+}
+template <DType S>
+inline float v_scalar(const uint8_t* row, int64_t e) {
+  if constexpr (S == DType::F32) {
+    float f;
+    std::memcpy(&f, row + 4 * e, 4);
+    return f;
+  } else {
+    uint16_t h;
+    std::memcpy(&h, row + 2 * e, 2);
+    return S == DType::F16 ? _cvtsh_ss(h) : bf16_scalar(h);
+  }
+}
+
 // o[i] = o[i] * corr[i] + sum over j < n of p[i][j] * V row j, for NR rows i (p rows ps apart, o
-// and V rows hd apart): pieces of four vectors, each V row loaded once for all NR rows.
-template <class V, int NR>
-void accumulate_pv(const float* p, int64_t ps, const float* corr, float* o, int64_t n, const float* vt,
+// rows hd apart, V rows of type S hd values apart from vt): pieces of four vectors, each V row
+// loaded once for all NR rows.
+template <class V, int NR, DType S = DType::F32>
+void accumulate_pv(const float* p, int64_t ps, const float* corr, float* o, int64_t n, const uint8_t* vt,
                    int64_t hd) {
   using F = typename V::F;
   constexpr int L = V::kLanes;
+  const int64_t vs = hd * (S == DType::F32 ? 4 : 2);  // bytes from one V row to the next
   int64_t e = 0;
   for (; e + 4 * L <= hd; e += 4 * L) {
     F acc[NR][4];
     for (int i = 0; i < NR; ++i)
       for (int c = 0; c < 4; ++c) acc[i][c] = V::mul(V::loadu(o + i * hd + e + c * L), V::set1(corr[i]));
     for (int64_t j = 0; j < n; ++j) {
-      const float* vj = vt + j * hd + e;
+      const uint8_t* vj = vt + j * vs;
       F v[4];
-      for (int c = 0; c < 4; ++c) v[c] = V::loadu(vj + c * L);
+      for (int c = 0; c < 4; ++c) v[c] = load_v<V, S>(vj, e + c * L);
       for (int i = 0; i < NR; ++i) {
         const F pj = V::set1(p[i * ps + j]);
         for (int c = 0; c < 4; ++c) acc[i][c] = V::fmadd(pj, v[c], acc[i][c]);
@@ -108,12 +132,12 @@ void accumulate_pv(const float* p, int64_t ps, const float* corr, float* o, int6
     int64_t f = e;
     for (; f + L <= hd; f += L) {
       F acc = V::mul(V::loadu(orow + f), V::set1(corr[i]));
-      for (int64_t j = 0; j < n; ++j) acc = V::fmadd(V::set1(pi[j]), V::loadu(vt + j * hd + f), acc);
+      for (int64_t j = 0; j < n; ++j) acc = V::fmadd(V::set1(pi[j]), load_v<V, S>(vt + j * vs, f), acc);
       V::storeu(orow + f, acc);
     }
     for (; f < hd; ++f) {
       float a = orow[f] * corr[i];
-      for (int64_t j = 0; j < n; ++j) a += pi[j] * vt[j * hd + f];
+      for (int64_t j = 0; j < n; ++j) a += pi[j] * v_scalar<S>(vt + j * vs, f);
       orow[f] = a;
     }
   }
@@ -132,18 +156,31 @@ class FloatTiles {
   FloatTiles(const AttentionShape& s, const float* q, int64_t t0, int64_t /*rows*/, int64_t g, float* scratch)
       : s_(s), q_(q), t0_(t0), g_(g), krows_(scratch), kt_(krows_ + T * s.head_dim), vbuf_(kt_ + T * s.head_dim) {}
 
-  // The keys and values [j0, j0 + nj) of kv head g, as floats in rows of hd, zero rows past nj.
-  // Copied even from an F32 cache: with every head of a position side by side (the cache's
-  // layout until it was stored head by head) the 32 rows of a tile read in place fell into one set
-  // of L1, where p x V reads them again for every few query rows (pp4096 of an 8-layer Q8_0 model
-  // 7 % faster copied).
+  // The keys and values [j0, j0 + nj) of kv head g as floats, in rows of hd, zero rows past nj.
+  // A half tile (kLanes keys) that lies whole in one block is read in place, as the cache holds a
+  // block's rows of one head one after the other (KvRows): its keys when they are F32 (F16 / BF16
+  // keys are widened into the tile first), its values of any type (widened as p x V reads them).
+  // Copying a decode step's rows first had it wait on memory in the copy (21 % of a run of 16
+  // judgments with 8 in flight went to memcpy) and then read them again from L1.
   void load(const KvRows& kv, int64_t j0, int64_t nj) {
     constexpr int L = V::kLanes;
     const int64_t hd = s_.head_dim;
-    load_rows<V>(kv, false, j0, nj, T, g_, hd, krows_);
-    load_rows<V>(kv, true, j0, nj, T, g_, hd, vbuf_);
     for (int h = 0; h < 2; ++h) {
+      const int64_t jh = j0 + h * L, nh = nj - h * L < 0 ? 0 : nj - h * L < L ? nj - h * L : L;
+      const int64_t es = kv.type == DType::F32 ? 4 : 2;
+      const bool in_place =
+          nh == L && kv.row_bytes == hd * es && (jh >> kv.block_shift) == ((jh + L - 1) >> kv.block_shift);
       const float* kh = krows_ + h * L * hd;
+      if (in_place && kv.type == DType::F32) kh = reinterpret_cast<const float*>(kv.k_row(jh, g_));
+      else load_rows<V>(kv, false, jh, nh, L, g_, hd, krows_ + h * L * hd);
+      if (in_place) {
+        v_[h] = kv.v_row(jh, g_);
+        v_type_[h] = kv.type;
+      } else {
+        load_rows<V>(kv, true, jh, nh, L, g_, hd, vbuf_ + h * L * hd);
+        v_[h] = reinterpret_cast<const uint8_t*>(vbuf_ + h * L * hd);
+        v_type_[h] = DType::F32;
+      }
       for (int64_t d = 0; d + L <= hd; d += L) V::transpose(kh + d, hd, kt_ + d * T + h * L, T);
       for (int64_t d = hd / L * L; d < hd; ++d)
         for (int j = 0; j < L; ++j) kt_[d * T + h * L + j] = kh[j * hd + d];
@@ -159,9 +196,14 @@ class FloatTiles {
   }
 
   // o[i] = o[i] * corr[i] + sum over j < n of p[i][j] * V row j, for NR rows (p rows T apart).
+  // The halves one after the other: the second scales by 1 (exact), so every output element
+  // takes the same operations in the same order as over one run of rows.
   template <int NR>
   void accumulate(int64_t, const float* p, const float* corr, float* o, int64_t n) const {
-    accumulate_pv<V, NR>(p, T, corr, o, n, vbuf_, s_.head_dim);
+    constexpr int L = V::kLanes;
+    static_assert(NR <= 8);
+    accumulate_half<NR>(0, p, corr, o, n < L ? n : L);
+    if (n > L) accumulate_half<NR>(1, p + L, kOnes, o, n - L);
   }
 
  private:
@@ -176,6 +218,19 @@ class FloatTiles {
   float* krows_;  // [T][hd]
   float* kt_;     // [hd][T]: the key tile transposed
   float* vbuf_;   // [T][hd]
+  template <int NR>
+  void accumulate_half(int h, const float* p, const float* corr, float* o, int64_t n) const {
+    const int64_t hd = s_.head_dim;
+    switch (v_type_[h]) {
+      case DType::F16: return accumulate_pv<V, NR, DType::F16>(p, T, corr, o, n, v_[h], hd);
+      case DType::BF16: return accumulate_pv<V, NR, DType::BF16>(p, T, corr, o, n, v_[h], hd);
+      default: return accumulate_pv<V, NR>(p, T, corr, o, n, v_[h], hd);
+    }
+  }
+
+  // Each half tile's V rows: floats in vbuf_, or the cache's own rows of v_type_.
+  const uint8_t* v_[2] = {};
+  DType v_type_[2] = {DType::F32, DType::F32};
 };
 
 // Query rows: token t0 + r / group, head g * group + r % group, for r < (t1 - t0) * group.
