@@ -168,7 +168,7 @@ Measured measure(const BenchArgs& a, std::unique_ptr<Engine>& engine) {
 
 json report(const BenchArgs& a, const Engine& e, const Measured& m) {
   const ModelInfo i = e.info();
-  const double kv_elem = a.model.kv_cache == "f32" ? 4.0 : 2.0;
+  const double kv_elem = e.kv_cache() == "f32" ? 4.0 : 2.0;
   const double kv_row = 2.0 * i.n_layer * i.n_head_kv * i.head_dim * kv_elem;  // K and V of one position
   // A decode step reads every matrix once, one embedding row (all of it when it is also lm_head),
   // and the KV cache up to its position; averaged over the timed steps.
@@ -207,7 +207,7 @@ json report(const BenchArgs& a, const Engine& e, const Measured& m) {
   return {
       {"engine", "fare"}, {"model", i.path}, {"format", i.format}, {"weight_types", types},
       {"weight_bytes", i.weight_bytes}, {"threads", e.n_threads()}, {"ubatch", e.micro_batch()}, {"kernels", e.kernels()},
-      {"kv_cache", a.model.kv_cache}, {"cpu", cpu_model()}, {"load_s", m.load_s},
+      {"kv_cache", e.kv_cache()}, {"cpu", cpu_model()}, {"load_s", m.load_s},
       {"packed", {{"matrices", i.packed_matrices}, {"bytes", i.packed_bytes}}},
       {"pp", {{"tokens", a.pp}, {"cached_tokens", m.pp_cached}, {"runs", runs(m.pp_s, a.pp)}, {"tok_per_s", pp_tps},
               {"gflop_per_s", pp_s > 0 ? pp_flops / pp_s / 1e9 : 0}}},

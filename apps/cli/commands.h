@@ -23,7 +23,7 @@ struct ModelArgs {
   int ctx = 0;
   std::string chat_template;
   std::string kernels = "auto";
-  std::string kv_cache = "f32";
+  std::string kv_cache = "auto";
   bool repack = false;     // every packed layout (EngineOptions::repack "all")
   bool no_repack = false;  // none ("off"); neither: "auto"
   int ubatch = 0;

@@ -18,7 +18,7 @@ void add_model_options(CLI::App& cmd, ModelArgs& args, const std::string& model_
                  "CPU kernel set: auto (= fast: the fastest, int8/bf16 activations as llama.cpp), exact (the "
                  "fastest that keeps float activations), reference, avx2, avx2-int8, avx512, avx512-vnni, avx512-bf16, amx, amx-int8, amx-bf16")
       ->capture_default_str();
-  cmd.add_option("--kv-cache", args.kv_cache, "KV cache values: f32, f16 or bf16")->capture_default_str();
+  cmd.add_option("--kv-cache", args.kv_cache, "KV cache values: f32, f16, bf16, or auto (f16 with kernels that round activations, f32 with exact ones)")->capture_default_str();
   auto* repack = cmd.add_flag("--repack", args.repack,
                               "Also copy BF16 weights into the layout --kernels fast reads faster on AVX-512 BF16 "
                               "without AMX: decode 2-6 % faster and prefill 3-8 % slower as measured. By default only "

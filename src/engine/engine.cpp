@@ -72,13 +72,16 @@ std::unique_ptr<Engine> Engine::open(const std::string& path, const EngineOption
   if (opts.n_threads < 0) fail("threads is ", opts.n_threads, ", expected >= 0");
   if (opts.n_ctx < 0) fail("context length is ", opts.n_ctx, ", expected >= 0");
   if (opts.micro_batch < 0) fail("micro-batch is ", opts.micro_batch, " tokens, expected >= 0");
-  DType kv_type = DType::F32;
-  if (opts.kv_cache == "f16") kv_type = DType::F16;
-  else if (opts.kv_cache == "bf16") kv_type = DType::BF16;
-  else if (opts.kv_cache != "f32") fail("KV cache type is '", opts.kv_cache, "', expected f32, f16 or bf16");
+  if (opts.kv_cache != "auto" && opts.kv_cache != "f32" && opts.kv_cache != "f16" && opts.kv_cache != "bf16")
+    fail("KV cache type is '", opts.kv_cache, "', expected auto, f32, f16 or bf16");
   if (opts.repack != "auto" && opts.repack != "all" && opts.repack != "off")
     fail("repack is '", opts.repack, "', expected auto, all or off");
   const KernelSet& kernels = select_kernels(opts.kernels);
+  const DType kv_type = opts.kv_cache == "f16"    ? DType::F16
+                        : opts.kv_cache == "bf16" ? DType::BF16
+                        : opts.kv_cache == "f32"  ? DType::F32
+                        : kernels.exact           ? DType::F32
+                                                  : DType::F16;
   std::unique_ptr<Engine> e(new Engine());
   e->shared_ = std::make_unique<Shared>(opts.n_threads > 0 ? opts.n_threads : ThreadPool::default_threads(), kernels,
                                         kv_type);

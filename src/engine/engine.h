@@ -27,7 +27,9 @@ struct EngineOptions {
   // "avx2", "avx2-int8", "avx512", "avx512-vnni", "avx512-bf16", "amx", "amx-int8", "amx-bf16".
   // Either way a token's result does not depend on what else is in the batch.
   std::string kernels = "auto";
-  std::string kv_cache = "f32";  // KV cache values: "f32", "f16" or "bf16"
+  // KV cache values: "f32", "f16", "bf16", or "auto": f16 with kernels that round activations
+  // (llama.cpp's default cache too), f32 with exact ones.
+  std::string kv_cache = "auto";
   // Copying weights at load into a layout the kernel set reads faster. Memory stays at about the
   // weights' size, but loading takes longer and other processes cannot share those pages of the
   // page cache. "auto": the layouts worth it whatever runs (Q8_0 in tiles of 16 rows for

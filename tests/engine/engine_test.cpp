@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/error.h"
+#include "ops/kernels.h"
 #include "support/derived_models.h"
 
 namespace fare {
@@ -138,6 +139,22 @@ TEST(Engine, MicroBatchSplitsThePromptNotTheResult) {
     }
   EXPECT_EQ(e->generate(greedy(p, 6)).tokens, micro().generate(greedy(p, 6)).tokens);
   o.micro_batch = -1;
+  EXPECT_THROW(Engine::open(kMicro, o), Error);
+}
+
+// "auto" stores the cache as F16 under kernels that round activations (as llama.cpp does), as F32
+// under exact ones; a named type is taken as given.
+TEST(Engine, KvCacheAutoFollowsTheKernels) {
+  EngineOptions o = threads_ctx(1, 64);
+  for (const char* k : {"reference", "exact", "fast"}) {
+    o.kernels = k;
+    const auto e = Engine::open(kMicro, o);
+    EXPECT_EQ(e->kv_cache(), select_kernels(k).exact ? "f32" : "f16") << k;
+  }
+  o.kernels = "reference";
+  o.kv_cache = "bf16";
+  EXPECT_EQ(Engine::open(kMicro, o)->kv_cache(), "bf16");
+  o.kv_cache = "f8";
   EXPECT_THROW(Engine::open(kMicro, o), Error);
 }
 
