@@ -28,7 +28,27 @@ size_t next_char(std::string_view s, size_t pos) {
   return pos;
 }
 
+struct NamedPattern {
+  std::string_view name;  // llama.cpp's
+  std::string_view pattern;
+};
+constexpr NamedPattern kNamedPatterns[] = {{"qwen2", kQwen2SplitPattern}, {"gpt-4o", kO200kSplitPattern}};
+
 }  // namespace
+
+std::optional<std::string_view> split_pattern_by_name(std::string_view name) {
+  for (const NamedPattern& p : kNamedPatterns) {
+    if (p.name == name) return p.pattern;
+  }
+  return std::nullopt;
+}
+
+std::string_view split_pattern_name(std::string_view pattern) {
+  for (const NamedPattern& p : kNamedPatterns) {
+    if (p.pattern == pattern) return p.name;
+  }
+  return {};
+}
 
 SplitPretokenizer::SplitPretokenizer(std::string_view pattern) {
   // MATCH_INVALID_UTF: arbitrary bytes can be tokenised; invalid sequences simply never match.
