@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 # chromium: the report tests open every kind of report in it, headless. node and npm install the
 # chart libraries the reports inline (report/package-lock.json); a node from elsewhere is kept.
 # clang-14 and its runtime (libFuzzer, the sanitizers) build the fuzz targets (scripts/fuzz.sh).
+# libonig-dev: the tokenizer tests check the split regexes against oniguruma, Hugging Face's engine.
 packages=(build-essential cmake ninja-build pkg-config git xz-utils
           nlohmann-json3-dev libcpp-httplib-dev libpcre2-dev libutf8proc-dev libcli11-dev liblzma-dev libgtest-dev chromium
-          clang-14 libclang-rt-14-dev)
+          clang-14 libclang-rt-14-dev libonig-dev)
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 missing=()

@@ -1,6 +1,7 @@
 // Pre-tokenisation: Hugging Face's Split pre-tokenizer with "Isolated" behaviour, i.e. the text
 // is cut into the regex's matches and the (possibly empty) gaps between them, which BPE then
-// encodes one by one. The pattern is compiled with PCRE2 in Unicode mode (\p{L}, \s, ...).
+// encodes one by one. The pattern is compiled with PCRE2 in Unicode mode (\p{L}, \s, ...) so
+// that it matches exactly what oniguruma, the engine of Hugging Face's `tokenizers`, matches.
 #pragma once
 
 #include <optional>
@@ -28,6 +29,9 @@ inline constexpr std::string_view kO200kSplitPattern =
 std::optional<std::string_view> split_pattern_by_name(std::string_view name);
 // The llama.cpp name of a split pattern, or "" when it is none of the known ones.
 std::string_view split_pattern_name(std::string_view pattern);
+// `pattern` with \s and \S spelled as the White_Space property, which is what oniguruma's \s is;
+// PCRE2's \s also takes U+180E (no longer white space since Unicode 6.3). \Q...\E is left alone.
+std::string with_onig_white_space(std::string_view pattern);
 
 class SplitPretokenizer {
  public:
