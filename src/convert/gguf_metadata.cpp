@@ -96,8 +96,10 @@ void set_tokenizer_metadata(GgufWriter& w, const TokenizerFiles& tok, int n_voca
   merges.reserve(s.merges.size());
   for (const auto& [a, b] : s.merges) merges.push_back(a + " " + b);
 
+  if (s.pre.empty())
+    fail(tok.dir, ": the tokenizer's split regex is none that llama.cpp names (tokenizer.ggml.pre): ", s.pre_pattern);
   w.set_string("tokenizer.ggml.model", "gpt2");
-  w.set_string("tokenizer.ggml.pre", "qwen2");
+  w.set_string("tokenizer.ggml.pre", s.pre);
   w.set_string_array("tokenizer.ggml.tokens", tokens);
   w.set_i32_array("tokenizer.ggml.token_type", types);
   w.set_string_array("tokenizer.ggml.merges", merges);

@@ -1,5 +1,5 @@
 // The metadata llama.cpp expects in a Qwen3 GGUF: general.*, qwen3.* hyper-parameters and the
-// tokenizer as tokenizer.ggml.* (a "gpt2" byte-level BPE with the "qwen2" pre-tokenizer).
+// tokenizer as tokenizer.ggml.* (a "gpt2" byte-level BPE with the "qwen2" or "gpt-4o" pre-tokenizer).
 #pragma once
 
 #include <cstdint>
@@ -27,6 +27,7 @@ void set_model_metadata(GgufWriter& w, const Config& c, const std::string& name,
 // tokenizer.ggml.* and tokenizer.chat_template. The token list has one entry per embedding row
 // (n_vocab): ids the tokenizer does not use become "[PAD<id>]" of type UNUSED, as llama.cpp's
 // converter writes them. Without a bos_token, bos is <|endoftext|> (also as llama.cpp does).
+// Throws fare::Error when the split regex has no llama.cpp name: the GGUF could not say it.
 void set_tokenizer_metadata(GgufWriter& w, const TokenizerFiles& tok, int n_vocab);
 
 }  // namespace fare

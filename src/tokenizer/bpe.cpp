@@ -28,13 +28,16 @@ bool later(const Candidate& a, const Candidate& b) { return a.rank != b.rank ? a
 
 }  // namespace
 
-BpeModel::BpeModel(const std::array<int32_t, 256>& byte_tokens, const std::vector<MergeRule>& rules)
+BpeModel::BpeModel(const std::array<int32_t, 256>& byte_tokens, const std::vector<MergeRule>& rules,
+                   std::vector<std::pair<std::string, int32_t>> whole)
     : byte_tokens_(byte_tokens) {
   merges_.reserve(rules.size());
   for (size_t rank = 0; rank < rules.size(); ++rank) {
     const MergeRule& r = rules[rank];
     merges_.try_emplace(pair_key(r.left, r.right), Merge{static_cast<int32_t>(rank), r.result});
   }
+  whole_.reserve(whole.size());
+  for (auto& [bytes, id] : whole) whole_.try_emplace(std::move(bytes), id);
 }
 
 const BpeModel::Merge* BpeModel::find(int32_t left, int32_t right) const {
@@ -43,6 +46,12 @@ const BpeModel::Merge* BpeModel::find(int32_t left, int32_t right) const {
 }
 
 void BpeModel::encode(std::string_view piece, std::vector<int32_t>& out) const {
+  if (!whole_.empty()) {
+    if (auto it = whole_.find(piece); it != whole_.end()) {
+      out.push_back(it->second);
+      return;
+    }
+  }
   if (piece.size() == 1) {
     out.push_back(byte_tokens_[static_cast<uint8_t>(piece[0])]);
   } else if (piece.size() > 1) {

@@ -1,6 +1,7 @@
 // load_gguf_tokenizer: the tokenizer.ggml.* keys llama.cpp writes for a "gpt2"-type (byte-level
-// BPE) vocabulary. Token types follow llama.cpp: CONTROL tokens are special added tokens,
-// USER_DEFINED ones are added tokens that are always matched, UNUSED ones stand for no text.
+// BPE) vocabulary with the "qwen2" or "gpt-4o" (o200k) pre-tokenizer. Token types follow
+// llama.cpp: CONTROL tokens are special added tokens, USER_DEFINED ones are added tokens that are
+// always matched, UNUSED ones stand for no text.
 #include "common/error.h"
 #include "io/gguf.h"
 #include "tokenizer/merge_text.h"
@@ -19,13 +20,25 @@ enum GgufTokenType : int64_t {
   kTypeByte = 6,
 };
 
-void check_model(const GgufFile& gguf) {
+// What a tokenizer.json of the family says and GGUF has no key for, implied by the pre-tokenizer
+// name: Qwen's has an NFC normaliser; gpt-oss's (o200k) has none and sets ignore_merges.
+struct PreTokenizerFamily {
+  std::string_view pre;
+  bool nfc;
+  bool ignore_merges;
+};
+constexpr PreTokenizerFamily kFamilies[] = {{"qwen2", true, false}, {"gpt-4o", false, true}};
+
+const PreTokenizerFamily& check_model(const GgufFile& gguf) {
   const std::string model = gguf.get_string("tokenizer.ggml.model");
   if (model != "gpt2") {
     fail(gguf.path(), ": tokenizer.ggml.model is '", model, "'; only 'gpt2' (byte-level BPE) is supported");
   }
   const std::string pre = gguf.has("tokenizer.ggml.pre") ? gguf.get_string("tokenizer.ggml.pre") : "(missing)";
-  if (pre != "qwen2") fail(gguf.path(), ": tokenizer.ggml.pre is '", pre, "'; only 'qwen2' is supported");
+  for (const PreTokenizerFamily& f : kFamilies) {
+    if (f.pre == pre) return f;
+  }
+  fail(gguf.path(), ": tokenizer.ggml.pre is '", pre, "'; only 'qwen2' and 'gpt-4o' are supported");
 }
 
 void read_token_types(const GgufFile& gguf, TokenizerSpec& spec) {
@@ -67,7 +80,7 @@ std::optional<int32_t> optional_id(const GgufFile& gguf, const std::string& key)
 }  // namespace
 
 TokenizerSpec load_gguf_tokenizer(const GgufFile& gguf) {
-  check_model(gguf);
+  const PreTokenizerFamily& family = check_model(gguf);
   TokenizerSpec spec;
   spec.tokens = gguf.get_string_array("tokenizer.ggml.tokens");
   const std::vector<std::string>& merges = gguf.get_string_array("tokenizer.ggml.merges");
@@ -78,9 +91,9 @@ TokenizerSpec load_gguf_tokenizer(const GgufFile& gguf) {
     spec.merges.push_back(std::move(*pair));
   }
   read_token_types(gguf, spec);
-  // Qwen's tokenizer.json has an NFC normaliser; GGUF has no key for it, so "qwen2" implies it.
-  spec.nfc = true;
-  spec.pre = "qwen2";
+  spec.nfc = family.nfc;
+  spec.pre = family.pre;
+  spec.ignore_merges = family.ignore_merges;
   spec.bos = optional_id(gguf, "tokenizer.ggml.bos_token_id");
   spec.eos = optional_id(gguf, "tokenizer.ggml.eos_token_id");
   spec.pad = optional_id(gguf, "tokenizer.ggml.padding_token_id");

@@ -1,6 +1,6 @@
-// load_hf_tokenizer: the subset of Hugging Face's tokenizer.json that Qwen2/Qwen3 use. Anything
-// that would change the ids (another normaliser, byte fallback, a different pre-tokenizer
-// layout) is rejected by name rather than silently ignored.
+// load_hf_tokenizer: the subset of Hugging Face's tokenizer.json that Qwen2/Qwen3 and gpt-oss
+// use. Anything that would change the ids (another normaliser, byte fallback, a different
+// pre-tokenizer layout) is rejected by name rather than silently ignored.
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "tokenizer/merge_text.h"
+#include "tokenizer/pretokenizer.h"
 #include "tokenizer/tokenizer.h"
 
 namespace fare {
@@ -152,13 +153,12 @@ void read_merges(const json& model, BulkFieldCollector& bulk, TokenizerSpec& spe
   }
 }
 
-void check_model_options(const json& model, const Where& w) {
+void read_model_options(const json& model, TokenizerSpec& spec, const Where& w) {
   if (auto it = model.find("type"); it != model.end() && *it != "BPE") {
     w.error("model.type", cat("only BPE is supported, got ", it->dump()));
   }
-  for (const char* key : {"byte_fallback", "ignore_merges"}) {
-    if (w.flag(model, key, "model")) w.error(cat("model.", key), "true is not supported");
-  }
+  if (w.flag(model, "byte_fallback", "model")) w.error("model.byte_fallback", "true is not supported");
+  spec.ignore_merges = w.flag(model, "ignore_merges", "model");
   if (auto it = model.find("dropout"); it != model.end() && !it->is_null()) {
     w.error("model.dropout", "BPE dropout is not supported");
   }
@@ -215,10 +215,10 @@ void check_byte_level(const json& bl, const Where& w, const std::string& field) 
   if (w.flag(bl, "use_regex", field)) w.error(field + ".use_regex", "true is not supported (GPT-2's own regex)");
 }
 
-// Qwen2's layout: Sequence[Split(Regex, Isolated), ByteLevel(use_regex=false)].
+// The layout of Qwen2 and gpt-oss: Sequence[Split(Regex, Isolated), ByteLevel(use_regex=false)].
 void read_pre_tokenizer(const json& root, TokenizerSpec& spec, const Where& w) {
   const json& pre = w.member(root, "pre_tokenizer", "(root)");
-  const std::string expected = "expected Sequence[Split(Regex, Isolated), ByteLevel] as in Qwen2";
+  const std::string expected = "expected Sequence[Split(Regex, Isolated), ByteLevel] as in Qwen2 and gpt-oss";
   if (pre.is_null() || pre.value("type", "") != "Sequence") w.error("pre_tokenizer", expected);
   const json& list = w.member(pre, "pretokenizers", "pre_tokenizer");
   if (!list.is_array() || list.size() != 2 || list[0].value("type", "") != "Split" ||
@@ -227,7 +227,8 @@ void read_pre_tokenizer(const json& root, TokenizerSpec& spec, const Where& w) {
   }
   read_split(list[0], spec, w, "pre_tokenizer.pretokenizers[0]");
   check_byte_level(list[1], w, "pre_tokenizer.pretokenizers[1]");
-  spec.pre = "qwen2";
+  // Named when it is a pattern llama.cpp knows, so that a GGUF written from this spec can say so.
+  spec.pre = split_pattern_name(spec.pre_pattern);
 }
 
 std::optional<int32_t> find_token(const TokenizerSpec& spec, const std::string& text) {
@@ -270,7 +271,7 @@ TokenizerSpec spec_from_json(const json& root, BulkFieldCollector& bulk, const s
   TokenizerSpec spec;
   std::vector<bool> filled;
   const json& model = w.member(root, "model", "(root)");
-  check_model_options(model, w);
+  read_model_options(model, spec, w);
   read_vocab(model, bulk, spec, filled, w);
   read_merges(model, bulk, spec, w);
   read_added_tokens(root, spec, filled, w);

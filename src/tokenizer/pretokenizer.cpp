@@ -28,18 +28,65 @@ size_t next_char(std::string_view s, size_t pos) {
   return pos;
 }
 
+struct NamedPattern {
+  std::string_view name;  // llama.cpp's
+  std::string_view pattern;
+};
+constexpr NamedPattern kNamedPatterns[] = {{"qwen2", kQwen2SplitPattern}, {"gpt-4o", kO200kSplitPattern}};
+
 }  // namespace
+
+std::optional<std::string_view> split_pattern_by_name(std::string_view name) {
+  for (const NamedPattern& p : kNamedPatterns) {
+    if (p.name == name) return p.pattern;
+  }
+  return std::nullopt;
+}
+
+std::string_view split_pattern_name(std::string_view pattern) {
+  for (const NamedPattern& p : kNamedPatterns) {
+    if (p.pattern == pattern) return p.name;
+  }
+  return {};
+}
+
+std::string with_onig_white_space(std::string_view pattern) {
+  std::string out;
+  out.reserve(pattern.size() + 32);
+  size_t i = 0;
+  while (i < pattern.size()) {
+    if (pattern[i] != '\\' || i + 1 == pattern.size()) {
+      out += pattern[i++];
+      continue;
+    }
+    const char escaped = pattern[i + 1];
+    if (escaped == 's' || escaped == 'S') {
+      out += escaped == 's' ? "\\p{White_Space}" : "\\P{White_Space}";
+      i += 2;
+    } else if (escaped == 'Q') {  // quoted text runs to \E (or the end) and means itself
+      const size_t end = pattern.find("\\E", i + 2);
+      const size_t stop = end == std::string_view::npos ? pattern.size() : end + 2;
+      out.append(pattern.substr(i, stop - i));
+      i = stop;
+    } else {  // any other escape pair, "\\" included, is copied whole
+      out.append(pattern.substr(i, 2));
+      i += 2;
+    }
+  }
+  return out;
+}
 
 SplitPretokenizer::SplitPretokenizer(std::string_view pattern) {
   // MATCH_INVALID_UTF: arbitrary bytes can be tokenised; invalid sequences simply never match.
   const uint32_t options = PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF;
+  const std::string compiled = with_onig_white_space(pattern);
   int err = 0;
   PCRE2_SIZE err_offset = 0;
-  code_ =
-      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options, &err, &err_offset, nullptr);
+  code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(compiled.data()), compiled.size(), options, &err, &err_offset,
+                        nullptr);
   if (code_ == nullptr) {
     fail("pre-tokenizer regex does not compile at offset ", err_offset, ": ", pcre2_message(err),
-         " (pattern: ", pattern, ")");
+         " (pattern as compiled: ", compiled, ")");
   }
   // The JIT is several times faster; without it (unsupported CPU) the interpreter is correct.
   pcre2_jit_compile(code_, PCRE2_JIT_COMPLETE);

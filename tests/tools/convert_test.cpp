@@ -270,6 +270,17 @@ TEST(ConvertErrors, BadInputsSayWhatIsWrong) {
   o.random_shape = "layers=1,vocab=1000";
   EXPECT_NE(message(o).find("more than the model's 1000 embedding rows"), std::string::npos) << message(o);
   o.random_shape = kTinyShape;
+  // A split regex that llama.cpp has no name for cannot be written as tokenizer.ggml.pre.
+  const std::string own_regex_dir = out_path("own-regex-tokenizer");
+  fs::create_directories(own_regex_dir);
+  nlohmann::json tj = nlohmann::json::parse(std::ifstream(test::fixture("micro-qwen3/tokenizer/tokenizer.json")));
+  tj["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] = R"(\p{L}+|\p{N}|\s+|[^\s\p{L}\p{N}]+)";
+  std::ofstream(own_regex_dir + "/tokenizer.json") << tj.dump();
+  o.tokenizer_dir = own_regex_dir;
+  o.output = out_path("own-regex.gguf");
+  EXPECT_NE(message(o).find("split regex is none that llama.cpp names"), std::string::npos) << message(o);
+  EXPECT_FALSE(fs::exists(out_path("own-regex.gguf")));
+  o.tokenizer_dir = FARE_TOKENIZER_DIR;
   o.output = out_path("bad-hf");
   EXPECT_NE(message(o).find("holds f32, f16 or bf16 weights, not q8_0"), std::string::npos) << message(o);
   EXPECT_FALSE(fs::exists(out_path("bad.gguf")));
