@@ -20,8 +20,6 @@ constexpr std::string_view kQwen3Family = "qwen3";
 constexpr std::string_view kChatmlFamily = "chatml";
 constexpr std::string_view kHarmonyFamily = "harmony";
 
-bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
-
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
 bool ends_with(std::string_view s, std::string_view p) {

@@ -44,6 +44,8 @@ class ChatWriter {
   RenderedChat out_;
 };
 
+inline bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
+
 // `text` parsed as a JSON array (tools, tool calls); fare::Error naming `what` otherwise.
 nlohmann::ordered_json parse_chat_json_array(const std::string& text, std::string_view what);
 

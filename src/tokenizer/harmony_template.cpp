@@ -22,8 +22,6 @@ constexpr std::string_view kChannelsLine =
     "# Valid channels: analysis, commentary, final. Channel must be included for every message.";
 constexpr std::string_view kToolsChannelLine = "\nCalls to these tools must go to the commentary channel: 'functions'.";
 
-bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
-
 // ---- JSON as the template sees it -----------------------------------------------------------
 
 // `v.key` in Jinja: undefined (nullptr) unless v is an object holding the key.
