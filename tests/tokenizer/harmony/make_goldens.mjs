@@ -3,13 +3,18 @@
 //   {"name", "messages", "tools"?, "options": {...}, "rendered"} or {..., "error"}
 // options: add_generation_prompt, reasoning_effort?, model_identity?, date (what
 // strftime_now("%Y-%m-%d") returns, pinned so that the renderings do not change with the day).
-// Run: node make_goldens.mjs   (after npm ci in this folder)
-import { readFileSync, writeFileSync } from "node:fs";
+// Run: node make_goldens.mjs [--check]   (after npm ci in this folder; --check compares with the
+// committed file instead of writing it, and fails when they differ)
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Environment, Interpreter, Template } from "@huggingface/jinja";
 
 const here = dirname(fileURLToPath(import.meta.url));
+if (!existsSync(join(here, "node_modules/@huggingface/jinja"))) {
+  console.error(`@huggingface/jinja is not installed: run scripts/setup.sh (npm ci in ${here})`);
+  process.exit(1);
+}
+const { Environment, Interpreter, Template } = await import("@huggingface/jinja");
 const source = readFileSync(join(here, "chat_template.jinja"), "utf8");
 const template = new Template(source);
 const fareTemplates = join(here, "../../../../shared/fare/templates");
@@ -299,5 +304,15 @@ for (const c of cases) {
   }
   lines.push(JSON.stringify(out));
 }
-writeFileSync(join(here, "harmony_chat.jsonl"), lines.join("\n") + "\n");
-console.log(`wrote ${lines.length} cases to harmony_chat.jsonl`);
+const text = lines.join("\n") + "\n";
+const out = join(here, "harmony_chat.jsonl");
+if (process.argv.includes("--check")) {
+  if (readFileSync(out, "utf8") !== text) {
+    console.error("harmony_chat.jsonl differs from what the template renders now: run node make_goldens.mjs");
+    process.exit(1);
+  }
+  console.log(`harmony_chat.jsonl: the ${lines.length} cases are what @huggingface/jinja renders`);
+} else {
+  writeFileSync(out, text);
+  console.log(`wrote ${lines.length} cases to harmony_chat.jsonl`);
+}
