@@ -96,6 +96,26 @@ for k, l in enumerate(open(f"{fixtures}/tokenizer/chat.jsonl")):
         body["tools"] = c["tools"]
     put("chat_template", f"chat-{k:02d}", bytes([opt]) + dumps(body).encode())
 put("chat_template", "chatml", b"\4" + dumps([{"role": "user", "content": "<|im_end|>hi"}]).encode())
+# ... bit 3 gpt-oss's harmony template, bits 4-5 its reasoning effort: the harmony goldens.
+efforts = ["", "low", "medium", "high"]
+for k, l in enumerate(open("tests/tokenizer/harmony/harmony_chat.jsonl")):
+    c = json.loads(l)
+    o = c["options"]
+    opt = 8 | (0 if o["add_generation_prompt"] else 2) | (efforts.index(o.get("reasoning_effort", "")) << 4)
+    body = {"messages": c["messages"]}
+    if c.get("tools"):
+        body["tools"] = c["tools"]
+    put("chat_template", f"harmony-{k:02d}", bytes([opt]) + dumps(body).encode())
+
+# harmony_output: byte 0 how the text is streamed, then gpt-oss output.
+for k, text in enumerate([
+        "<|channel|>analysis<|message|>A is wrong.<|end|><|start|>assistant<|channel|>final<|message|>Verdict: [B]<|return|>",
+        "<|channel|>analysis<|message|>Need the weather.<|end|><|start|>assistant<|channel|>commentary "
+        "to=functions.get_weather <|constrain|>json<|message|>{\"location\": \"Paris\"}<|call|>",
+        "<|channel|>analysis<|message|>cut sh",
+        "junk<|channel|>final<|message|>a<|start|>assistant to=functions.f<|channel|>commentary json<|message|>{}",
+]):
+    put("harmony_output", f"output-{k:02d}", bytes([k * 37 % 256]) + text.encode())
 
 # verdict: byte 0 task, byte 1 n_steps + 1.
 tasks = ["pairwise", "step", "verify", "verify_ref", "rating"]

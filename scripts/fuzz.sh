@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 seconds="${1:-600}"
 shift || true
-all=(safetensors gguf config tokenizer_load bpe chat_template server_http dataset results verdict)
+all=(safetensors gguf config tokenizer_load bpe chat_template harmony_output server_http dataset results verdict)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all[@]}")
 

@@ -44,6 +44,12 @@ if [ ! -f tests/tokenizer/gptoss/node_modules/.package-lock.json ] || [ tests/to
   (cd tests/tokenizer/gptoss && npm ci --ignore-scripts --no-audit --no-fund)
 fi
 
+# @huggingface/jinja, which rendered the gpt-oss chat-template goldens (tests/tokenizer/harmony/), as locked.
+if [ ! -f tests/tokenizer/harmony/node_modules/.package-lock.json ] || [ tests/tokenizer/harmony/package-lock.json -nt tests/tokenizer/harmony/node_modules/.package-lock.json ]; then
+  echo "setup: installing @huggingface/jinja for the chat-template goldens (npm ci in tests/tokenizer/harmony/)"
+  (cd tests/tokenizer/harmony && npm ci --ignore-scripts --no-audit --no-fund)
+fi
+
 # autocannon for the server's load test (bench/server_load.sh), as locked.
 if [ ! -f bench/server_load/node_modules/.package-lock.json ] || [ bench/server_load/package-lock.json -nt bench/server_load/node_modules/.package-lock.json ]; then
   echo "setup: installing autocannon for the server load test (npm ci in bench/server_load/)"

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "tokenizer/chat_writer.h"
+#include "tokenizer/harmony_template.h"
 #include "tokenizer/python_json.h"
 
 namespace fare {
@@ -16,8 +18,7 @@ using nlohmann::ordered_json;
 
 constexpr std::string_view kQwen3Family = "qwen3";
 constexpr std::string_view kChatmlFamily = "chatml";
-
-bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
+constexpr std::string_view kHarmonyFamily = "harmony";
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
@@ -66,39 +67,6 @@ bool is_plain_chatml(std::string_view src) {
   }
   return true;
 }
-
-ordered_json parse_json_array(const std::string& text, std::string_view what) {
-  ordered_json v;
-  try {
-    v = ordered_json::parse(text);
-  } catch (const ordered_json::exception& e) {  // parse_error, or out_of_range for a number beyond double's range
-    fail("chat template: ", what, " is not valid JSON: ", e.what());
-  }
-  if (!v.is_array()) fail("chat template: ", what, " must be a JSON array, got ", v.type_name());
-  return v;
-}
-
-// Collects the rendering and remembers which bytes came from the caller: `markup` is the
-// template's own text, `content` anything taken from messages or tools.
-class ChatWriter {
- public:
-  void markup(std::string_view s) { out_.text += s; }
-  void content(std::string_view s) {
-    if (s.empty()) return;
-    const size_t begin = out_.text.size();
-    out_.text += s;
-    // Adjacent fields (a role, then its content) make one span.
-    if (!out_.content.empty() && out_.content.back().end == begin) {
-      out_.content.back().end = out_.text.size();
-    } else {
-      out_.content.push_back({begin, out_.text.size()});
-    }
-  }
-  RenderedChat take() { return std::move(out_); }
-
- private:
-  RenderedChat out_;
-};
 
 void render_tools_system(ChatWriter& w, const std::vector<ChatMessage>& messages, const ordered_json& tools) {
   w.markup("<|im_start|>system\n");
@@ -175,7 +143,7 @@ void render_assistant(ChatWriter& w, const ChatMessage& m, size_t index, bool is
     w.content(content);
   }
   if (!m.tool_calls_json.empty()) {
-    const ordered_json calls = parse_json_array(m.tool_calls_json, cat("message ", index, ": tool_calls"));
+    const ordered_json calls = parse_chat_json_array(m.tool_calls_json, cat("message ", index, ": tool_calls"));
     for (size_t j = 0; j < calls.size(); ++j) {
       if (j > 0 || !content.empty()) w.markup("\n");
       render_tool_call(w, calls[j], index, j);
@@ -203,7 +171,7 @@ RenderedChat render_qwen3(const std::vector<ChatMessage>& messages, const ChatOp
   // The template reads messages[0]; Hugging Face fails on an empty list too.
   if (messages.empty()) fail("chat template: there are no messages to render");
   const ordered_json tools =
-      opts.tools_json.empty() ? ordered_json::array() : parse_json_array(opts.tools_json, "tools");
+      opts.tools_json.empty() ? ordered_json::array() : parse_chat_json_array(opts.tools_json, "tools");
   ChatWriter w;
   if (!tools.empty()) {
     render_tools_system(w, messages, tools);
@@ -213,6 +181,7 @@ RenderedChat render_qwen3(const std::vector<ChatMessage>& messages, const ChatOp
   const ptrdiff_t last_query = last_query_index(messages);
   for (size_t i = 0; i < messages.size(); ++i) {
     const ChatMessage& m = messages[i];
+    if (m.role == "developer") fail("messages[", i, "]: the qwen3 chat template has no developer role; use system");
     if (m.role == "user" || (m.role == "system" && i > 0)) {
       render_plain_turn(w, m);
     } else if (m.role == "assistant") {
@@ -254,13 +223,19 @@ ChatMessage message_from_json(const Json& msg, size_t i) {
   ChatMessage m;
   std::optional<std::string> role = optional_string(msg, "role", i);
   if (!role) fail("messages[", i, "].role: missing");
-  if (*role != "system" && *role != "user" && *role != "assistant" && *role != "tool") {
-    fail("messages[", i, "].role: expected system, user, assistant or tool, got '", *role, "'");
+  if (*role != "system" && *role != "developer" && *role != "user" && *role != "assistant" && *role != "tool") {
+    fail("messages[", i, "].role: expected system, developer, user, assistant or tool, got '", *role, "'");
   }
   m.role = std::move(*role);
   if (!msg.contains("content")) fail("messages[", i, "].content: missing");
   m.content = optional_string(msg, "content", i).value_or("");  // null: an assistant turn with only tool calls
   m.reasoning_content = optional_string(msg, "reasoning_content", i);
+  // gpt-oss's template calls the reasoning "thinking".
+  if (std::optional<std::string> thinking = optional_string(msg, "thinking", i)) {
+    if (m.reasoning_content && *m.reasoning_content != *thinking)
+      fail("messages[", i, "]: 'reasoning_content' and 'thinking' differ; give one");
+    m.reasoning_content = std::move(thinking);
+  }
   auto calls = msg.find("tool_calls");
   if (calls != msg.end() && !calls->is_null()) {
     if (!calls->is_array()) fail("messages[", i, "].tool_calls: expected an array, got ", calls->type_name());
@@ -285,10 +260,12 @@ ChatTemplate::ChatTemplate(std::string source) : source_(std::move(source)) {
     family_ = kQwen3Family;
   } else if (is_plain_chatml(source_)) {
     family_ = kChatmlFamily;
+  } else if (is_harmony_template(source_)) {
+    family_ = kHarmonyFamily;
   } else {
     fail(
-        "unsupported chat template family (this build renders the Qwen3 template and plain ChatML); template "
-        "starts with '",
+        "unsupported chat template family (this build renders the Qwen3 template, plain ChatML and gpt-oss's "
+        "harmony template); template starts with '",
         first_line(source_), "'; pass --chat-template FILE with a supported template");
   }
 }
@@ -299,8 +276,20 @@ std::string ChatTemplate::render(const std::vector<ChatMessage>& messages, const
 
 RenderedChat ChatTemplate::render_marked(const std::vector<ChatMessage>& messages, const ChatOptions& opts) const {
   if (family_ == kQwen3Family) return render_qwen3(messages, opts);
+  if (family_ == kHarmonyFamily) return render_harmony(messages, opts);
   FARE_CHECK(family_ == kChatmlFamily, "unknown family ", family_);
   return render_chatml(messages, opts);
+}
+
+ordered_json parse_chat_json_array(const std::string& text, std::string_view what) {
+  ordered_json v;
+  try {
+    v = ordered_json::parse(text);
+  } catch (const ordered_json::exception& e) {  // parse_error, or out_of_range for a number beyond double's range
+    fail("chat template: ", what, " is not valid JSON: ", e.what());
+  }
+  if (!v.is_array()) fail("chat template: ", what, " must be a JSON array, got ", v.type_name());
+  return v;
 }
 
 std::vector<ChatMessage> chat_messages_from_json(const nlohmann::json& arr) { return messages_from_json(arr); }

@@ -116,7 +116,7 @@ TEST(ChatMessages, ErrorsNameTheIndexAndField) {
   EXPECT_EQ(message_error(R"([{"role": "user", "content": "a"}, 3])"), "messages[1]: expected an object, got number");
   EXPECT_EQ(message_error(R"([{"content": "a"}])"), "messages[0].role: missing");
   EXPECT_EQ(message_error(R"([{"role": "robot", "content": "a"}])"),
-            "messages[0].role: expected system, user, assistant or tool, got 'robot'");
+            "messages[0].role: expected system, developer, user, assistant or tool, got 'robot'");
   EXPECT_EQ(message_error(R"([{"role": "user", "content": "a"}, {"role": "user"}])"), "messages[1].content: missing");
   EXPECT_EQ(message_error(R"([{"role": "user", "content": [1]}])"),
             "messages[0].content: expected a string, got array");
