@@ -128,8 +128,9 @@ struct Measured {
 // `packed`: the weights in the layout these kernels read fastest (as `--repack` loads them);
 // otherwise as stored, the engine's default.
 // `greedy`: also generate through an Engine (which takes only sets select_kernels knows).
+// `repack`: the engine's option, when not the one `packed` implies ("all" or "off").
 Measured check_golden(const Case& c, const KernelSet& kernels, DType kv_type, const Tolerance& tol, bool rounded,
-                      bool packed = false, bool greedy = true) {
+                      bool packed = false, bool greedy = true, const std::string& repack = "") {
   const json& g = golden(c.golden);
   const std::string path = c.path();
   ThreadPool pool(2);
@@ -139,7 +140,7 @@ Measured check_golden(const Case& c, const KernelSet& kernels, DType kv_type, co
   eo.n_threads = 2;
   eo.kernels = kernels.name;
   eo.kv_cache = kv_type == DType::F32 ? "f32" : kv_type == DType::F16 ? "f16" : "bf16";
-  eo.repack = packed ? "all" : "off";
+  eo.repack = !repack.empty() ? repack : packed ? "all" : "off";
   auto engine = greedy ? Engine::open(path, eo) : nullptr;
 
   std::vector<double> deltas;  // per position: the largest |Δ| over the 20 reference ids
@@ -279,6 +280,27 @@ TEST_P(GoldenKvCacheTest, RoundedAttentionOnBf16Cache) {
   }
   if (checked == 0) GTEST_SKIP() << "no set on this CPU rounds attention";
 }
+
+// What a user gets with no flag: the `auto` kernels, the weights packed where that is their
+// default, on the cache type `--kv-cache auto` gives them (F16 where they round activations).
+// Held to the kernels' row where they round these weights' activations, and where they multiply
+// them exactly, to the half-precision cache's bound above.
+class GoldenDefaultTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(GoldenDefaultTest, DefaultKernelsOnTheirDefaultCache) {
+  const Case& c = GetParam();
+  const KernelSet& k = select_kernels("auto");
+  const DType kv = k.exact ? DType::F32 : DType::F16;
+  const auto model = Model::load(c.path());
+  const bool rounded = rounds_activations(*model, k);
+  const Tolerance& tol = rounded ? c.rounded : kv == DType::F32 ? c.exact : kMicroBf16Act;
+  const Measured m = check_golden(c, k, kv, tol, rounded, true, true, "auto");
+  std::printf("[golden-default] %-18s %-9s %-5s %5zu positions  max|d| %.2e  p99 %.2e  top-1 checked %d\n",
+              c.label.c_str(), k.name, std::string(name(kv)).c_str(), m.positions, m.max, m.p99, m.top1_checked);
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, GoldenDefaultTest, ::testing::ValuesIn(cases()),
+                         [](const auto& p) { return test::test_name(p.param.label); });
 
 std::vector<Case> kv_cases() {
   std::vector<Case> out;
