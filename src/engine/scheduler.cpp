@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
 
 #include "common/error.h"
 #include "engine/text_tracker.h"
@@ -89,6 +92,8 @@ Scheduler::Scheduler(std::shared_ptr<const Model> model, const Compute& cx, std:
   stats_.kv_blocks = pool_.n_blocks();
   stats_.kv_block_tokens = opts.kv_layout.block_tokens();
   stats_.kv_budget_bytes = pool_.n_blocks() * opts.kv_layout.block_bytes();
+  const char* trace = std::getenv("FARE_TRACE_STEPS");
+  trace_ = trace != nullptr && *trace != '\0' && std::string_view(trace) != "0";
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -149,7 +154,9 @@ void Scheduler::loop() {
     admit_incoming();
     drop_cancelled();
     if (plan_step()) {
+      const auto t0 = Clock::now();
       run_step();
+      if (trace_) trace_step(std::chrono::duration<double>(Clock::now() - t0).count());
     } else if (!waiting_.empty()) {
       // Nothing could start: only when the one running sequence has just given its blocks back to
       // wait for room; it starts again on the next look.
@@ -333,6 +340,16 @@ void Scheduler::run_step() {
   std::lock_guard lock(mu_);
   ++stats_.steps;
   stats_.step_tokens += batch_.n_tokens();
+}
+
+// What one step held and where its time went: enough to tell prefill from decode steps, how many
+// sequences shared the weights' read, and how much of a step attention over long caches took.
+void Scheduler::trace_step(double seconds) const {
+  int64_t last = 0;
+  for (const auto& pc : batch_.pieces) last = std::max(last, pc.pos0 + pc.n_tokens);
+  std::fprintf(stderr, "fare step: %.1f ms, attention %.1f ms, %lld tokens (%lld generated), %zu sequences, up to position %lld\n",
+               seconds * 1e3, act_.attention_seconds * 1e3, static_cast<long long>(batch_.n_tokens()),
+               static_cast<long long>(batch_.n_stream), in_step_.size(), static_cast<long long>(last));
 }
 
 void Scheduler::on_logits(Sequence& s, const float* logits) {

@@ -57,6 +57,7 @@ class Scheduler {
   void schedule(Sequence& s, int64_t n);
   void build_batch();
   void run_step();
+  void trace_step(double seconds) const;
   void on_logits(Sequence& s, const float* logits);
   void finish(Sequence& s, const char* reason);
   void fail_step(const std::exception_ptr& error);
@@ -73,6 +74,7 @@ class Scheduler {
   std::vector<Sequence*> in_step_;    // sequences of the step being planned, in batch order
   std::vector<int32_t> registered_;   // blocks registered while planning it
   std::vector<float> work_;           // logits as the sampler modifies them
+  bool trace_ = false;                // FARE_TRACE_STEPS set: one line per step on stderr
 
   // Owned by the scheduler thread.
   std::vector<std::unique_ptr<Sequence>> running_;  // oldest first

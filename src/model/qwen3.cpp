@@ -2,6 +2,8 @@
 // Qwen3ForCausalLM: embed, then per block attention and SwiGLU MLP with pre-norm residuals,
 // then the final norm and the language-model head.
 
+#include <chrono>
+
 #include "common/error.h"
 #include "common/thread_pool.h"
 #include "model/batch.h"
@@ -68,6 +70,7 @@ void qwen3_forward(const Model& m, const ForwardBatch& batch, const KvLayout& kv
     for_tokens(cx, n, [&](int64_t t) { add_in_place(x + t * E, y + t * E, E); });
   };
   std::vector<AttentionSegment> segments(batch.pieces.size());
+  a.attention_seconds = 0;
   const int64_t ns = batch.n_stream;  // tokens that take the streaming kernels (ops/matmul.h)
 
   for (int l = 0; l < c.n_layer; ++l) {
@@ -92,7 +95,9 @@ void qwen3_forward(const Model& m, const ForwardBatch& batch, const KvLayout& kv
       pc.kv->store(kv, l, pc.pos0, pc.n_tokens, a.k.data() + pc.t0 * KV, a.v.data() + pc.t0 * KV);
       segments[i] = {pc.t0, pc.n_tokens, pc.pos0, pc.kv->rows(kv, l)};
     }
+    const auto t_attention = std::chrono::steady_clock::now();
     attention({c.n_head, c.n_head_kv, D}, a.q.data(), segments, a.att.data(), cx);
+    a.attention_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t_attention).count();
     obs(l, "attn", a.att.data(), Q);
     matmul(cx, w.wo, a.att.data(), n, ns, a.xb.data());
     add_rows(a.x.data(), a.xb.data());

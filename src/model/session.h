@@ -28,6 +28,7 @@ struct Activations {
   int64_t capacity;
   std::vector<float> x, xb, q, k, v, att, gate, up, rope;  // rope: [n_tokens][head_dim]
   std::vector<float> logits;                               // [n_tokens][n_vocab]
+  double attention_seconds = 0;  // spent in attention by the last forward pass (the step trace's)
 };
 
 class Session {
