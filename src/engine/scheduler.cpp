@@ -154,7 +154,7 @@ void Scheduler::loop() {
     admit_incoming();
     drop_cancelled();
     if (plan_step()) {
-      const auto t0 = Clock::now();
+      const auto t0 = trace_ ? Clock::now() : Clock::time_point{};
       run_step();
       if (trace_) trace_step(std::chrono::duration<double>(Clock::now() - t0).count());
     } else if (!waiting_.empty()) {

@@ -10,9 +10,8 @@ namespace fare {
 
 KvRows BlockTable::rows(const KvLayout& l, int layer) const {
   const int64_t side = static_cast<int64_t>(l.block_tokens()) * l.row_bytes();
-  const int64_t head_row = l.row_bytes() / (l.kv_dim / l.head_dim);
-  return {l.type,       bases_.data(), 2 * layer * side, (2 * layer + 1) * side,
-          l.block_shift, head_row,     head_row * l.block_tokens()};
+  return {l.type,        bases_.data(),        2 * layer * side, (2 * layer + 1) * side,
+          l.block_shift, l.head_row_bytes(), l.head_row_bytes() * l.block_tokens()};
 }
 
 void BlockTable::store(const KvLayout& l, int layer, int64_t pos, int64_t n, const float* k, const float* v) const {

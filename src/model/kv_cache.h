@@ -32,7 +32,9 @@ struct KvLayout {
   int block_shift = 4;      // positions per block = 2^block_shift
 
   int block_tokens() const { return 1 << block_shift; }
-  int64_t row_bytes() const { return static_cast<int64_t>(kv_dim) * (type == DType::F32 ? 4 : 2); }
+  int64_t value_bytes() const { return type == DType::F32 ? 4 : 2; }
+  int64_t row_bytes() const { return static_cast<int64_t>(kv_dim) * value_bytes(); }    // every head
+  int64_t head_row_bytes() const { return static_cast<int64_t>(head_dim) * value_bytes(); }  // one head
   int64_t block_bytes() const { return static_cast<int64_t>(n_layer) * 2 * block_tokens() * row_bytes(); }
   int64_t bytes_per_token() const { return static_cast<int64_t>(n_layer) * 2 * row_bytes(); }
   int64_t blocks_for(int64_t positions) const { return (positions + block_tokens() - 1) >> block_shift; }
