@@ -62,37 +62,42 @@ void attend_reference(const AttentionShape& s, const float* q, int64_t t0, int64
   std::fill(mx, mx + rows, -std::numeric_limits<float>::infinity());
   std::fill(sum, sum + rows, 0.0f);
   const int64_t n_keys = pos0 + t1;  // the last token sees the most keys
-  for (int64_t j0 = 0; j0 < n_keys; j0 += kKeyTile) {
+  const int64_t first = s.first_key(pos0 + t0) / kKeyTile * kKeyTile;  // the first token the earliest
+  for (int64_t j0 = first; j0 < n_keys; j0 += kKeyTile) {
     const int64_t nj = std::min(kKeyTile, n_keys - j0);
     const float* kt = kv_tile(kv, false, j0, nj, g, hd, kbuf);
     const float* vt = kv_tile(kv, true, j0, nj, g, hd, vbuf);
     for (int64_t r = 0; r < rows; ++r) {
-      const int64_t limit = std::min(nj, pos0 + t0 + r / group + 1 - j0);  // causal: keys < limit
-      if (limit <= 0) continue;
+      const int64_t p = pos0 + t0 + r / group;
+      const int64_t lo = std::max<int64_t>(0, s.first_key(p) - j0);  // keys [lo, limit) of this tile
+      const int64_t limit = std::min(nj, p + 1 - j0);
+      if (limit <= lo) continue;
       float* sr = scores + r * kKeyTile;
       float m = mx[r];
-      for (int64_t j = 0; j < limit; ++j) {
+      for (int64_t j = lo; j < limit; ++j) {
         sr[j] = dot_f32(q_row(r), kt + j * hd, hd) * scale;
         m = std::max(m, sr[j]);
       }
       // Online softmax: what was summed under the old maximum shrinks by exp(old - new).
       const float corr = std::exp(mx[r] - m);
       float l = sum[r] * corr;
-      for (int64_t j = 0; j < limit; ++j) l += (sr[j] = std::exp(sr[j] - m));
+      for (int64_t j = lo; j < limit; ++j) l += (sr[j] = std::exp(sr[j] - m));
       mx[r] = m;
       sum[r] = l;
       float* orow = o + r * hd;
       for (int64_t d = 0; d < hd; ++d) orow[d] *= corr;
-      for (int64_t j = 0; j < limit; ++j) {
-        const float p = sr[j];
+      for (int64_t j = lo; j < limit; ++j) {
+        const float p_j = sr[j];
         const float* vj = vt + j * hd;
-        for (int64_t d = 0; d < hd; ++d) orow[d] += p * vj[d];
+        for (int64_t d = 0; d < hd; ++d) orow[d] += p_j * vj[d];
       }
     }
   }
   for (int64_t r = 0; r < rows; ++r) {
-    float* dst = out + ((t0 + r / group) * s.n_head + g * group + r % group) * hd;
-    const float inv = 1.0f / sum[r];
+    const int64_t h = g * group + r % group;
+    float* dst = out + ((t0 + r / group) * s.n_head + h) * hd;
+    const float denominator = s.sinks != nullptr ? sum[r] + std::exp(s.sinks[h] - mx[r]) : sum[r];
+    const float inv = 1.0f / denominator;
     for (int64_t d = 0; d < hd; ++d) dst[d] = o[r * hd + d] * inv;
   }
 }

@@ -14,6 +14,13 @@ struct AttentionShape {
   int64_t n_head = 0;     // query heads
   int64_t n_head_kv = 0;  // key/value heads; n_head is a multiple (query head h reads kv head h / group)
   int64_t head_dim = 0;
+  // gpt-oss: sinks[h] is one more logit in query head h's softmax, over no value (it only adds to
+  // the denominator); a window > 0 lets a query at position p see only keys p - window + 1 .. p.
+  const float* sinks = nullptr;
+  int64_t window = 0;
+
+  // The first key a query at position p sees.
+  int64_t first_key(int64_t p) const { return window > 0 && p >= window ? p - window + 1 : 0; }
 };
 
 // One layer of one sequence's KV cache, stored in blocks of 2^block_shift positions: the K row of
@@ -43,7 +50,7 @@ struct KvRows {
 };
 
 // q: [n_tokens][n_head][head_dim]; token t sits at position pos0 + t and attends to cache
-// rows 0 .. pos0 + t. out: [n_tokens][n_head][head_dim].
+// rows s.first_key(pos0 + t) .. pos0 + t. out: [n_tokens][n_head][head_dim].
 //
 // Flash-style: keys are visited in tiles with a running maximum and sum per query row (online
 // softmax), so no buffer grows with the context; the query heads that share a KV head and a

@@ -81,11 +81,18 @@ TEST_P(AttentionSets, MatchesFloat64) {
   // (avx512-bf16); 1.5e-2 leaves margin.
   const auto tol = [&](DType kv) { return set->attend_rounds && kv == DType::BF16 ? 1.5e-2 : 2e-5; };
   uint32_t seed = 10;
+  // gpt-oss's additions: a sink logit per head, a sliding window (1: a query sees itself only),
+  // and both.
+  const struct { bool sinks; int64_t window; } variants[] = {{false, 0}, {true, 0}, {false, 7}, {true, 33}, {false, 1}};
+  for (const auto& variant : variants)
   for (const DType kv_type : {DType::F32, DType::F16, DType::BF16})
     for (const Case& c : cases) {
       SCOPED_TRACE(testing::Message() << name(kv_type) << " heads " << c.n_head << "/" << c.n_head_kv << " dim "
-                                      << c.head_dim << " tokens " << c.n_tokens << " pos0 " << c.pos0);
-      const AttentionShape s{c.n_head, c.n_head_kv, c.head_dim};
+                                      << c.head_dim << " tokens " << c.n_tokens << " pos0 " << c.pos0 << " sinks "
+                                      << variant.sinks << " window " << variant.window);
+      auto sinks = randn(static_cast<size_t>(c.n_head), seed + 99);
+      for (float& x : sinks) x *= 3;  // some sinks far above the scores, some far below
+      const AttentionShape s{c.n_head, c.n_head_kv, c.head_dim, variant.sinks ? sinks.data() : nullptr, variant.window};
       const int64_t ctx = c.pos0 + c.n_tokens, kvw = c.n_head_kv * c.head_dim, hd = c.head_dim;
       const auto q = randn(static_cast<size_t>(c.n_tokens * c.n_head * hd), seed);
       const auto kv_size = static_cast<size_t>(ctx * kvw);
@@ -101,8 +108,9 @@ TEST_P(AttentionSets, MatchesFloat64) {
         for (int64_t h = 0; h < c.n_head; ++h) {
           const int64_t kvh = h / group;
           std::vector<double> p;
-          double m = -1e300, z = 0;
-          for (int64_t j = 0; j <= c.pos0 + t; ++j) {
+          double m = variant.sinks ? sinks[static_cast<size_t>(h)] : -1e300, z = 0;
+          const int64_t first = variant.window > 0 ? std::max<int64_t>(0, c.pos0 + t - variant.window + 1) : 0;
+          for (int64_t j = first; j <= c.pos0 + t; ++j) {
             double d = 0;
             for (int64_t e = 0; e < hd; ++e)
               d += double(q[(t * c.n_head + h) * hd + e]) * cache.k_vals[j * kvw + kvh * hd + e];
@@ -110,9 +118,10 @@ TEST_P(AttentionSets, MatchesFloat64) {
             m = std::max(m, p.back());
           }
           for (auto& x : p) z += (x = std::exp(x - m));
+          if (variant.sinks) z += std::exp(sinks[static_cast<size_t>(h)] - m);  // in the denominator only
           for (int64_t e = 0; e < hd; ++e) {
             double want = 0;
-            for (size_t j = 0; j < p.size(); ++j) want += p[j] / z * cache.v_vals[j * kvw + kvh * hd + e];
+            for (size_t j = 0; j < p.size(); ++j) want += p[j] / z * cache.v_vals[(first + j) * kvw + kvh * hd + e];
             ASSERT_NEAR(out[(t * c.n_head + h) * hd + e], want, tol(kv_type)) << "token " << t << " head " << h << " dim " << e;
           }
         }

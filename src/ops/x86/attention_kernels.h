@@ -257,12 +257,18 @@ void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int
     sum[r] = 0.0f;
   }
   const int64_t n_keys = pos0 + t1;  // the last token sees the most keys
-  for (int64_t j0 = 0; j0 < n_keys; j0 += T) {
+  const int64_t first = s.first_key(pos0 + t0) / T * T;  // the first token the earliest
+  for (int64_t j0 = first; j0 < n_keys; j0 += T) {
     const int64_t nj = n_keys - j0 < T ? n_keys - j0 : T;
     // Keys of this tile row r sees (causal: keys < pos0 + its token + 1).
     auto valid = [&](int64_t r) {
       const int64_t limit = pos0 + t0 + r / group + 1 - j0;
       return limit <= 0 ? int64_t{0} : limit < nj ? limit : nj;
+    };
+    // Keys of this tile before row r's window (s.window): they take p = 0.
+    auto before = [&](int64_t r) {
+      const int64_t lo = s.first_key(pos0 + t0 + r / group) - j0;
+      return lo <= 0 ? int64_t{0} : lo;
     };
     tiles.load(kv, j0, nj);
 
@@ -280,6 +286,13 @@ void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int
       if (n == 0) continue;
       const int64_t n0 = n < L ? n : L, n1 = n - n0;
       float* sr = scores + r * T;
+      const int64_t lo = s.window > 0 ? before(r) : 0;
+      if (lo >= n) {  // none of its keys here: p x V adds zeros to an unscaled row
+        corr[r] = 1.0f;
+        for (int64_t j = 0; j < T; ++j) sr[j] = 0.0f;
+        continue;
+      }
+      for (int64_t j = 0; j < lo; ++j) sr[j] = -INFINITY;  // out of the tile's maximum
       const F sc0 = V::mask_tail(V::mul(V::loadu(sr), V::set1(scale)), n0, -INFINITY);
       const F sc1 = V::mask_tail(V::mul(V::loadu(sr + L), V::set1(scale)), n1, -INFINITY);
       const float tile_max = V::reduce_max(V::max(sc0, sc1));
@@ -287,8 +300,15 @@ void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int
       // Online softmax: what was summed under the old maximum shrinks by exp(old - new).
       // expf(0) is exactly 1: the call is skipped in the usual case of an unchanged maximum.
       corr[r] = m_new == mx[r] ? 1.0f : expf(mx[r] - m_new);  // the C function: see kernels_x86.h
-      const F p0 = V::mask_tail(V::exp(V::sub(sc0, V::set1(m_new))), n0, 0.0f);
-      const F p1 = V::mask_tail(V::exp(V::sub(sc1, V::set1(m_new))), n1, 0.0f);
+      F p0 = V::mask_tail(V::exp(V::sub(sc0, V::set1(m_new))), n0, 0.0f);
+      F p1 = V::mask_tail(V::exp(V::sub(sc1, V::set1(m_new))), n1, 0.0f);
+      if (lo > 0) {  // V::exp floors its argument: keys before the window get an exact 0
+        V::storeu(sr, p0);
+        V::storeu(sr + L, p1);
+        for (int64_t j = 0; j < lo; ++j) sr[j] = 0.0f;
+        p0 = V::loadu(sr);
+        p1 = V::loadu(sr + L);
+      }
       sum[r] = sum[r] * corr[r] + V::reduce_add(V::add(p0, p1));
       mx[r] = m_new;
       V::storeu(sr, p0);
@@ -309,8 +329,10 @@ void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int
     }
   }
   for (int64_t r = 0; r < rows; ++r) {
-    float* dst = out + ((t0 + r / group) * s.n_head + g * group + r % group) * hd;
-    const float inv = 1.0f / sum[r];
+    const int64_t h = g * group + r % group;
+    float* dst = out + ((t0 + r / group) * s.n_head + h) * hd;
+    const float denominator = s.sinks != nullptr ? sum[r] + expf(s.sinks[h] - mx[r]) : sum[r];
+    const float inv = 1.0f / denominator;
     for (int64_t e = 0; e < hd; ++e) dst[e] = o[r * hd + e] * inv;
   }
 }
