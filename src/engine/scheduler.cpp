@@ -324,7 +324,7 @@ void Scheduler::schedule(Sequence& s, int64_t n) {
 void Scheduler::run_step() {
   try {
     std::lock_guard lock(compute_);
-    qwen3_forward(*model_, batch_, opts_.kv_layout, act_, cx_, {});
+    model_forward(*model_, batch_, opts_.kv_layout, act_, cx_, {});
   } catch (...) {
     fail_step(std::current_exception());
     return;

@@ -150,12 +150,16 @@ class ModelLoader {
     }
   }
 
-  std::vector<float> vec(const std::string& name, int64_t n) {
+  std::vector<float> vec(const std::string& name, int64_t n) { return values(name, {n}); }
+
+  // A float tensor of the given shape (norms, biases, sinks) as float32.
+  std::vector<float> values(const std::string& name, const std::vector<int64_t>& shape) {
     const TensorInfo& t = src_.get(name);
-    if (t.shape != std::vector<int64_t>{n})
-      fail(t.file, ": tensor '", name, "': expected shape [", n, "], found ", shape_str(t.shape));
+    if (t.shape != shape) fail(t.file, ": tensor '", name, "': expected shape ", shape_str(shape), ", found ", shape_str(t.shape));
     if (t.dtype != DType::F32 && t.dtype != DType::F16 && t.dtype != DType::BF16)
-      fail(t.file, ": tensor '", name, "': dtype ", fare::name(t.dtype), " is not supported for a norm vector (F32, F16, BF16)");
+      fail(t.file, ": tensor '", name, "': dtype ", fare::name(t.dtype), " is not supported for a vector (F32, F16, BF16)");
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
     std::vector<float> out(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) {
       if (t.dtype == DType::F32) std::memcpy(&out[i], t.data + 4 * i, 4);
@@ -170,9 +174,16 @@ class ModelLoader {
   }
 
   WeightMatrix matrix(const std::string& name, int64_t rows, int64_t cols) {
+    return stack(name, 1, rows, cols).front();
+  }
+
+  // A [count, rows, cols] tensor (count = 1: a [rows, cols] one) as `count` matrices: the experts
+  // of a layer, stored one after the other.
+  std::vector<WeightMatrix> stack(const std::string& name, int64_t count, int64_t rows, int64_t cols) {
     const TensorInfo& t = src_.get(name);
-    if (t.shape != std::vector<int64_t>{rows, cols})
-      fail(t.file, ": tensor '", name, "': expected shape [", rows, ", ", cols, "], found ", shape_str(t.shape));
+    const std::vector<int64_t> shape = count == 1 && t.shape.size() == 2 ? std::vector<int64_t>{rows, cols}
+                                                                           : std::vector<int64_t>{count, rows, cols};
+    if (t.shape != shape) fail(t.file, ": tensor '", name, "': expected shape ", shape_str(shape), ", found ", shape_str(t.shape));
     if (!is_matrix_type(t.dtype))
       fail(t.file, ": tensor '", name, "': dtype ", fare::name(t.dtype), " is not supported for a weight matrix");
     const auto& tr = traits(t.dtype);
@@ -184,11 +195,16 @@ class ModelLoader {
     w.cols = cols;
     w.data = t.data;
     w.row_stride = row_bytes(t.dtype, cols);
-    FARE_CHECK(w.row_stride * static_cast<size_t>(rows) == t.nbytes, name);
-    if (t.dtype == DType::F8_E4M3) attach_fp8_scale(name, w);
-    m_.dtype_counts[std::string(tr.name)]++;
+    FARE_CHECK(w.row_stride * static_cast<size_t>(rows * count) == t.nbytes, name);
+    if (t.dtype == DType::F8_E4M3) {
+      if (count != 1) fail(t.file, ": tensor '", name, "': FP8 experts are not supported");
+      attach_fp8_scale(name, w);
+    }
+    m_.dtype_counts[std::string(tr.name)] += static_cast<int>(count);
     m_.weight_bytes += t.nbytes;
-    return w;
+    std::vector<WeightMatrix> out(static_cast<size_t>(count), w);
+    for (int64_t e = 0; e < count; ++e) out[static_cast<size_t>(e)].data = t.data + static_cast<size_t>(e * rows) * w.row_stride;
+    return out;
   }
 
   void attach_fp8_scale(const std::string& name, WeightMatrix& w) {
@@ -223,6 +239,10 @@ class ModelLoader {
     m_.layers.resize(static_cast<size_t>(c.n_layer));
     for (int i = 0; i < c.n_layer; ++i) {
       LayerWeights& l = m_.layers[static_cast<size_t>(i)];
+      if (c.arch == Arch::GptOss) {
+        load_gpt_oss_layer(i, l);
+        continue;
+      }
       auto name = [&](Part p) { return tensor_name(hf, i, p); };
       l.attn_norm = vec(name(Part::AttnNorm), c.n_embd);
       l.wq = matrix(name(Part::Q), c.q_dim(), c.n_embd);
@@ -242,6 +262,46 @@ class ModelLoader {
       m_.output = m_.tok_embd;
     } else {
       m_.output = matrix(out_name, c.n_vocab, c.n_embd);
+    }
+  }
+
+  // A gpt-oss block: attention with biases and sinks, and the experts with their router.
+  void load_gpt_oss_layer(int i, LayerWeights& l) {
+    const Config& c = m_.config;
+    const bool hf = src_.hf_names;
+    const std::string p = hf ? cat("model.layers.", i, ".") : cat("blk.", i, ".");
+    const char* attn = hf ? "self_attn." : "attn_";
+    auto proj = [&](const char* x) { return hf ? p + attn + x + "_proj" : p + attn + (std::string(x) == "o" ? "output" : x); };
+    l.attn_norm = vec(p + (hf ? "input_layernorm.weight" : "attn_norm.weight"), c.n_embd);
+    l.wq = matrix(proj("q") + ".weight", c.q_dim(), c.n_embd);
+    l.wk = matrix(proj("k") + ".weight", c.kv_dim(), c.n_embd);
+    l.wv = matrix(proj("v") + ".weight", c.kv_dim(), c.n_embd);
+    l.wo = matrix(proj("o") + ".weight", c.n_embd, c.q_dim());
+    l.bq = vec(proj("q") + ".bias", c.q_dim());
+    l.bk = vec(proj("k") + ".bias", c.kv_dim());
+    l.bv = vec(proj("v") + ".bias", c.kv_dim());
+    l.bo = vec(proj("o") + ".bias", c.n_embd);
+    l.sinks = vec(p + (hf ? "self_attn.sinks" : "attn_sinks.weight"), c.n_head);
+    l.ffn_norm = vec(p + "post_attention_" + (hf ? "layernorm.weight" : "norm.weight"), c.n_embd);
+    const std::string router = p + (hf ? "mlp.router." : "ffn_gate_inp.");
+    l.router = matrix(router + "weight", c.n_expert, c.n_embd);
+    l.router_bias = vec(router + "bias", c.n_expert);
+    if (hf) fail(src_.describe, ": gpt-oss experts from safetensors are not supported yet (use the GGUF)");
+    const int64_t E = c.n_expert, F = c.n_ff, D = c.n_embd;
+    const auto gate = stack(p + "ffn_gate_exps.weight", E, F, D), up = stack(p + "ffn_up_exps.weight", E, F, D);
+    const auto down = stack(p + "ffn_down_exps.weight", E, D, F);
+    const auto gate_b = values(p + "ffn_gate_exps.bias", {E, F}), up_b = values(p + "ffn_up_exps.bias", {E, F});
+    const auto down_b = values(p + "ffn_down_exps.bias", {E, D});
+    l.experts.resize(static_cast<size_t>(E));
+    for (int64_t e = 0; e < E; ++e) {
+      ExpertWeights& x = l.experts[static_cast<size_t>(e)];
+      const auto u = static_cast<size_t>(e);
+      x.gate = gate[u];
+      x.up = up[u];
+      x.down = down[u];
+      x.gate_bias.assign(gate_b.begin() + e * F, gate_b.begin() + (e + 1) * F);
+      x.up_bias.assign(up_b.begin() + e * F, up_b.begin() + (e + 1) * F);
+      x.down_bias.assign(down_b.begin() + e * D, down_b.begin() + (e + 1) * D);
     }
   }
 

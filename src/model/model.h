@@ -19,18 +19,33 @@ namespace fare {
 class SafetensorsFile;
 class GgufFile;
 
+// One expert of a mixture (gpt-oss): a clamped SwiGLU MLP with biases.
+struct ExpertWeights {
+  WeightMatrix gate, up;  // [n_ff, n_embd]
+  WeightMatrix down;      // [n_embd, n_ff]
+  std::vector<float> gate_bias, up_bias;  // [n_ff]
+  std::vector<float> down_bias;           // [n_embd]
+};
+
 struct LayerWeights {
   std::vector<float> attn_norm;  // [n_embd]
   WeightMatrix wq;               // [q_dim, n_embd]
   WeightMatrix wk;               // [kv_dim, n_embd]
   WeightMatrix wv;               // [kv_dim, n_embd]
   WeightMatrix wo;               // [n_embd, q_dim]
-  std::vector<float> q_norm;     // [head_dim], shared by all query heads
-  std::vector<float> k_norm;     // [head_dim], shared by all key heads
+  std::vector<float> q_norm;     // [head_dim], shared by all query heads (Qwen3)
+  std::vector<float> k_norm;     // [head_dim], shared by all key heads (Qwen3)
   std::vector<float> ffn_norm;   // [n_embd]
-  WeightMatrix w_gate;           // [n_ff, n_embd]
-  WeightMatrix w_up;             // [n_ff, n_embd]
-  WeightMatrix w_down;           // [n_embd, n_ff]
+  WeightMatrix w_gate;           // [n_ff, n_embd] (Qwen3)
+  WeightMatrix w_up;             // [n_ff, n_embd] (Qwen3)
+  WeightMatrix w_down;           // [n_embd, n_ff] (Qwen3)
+
+  // gpt-oss
+  std::vector<float> bq, bk, bv, bo;  // biases of wq, wk, wv, wo
+  std::vector<float> sinks;           // [n_head]: each query head's sink logit
+  WeightMatrix router;                // [n_expert, n_embd]
+  std::vector<float> router_bias;     // [n_expert]
+  std::vector<ExpertWeights> experts;
 };
 
 class Model {

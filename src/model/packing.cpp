@@ -42,8 +42,12 @@ void pack_matrix(WeightMatrix& w, const WeightPacking& p, ThreadPool& pool, Page
 
 void Model::pack(const Compute& cx, bool all) {
   std::vector<WeightMatrix*> matrices;
-  for (LayerWeights& l : layers)
-    for (WeightMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) matrices.push_back(w);
+  for (LayerWeights& l : layers) {
+    for (WeightMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down, &l.router})
+      if (w->rows > 0) matrices.push_back(w);
+    for (ExpertWeights& e : l.experts)
+      for (WeightMatrix* w : {&e.gate, &e.up, &e.down}) matrices.push_back(w);
+  }
   matrices.push_back(&output);  // a copy of tok_embd's description when tied: the embedding keeps reading rows
   const auto layout = [&](const WeightMatrix& w) -> const WeightPacking* {
     const WeightPacking* p = cx.kernels->of(w.type).packing;

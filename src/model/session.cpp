@@ -67,7 +67,7 @@ void Session::forward(std::span<const int32_t> tokens, bool all_logits, const Lo
                all_logits ? L::kAll : (last_batch ? L::kLast : L::kNone));
     const auto n_out = static_cast<int64_t>(batch_.out_rows.size());
     batch_.n_out_stream = n_out <= kGemvMaxTokens ? n_out : 0;
-    qwen3_forward(*model_, batch_, pool_.layout(), act_, cx_, observer_);
+    model_forward(*model_, batch_, pool_.layout(), act_, cx_, observer_);
     pos_ += static_cast<int>(bn);
     for (size_t i = 0; i < batch_.out_rows.size(); ++i) sink(out_index++, act_.logits.data() + i * n_vocab);
   }

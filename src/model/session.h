@@ -29,6 +29,10 @@ struct Activations {
   std::vector<float> x, xb, q, k, v, att, gate, up, rope;  // rope: [n_tokens][head_dim]
   std::vector<float> logits;                               // [n_tokens][n_vocab]
   double attention_seconds = 0;  // spent in attention by the last forward pass (the step trace's)
+  // gpt-oss's experts, sized on first use: router logits, each token's chosen experts and their
+  // weights, one expert's gathered rows and products, and the mixture's output.
+  std::vector<float> router, chosen_weight, moe_x, moe_gate, moe_up, moe_out, moe_sum;
+  std::vector<int32_t> chosen;
 };
 
 class Session {
@@ -67,6 +71,13 @@ class Session {
 // Every token of `batch` through the Qwen3 network (model/qwen3.cpp), at most a.capacity of
 // them; logits rows for batch.out_rows, in that order, into a.logits.
 void qwen3_forward(const Model& m, const ForwardBatch& batch, const KvLayout& kv, Activations& a, const Compute& cx,
+                   const ActivationObserver& observe);
+
+// The same through the gpt-oss network (model/gpt_oss.cpp).
+void gpt_oss_forward(const Model& m, const ForwardBatch& batch, const KvLayout& kv, Activations& a, const Compute& cx,
+                     const ActivationObserver& observe);
+// Whichever of the two the model's architecture is.
+void model_forward(const Model& m, const ForwardBatch& batch, const KvLayout& kv, Activations& a, const Compute& cx,
                    const ActivationObserver& observe);
 
 // The layout of a model's KV cache (block_shift: log2 positions per block).
