@@ -4,7 +4,7 @@
 // reference kernel timed in the same process. Best of several repetitions: the machine may be
 // shared and noisy.
 //
-//   bench_kernels [--types Q8_0,Q4_K,Q6_K,BF16] [--sets all] [--reps 5] [--tokens 256]
+//   bench_kernels [--types Q8_0,Q4_K,Q6_K,BF16,MXFP4] [--sets all] [--reps 5] [--tokens 256]
 //                 [--threads N] [--no-vocab] [--no-prefill] [--no-decode] [--chain LAYERS] [--peak]
 //                 [--sequences N]
 //
@@ -60,7 +60,7 @@ std::vector<std::string> split(const std::string& s) {
 
 DType parse_type(const std::string& s) {
   for (DType t : {DType::F32, DType::F16, DType::BF16, DType::F8_E4M3, DType::Q8_0, DType::Q4_0, DType::Q4_K,
-                  DType::Q5_K, DType::Q6_K})
+                  DType::Q5_K, DType::Q6_K, DType::MXFP4})
     if (name(t) == s) return t;
   fail("unknown weight type '", s, "'");
 }
@@ -116,6 +116,7 @@ struct Matrix {
         case DType::Q8_0: case DType::Q4_0: std::memcpy(b, &half_scale, 2); break;
         case DType::Q4_K: case DType::Q5_K: std::memcpy(b, &half_scale, 2); std::memcpy(b + 2, &half_scale, 2); break;
         case DType::Q6_K: std::memcpy(b + 208, &half_scale, 2); break;
+        case DType::MXFP4: b[0] = 121; break;  // 2^-7: weights up to 12 / 128
         default: break;
       }
     }

@@ -19,6 +19,8 @@ enum class DType : uint8_t {
   Q5_K,     // ggml: 256 values, Q4_K plus one high bit per value
   Q6_K,     // ggml: 256 values, 6-bit values with int8 scales
   Q8_K,     // ggml: 256 values, f32 d + int8 + block sums (activations)
+  MXFP4,    // ggml: 32 values, e8m0 exponent byte + 16 bytes of e2m1 nibbles (gpt-oss experts)
+  U8,       // safetensors: raw bytes (gpt-oss ships its MXFP4 blocks and scales as U8 tensors)
   I8,
   I16,
   I32,

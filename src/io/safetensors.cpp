@@ -32,7 +32,7 @@ TensorInfo parse_entry(const std::string& path, const std::string& name, const j
     fail(where(), "missing field 'data_offsets' [begin, end]");
   const auto dt_name = e["dtype"].get<std::string>();
   const auto dt = dtype_from_safetensors(dt_name);
-  if (!dt) fail(where(), "unsupported dtype '", dt_name, "' (expected F32, F16, BF16, F8_E4M3, I8..I64, F64)");
+  if (!dt) fail(where(), "unsupported dtype '", dt_name, "' (expected F32, F16, BF16, F8_E4M3, U8, I8..I64, F64)");
 
   TensorInfo t;
   t.name = name;

@@ -4,6 +4,7 @@
 
 #include "common/error.h"
 #include "common/half.h"
+#include "ops/mxfp4.h"
 
 // Block layouts follow ggml's format. Products are formed in float32 in the same order as
 // ggml's dequantize_row_* (scale first, then times the quant), so the results match bit for bit.
@@ -158,6 +159,19 @@ void dequant_q8_k(const uint8_t* x, float* y, int64_t n_blocks) {
   }
 }
 
+// MXFP4 (17 bytes): e8m0 e, 16 bytes of nibbles laid out as Q4_0's; v = kvalue * 2^(e - 128),
+// one product like ggml's, exact (ops/mxfp4.h).
+void dequant_mxfp4(const uint8_t* x, float* y, int64_t n_blocks) {
+  for (int64_t b = 0; b < n_blocks; ++b, x += kMxfp4BlockBytes, y += kQK) {
+    const float d = mxfp4_scale(x[0]);
+    const uint8_t* qs = x + 1;
+    for (int j = 0; j < kQK / 2; ++j) {
+      y[j] = static_cast<float>(kMxfp4Values[qs[j] & 0x0f]) * d;
+      y[j + kQK / 2] = static_cast<float>(kMxfp4Values[qs[j] >> 4]) * d;
+    }
+  }
+}
+
 }  // namespace
 
 void dequantize_row(DType t, const void* src, float* dst, int64_t n) {
@@ -176,6 +190,7 @@ void dequantize_row(DType t, const void* src, float* dst, int64_t n) {
     case DType::Q5_K: return dequant_q5_k(x, dst, n_blocks);
     case DType::Q6_K: return dequant_q6_k(x, dst, n_blocks);
     case DType::Q8_K: return dequant_q8_k(x, dst, n_blocks);
+    case DType::MXFP4: return dequant_mxfp4(x, dst, n_blocks);
     default: fail("dequantize_row: ", tr.name, " is not a weight type that decodes to float");
   }
 }

@@ -15,7 +15,8 @@ namespace {
 
 // The weight types every set handles (the rest of DType never holds a matrix).
 constexpr DType kWeightTypes[] = {DType::F32,  DType::F16,  DType::BF16, DType::F8_E4M3, DType::Q8_0,
-                                  DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K,    DType::Q8_K};
+                                  DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K,    DType::Q8_K,
+                                  DType::MXFP4};
 
 struct Entry {
   KernelSet set;
@@ -54,8 +55,8 @@ struct Avx512 {
 };
 
 // An integer-weight type on an int8-activation tile kernel: `offset` is what its unsigned codes
-// carry (Q8_0 stores q + 128, Q4_0 q, Q6_K q, each read as scale * (u - offset)), `group` the
-// values per weight scale.
+// carry (Q8_0 stores q + 128, Q4_0 q, Q6_K q, MXFP4 its value + 16, each read as
+// scale * (u - offset)), `group` the values per weight scale.
 void set_q8(KernelSet& s, DType t, RowsFn gemm, int row_tile, int offset, int group,
             ActFormat act = ActFormat::Q8) {
   TypeKernels& k = slot(s, t);
@@ -128,6 +129,7 @@ void set_amx_int8(KernelSet& s) {
   set_q8(s, DType::Q4_K, Amx::template int8<DType::Q4_K>, ka, 0, 32);
   set_q8(s, DType::Q5_K, Amx::template int8<DType::Q5_K>, ka, 0, 32);
   set_q8(s, DType::Q6_K, Amx::template int8<DType::Q6_K>, ka, 32, 16);
+  set_q8(s, DType::MXFP4, Amx::template int8<DType::MXFP4>, ka, 16, 32);
 }
 
 template <class Amx>
@@ -136,7 +138,8 @@ void set_amx_decoded(KernelSet& s) {
                               std::pair{DType::Q4_0, Amx::template decoded<DType::Q4_0>},
                               std::pair{DType::Q4_K, Amx::template decoded<DType::Q4_K>},
                               std::pair{DType::Q5_K, Amx::template decoded<DType::Q5_K>},
-                              std::pair{DType::Q6_K, Amx::template decoded<DType::Q6_K>}})
+                              std::pair{DType::Q6_K, Amx::template decoded<DType::Q6_K>},
+                              std::pair{DType::MXFP4, Amx::template decoded<DType::MXFP4>}})
     set_decoded_bf16(s, t, fn, kAmxRows);
   // Q8_0 packed at load (by default; WeightPacking::by_default) in tiles of 16 rows: decode on AMX-INT8 tiles, up to 16
   // sequences' tokens per pass over the weights, each token one lane whatever runs beside it.
@@ -165,11 +168,12 @@ void add_x86_sets(std::vector<Entry>& out, std::vector<Entry>& emulated) {
   // read bandwidth there, bound by converting weights; integer products are cheaper than that.
   Entry e2i = e2;
   e2i.set.name = "avx2-int8";
-  e2i.set.summary = "avx2, and Q8_0, Q4_K and Q6_K decode on int8 activation blocks (vpmaddubsw)";
+  e2i.set.summary = "avx2, and Q8_0, Q4_K, Q6_K and MXFP4 decode on int8 activation blocks (vpmaddubsw)";
   e2i.set.exact = false;
   set_q8_gemv(e2i.set, DType::Q8_0, &avx2_int8::gemv<DType::Q8_0>);
   set_q8_gemv(e2i.set, DType::Q4_K, &avx2_int8::gemv<DType::Q4_K>);
   set_q8_gemv(e2i.set, DType::Q6_K, &avx2_int8::gemv<DType::Q6_K>);
+  set_q8_gemv(e2i.set, DType::MXFP4, &avx2_int8::gemv<DType::MXFP4>);
   out.push_back(e2i);
 
   const bool avx512 = f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.fma && f.f16c;
@@ -193,9 +197,11 @@ void add_x86_sets(std::vector<Entry>& out, std::vector<Entry>& emulated) {
   set_q8(ev.set, DType::Q4_K, &avx512_vnni::gemm<DType::Q4_K>, kv, 0, 32, ActFormat::Q8_PANELS);
   set_q8(ev.set, DType::Q5_K, &avx512_vnni::gemm<DType::Q5_K>, kv, 0, 32, ActFormat::Q8_PANELS);
   set_q8(ev.set, DType::Q6_K, &avx512_vnni::gemm<DType::Q6_K>, kv, 32, 16, ActFormat::Q8_PANELS);
+  set_q8(ev.set, DType::MXFP4, &avx512_vnni::gemm<DType::MXFP4>, kv, 16, 32, ActFormat::Q8_PANELS);
   set_q8_gemv(ev.set, DType::Q8_0, &avx512_vnni::gemv<DType::Q8_0>);
   set_q8_gemv(ev.set, DType::Q4_K, &avx512_vnni::gemv<DType::Q4_K>, ActFormat::Q8_K4);
   set_q8_gemv(ev.set, DType::Q6_K, &avx512_vnni::gemv<DType::Q6_K>);
+  set_q8_gemv(ev.set, DType::MXFP4, &avx512_vnni::gemv<DType::MXFP4>);
   ev.set.quantize_q8 = &avx512_vnni::quantize_q8;
   ev.supported = avx512 && f.avx512_vnni;
   ev.needs = e5.needs + " avx512_vnni";

@@ -402,7 +402,7 @@ const KernelSet& reference_kernels() {
     s.exact = true;
     for (size_t i = 0; i < kNumDTypes; ++i) {
       const DType t = static_cast<DType>(i);
-      if (t == DType::I8 || t == DType::I16 || t == DType::I32 || t == DType::I64 || t == DType::F64) continue;
+      if (t == DType::U8 || t == DType::I8 || t == DType::I16 || t == DType::I32 || t == DType::I64 || t == DType::F64) continue;
       s.types[i] =
           TypeKernels{reference_rows, reference_rows, ActFormat::F32, ActFormat::F32, static_cast<int>(kRefRowBlock)};
     }

@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "common/half.h"
+#include "ops/mxfp4.h"
 
 // Block layouts are those dequant.cpp decodes (ggml's). The Q8_0/Q4_0 arithmetic mirrors ggml's
 // quantize_row_*_ref step for step (this file is compiled without FMA contraction so that the
@@ -190,12 +191,43 @@ void quant_q6_k(const float* x, uint8_t* y, int64_t n_blocks) {
   }
 }
 
+// ggml's quantize_row_mxfp4_ref, step for step, so a block gets the bytes ggml writes: the
+// exponent puts the block's largest magnitude amax in [8, 16) scale units (e = floor(log2 amax)
+// + 125, log2f as ggml calls it), so magnitudes past 12 units saturate at the top code; each
+// value then takes the code of least |kvalue * d - x|, the first in code order on a tie (the
+// smaller magnitude, and +0 over -0). Where ggml's cast to uint8_t is undefined (amax below
+// 2^-125, or not finite) the exponent is clamped to [0, 254].
+uint8_t mxfp4_code(float x, float d) {
+  int best = 0;
+  float best_err = std::fabs(static_cast<float>(kMxfp4Values[0]) * d - x);
+  for (int i = 1; i < 16; ++i) {
+    const float err = std::fabs(static_cast<float>(kMxfp4Values[i]) * d - x);
+    if (err < best_err) {
+      best = i;
+      best_err = err;
+    }
+  }
+  return static_cast<uint8_t>(best);
+}
+
+void quant_mxfp4(const float* x, uint8_t* y, int64_t n_blocks) {
+  for (int64_t b = 0; b < n_blocks; ++b, x += kQK, y += kMxfp4BlockBytes) {
+    float amax = 0.0f;
+    for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
+    const float e = amax > 0.0f ? std::floor(std::log2(amax)) - 2 + 127 : 0.0f;
+    y[0] = static_cast<uint8_t>(std::clamp(e, 0.0f, 254.0f));
+    const float d = mxfp4_scale(y[0]);
+    for (int j = 0; j < kQK / 2; ++j)
+      y[1 + j] = static_cast<uint8_t>(mxfp4_code(x[j], d) | mxfp4_code(x[j + kQK / 2], d) << 4);
+  }
+}
+
 }  // namespace
 
 bool can_quantize(DType t) {
   switch (t) {
     case DType::F32: case DType::F16: case DType::BF16: case DType::Q8_0: case DType::Q4_0:
-    case DType::Q4_K: case DType::Q5_K: case DType::Q6_K:
+    case DType::Q4_K: case DType::Q5_K: case DType::Q6_K: case DType::MXFP4:
       return true;
     default:
       return false;
@@ -223,6 +255,7 @@ void quantize_row(DType t, const float* src, void* dst, int64_t n) {
     case DType::Q4_K: return quant_q4_k(src, y, n_blocks);
     case DType::Q5_K: return quant_q5_k(src, y, n_blocks);
     case DType::Q6_K: return quant_q6_k(src, y, n_blocks);
+    case DType::MXFP4: return quant_mxfp4(src, y, n_blocks);
     default: fail("quantize_row: cannot encode ", tr.name);
   }
 }

@@ -1,6 +1,6 @@
 // Reference encoders: float rows into the stored weight types, the inverse of dequant.h.
 //
-// Q8_0 and Q4_0 follow ggml's reference quantizer exactly (same rounding, so the same bytes).
+// Q8_0, Q4_0 and MXFP4 follow ggml's reference quantizer exactly (same rounding, so the same bytes).
 // The K-quants use a plain min/max quantizer (no error search): every scale is rounded up, never
 // down, so a block's range always fits and the error of a value is at most half its step.
 #pragma once

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -205,7 +207,7 @@ void round_trip(uint64_t alignment) {
   const std::vector<T> specs = {{"a.f32", DType::F32, {3, 5}},        {"b.f16", DType::F16, {7}},
                                 {"c.bf16", DType::BF16, {2, 3, 4, 5}}, {"d.q8_0", DType::Q8_0, {3, 64}},
                                 {"e.q4_k", DType::Q4_K, {2, 256}},     {"f.q6_k", DType::Q6_K, {1, 512}},
-                                {"g.q4_0", DType::Q4_0, {32}}};
+                                {"g.q4_0", DType::Q4_0, {32}},        {"h.mxfp4", DType::MXFP4, {2, 3, 64}}};
   std::map<std::string, std::vector<uint8_t>> data;
   for (size_t k = 0; k < specs.size(); ++k) {
     const auto& s = specs[k];
@@ -252,6 +254,30 @@ void round_trip(uint64_t alignment) {
 
 TEST(GgufWriter, RoundTripsEveryWriterTypeAndTensorType) {
   for (uint64_t a : {32, 1, 8, 64, 4096}) round_trip(a);
+}
+
+// MXFP4 is ggml type 39 (blocks of 32 values in 17 bytes): the id in the file's tensor info, both
+// ways.
+TEST(GgufWriter, Mxfp4IsGgmlType39) {
+  EXPECT_EQ(dtype_from_ggml(39), DType::MXFP4);
+  EXPECT_EQ(ggml_type_id(DType::MXFP4), 39u);
+  EXPECT_EQ(row_bytes(DType::MXFP4, 64), 34u);
+  GgufWriter w;
+  w.set_string("general.architecture", "gpt-oss");
+  w.add_tensor("experts", DType::MXFP4, {4, 64}, std::vector<uint8_t>(4 * 34, 0x77));
+  const auto path = temp_path("mxfp4.gguf");
+  w.write(path);
+  // The tensor info: name, n_dims = 2, ne = {64, 4}, then the type id.
+  const auto bytes = test::read_bytes(path);
+  const std::string name = "experts";
+  const auto at = std::search(bytes.begin(), bytes.end(), name.begin(), name.end());
+  ASSERT_NE(at, bytes.end());
+  uint32_t type = 0;
+  std::memcpy(&type, &*at + name.size() + 4 + 2 * 8, 4);
+  EXPECT_EQ(type, 39u);
+  const GgufFile f(path);
+  EXPECT_EQ(f.tensors().at("experts").dtype, DType::MXFP4);
+  EXPECT_EQ(f.tensors().at("experts").nbytes, 4u * 34);
 }
 
 // The writer reproduces a fixture byte for byte when given the same keys, tensors and order:

@@ -39,13 +39,19 @@ std::string expect_bad_header(const std::string& name, const std::string& header
 }
 
 TEST(SafetensorsCorrupt, SmallBaselineLoads) {
+  // c, d: gpt-oss's MXFP4 experts as the release stores them, blocks and scales in U8 tensors.
   const auto path = temp_path("ok.safetensors");
   test::write_bytes(path, st_bytes(R"({"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},)"
-                                   R"("b":{"dtype":"BF16","shape":[4],"data_offsets":[16,24]}})", 24));
+                                   R"("b":{"dtype":"BF16","shape":[4],"data_offsets":[16,24]},)"
+                                   R"("c":{"dtype":"U8","shape":[2,1,16],"data_offsets":[24,56]},)"
+                                   R"("d":{"dtype":"U8","shape":[2,1],"data_offsets":[56,58]}})", 58));
   const SafetensorsFile f(path);
-  EXPECT_EQ(f.tensors().size(), 2u);
+  EXPECT_EQ(f.tensors().size(), 4u);
   EXPECT_EQ(f.metadata().at("format"), "pt");
   EXPECT_EQ(f.tensors().at("b").shape, std::vector<int64_t>{4});
+  EXPECT_EQ(f.tensors().at("c").dtype, DType::U8);
+  EXPECT_EQ(f.tensors().at("c").nbytes, 32u);
+  EXPECT_EQ(f.tensors().at("d").nbytes, 2u);
 }
 
 TEST(SafetensorsCorrupt, TooShort) {

@@ -311,6 +311,70 @@ TEST(Dequant, Q8_K) {
   }
 }
 
+// MXFP4: value j of a block is the low nibble of qs[j], value j + 16 the high nibble; a nibble's
+// value is kvalue * 2^(e - 128) (e2m1 doubled, scale halved), as ggml's decoder computes it.
+constexpr int8_t kMx[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+
+// One block with exponent byte e whose low nibbles are 0..15 and high nibbles 15..0.
+std::vector<uint8_t> mxfp4_every_nibble(uint8_t e) {
+  std::vector<uint8_t> b(17);
+  b[0] = e;
+  for (int j = 0; j < 16; ++j) b[1 + j] = static_cast<uint8_t>(j | (15 - j) << 4);
+  return b;
+}
+
+TEST(Dequant, Mxfp4EveryNibbleAndExponent) {
+  for (int e = 0; e < 256; ++e) {
+    SCOPED_TRACE(e);
+    // 2^(e - 128) as a float, the subnormals 2^-128 and 2^-127 included; products past the
+    // largest float are infinities (e = 254 and 255 with large codes), as in ggml.
+    const float d = std::ldexp(1.0f, e - 128);
+    std::vector<float> want(32);
+    for (int j = 0; j < 16; ++j) {
+      want[j] = static_cast<float>(kMx[j]) * d;
+      want[j + 16] = static_cast<float>(kMx[15 - j]) * d;
+    }
+    expect_bits_eq(decode(DType::MXFP4, mxfp4_every_nibble(static_cast<uint8_t>(e)), 32), want);
+  }
+}
+
+TEST(Dequant, Mxfp4KnownValues) {
+  // e = 127: the e2m1 values themselves, 0.5 .. 6; code 8 (-0) decodes as +0.
+  auto v = decode(DType::MXFP4, mxfp4_every_nibble(127), 32);
+  EXPECT_EQ(v[1], 0.5f);
+  EXPECT_EQ(v[3], 1.5f);
+  EXPECT_EQ(v[7], 6.0f);
+  EXPECT_EQ(std::bit_cast<uint32_t>(v[8]), 0u);
+  EXPECT_EQ(v[9], -0.5f);
+  EXPECT_EQ(v[15], -6.0f);
+  EXPECT_EQ(v[16], -6.0f);  // value 16: high nibble of qs[0] = 15
+  EXPECT_EQ(v[31], 0.0f);
+  v = decode(DType::MXFP4, mxfp4_every_nibble(128), 32);
+  EXPECT_EQ(v[7], 12.0f);
+  // The exponent bytes below 2 scale by subnormals; 254 and 255 are finite scales (no NaN).
+  v = decode(DType::MXFP4, mxfp4_every_nibble(0), 32);
+  EXPECT_EQ(v[1], 0x1p-128f);
+  EXPECT_EQ(v[7], 0x1.8p-125f);
+  EXPECT_EQ(decode(DType::MXFP4, mxfp4_every_nibble(1), 32)[1], 0x1p-127f);
+  EXPECT_EQ(decode(DType::MXFP4, mxfp4_every_nibble(2), 32)[1], 0x1p-126f);
+  v = decode(DType::MXFP4, mxfp4_every_nibble(254), 32);
+  EXPECT_EQ(v[3], 0x1.8p127f);
+  EXPECT_EQ(v[4], INFINITY);
+  v = decode(DType::MXFP4, mxfp4_every_nibble(255), 32);
+  EXPECT_EQ(v[1], 0x1p127f);
+  EXPECT_EQ(v[9], -0x1p127f);
+  EXPECT_EQ(v[2], INFINITY);
+  EXPECT_EQ(v[10], -INFINITY);
+  // Two blocks in a row: the second starts 17 bytes in.
+  auto two = mxfp4_every_nibble(126);
+  const auto second = mxfp4_every_nibble(130);
+  two.insert(two.end(), second.begin(), second.end());
+  v = decode(DType::MXFP4, two, 64);
+  EXPECT_EQ(v[7], 3.0f);
+  EXPECT_EQ(v[32 + 7], 48.0f);
+  EXPECT_EQ(v[32 + 16], -48.0f);
+}
+
 TEST(Dequant, EmptyRowAndNonWeightType) {
   dequantize_row(DType::Q4_K, nullptr, nullptr, 0);
   float out = 0;

@@ -1,5 +1,6 @@
 // quantize_row: error bounds per type on random data, exactness where the format allows it, and
-// byte-identity with ggml's reference quantizer (the fixture Q8_0/Q4_0 files) on real weights.
+// byte-identity with ggml's reference quantizer (the fixture Q8_0/Q4_0 files) on real weights,
+// and with bytes ggml's quantize_row_mxfp4_ref wrote for MXFP4.
 #include "ops/quantize.h"
 
 #include <gtest/gtest.h>
@@ -7,6 +8,8 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdio>
+#include <string>
 #include <random>
 #include <vector>
 
@@ -101,6 +104,11 @@ float tolerance(DType t, const std::vector<float>& x, size_t i) {
       const float a = max_abs(row + i / 256 * 256, 256);
       return 0.5f * (max_abs(row + i / 16 * 16, 16) + a / 100) / 31 + 1e-6f * a;
     }
+    case DType::MXFP4: {
+      // ggml's exponent puts amax in [8d, 16d): the widest gap of the grid (8d to 12d) costs up to
+      // 2d <= amax / 4, and values past 12d saturate there, at most 16d - 12d = amax / 4 away.
+      return max_abs(row + i / 32 * 32, 32) / 4 * 1.000001f;
+    }
     default: return 0;
   }
 }
@@ -124,14 +132,16 @@ TEST_P(QuantizeBound, ZerosStayZero) {
 
 INSTANTIATE_TEST_SUITE_P(Types, QuantizeBound,
                          ::testing::Values(DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K,
-                                           DType::Q6_K),
+                                           DType::Q6_K, DType::MXFP4),
                          [](const auto& p) { return std::string(name(p.param)); });
 
 // Values a file already holds come back unchanged: decode(quantize(decode(q))) == decode(q).
 // True for the plain types and for ggml's Q8_0/Q4_0 rule (their scale is recovered exactly from
-// the grid's extreme value); the K-quants re-pick their rounded-up scales, so only the bound holds.
+// the grid's extreme value) and MXFP4's (a block whose largest code is m gets an exponent with m
+// at 8 or 12 units, and every code below is then on the grid); the K-quants re-pick their
+// rounded-up scales, so only the bound holds.
 TEST(Quantize, DecodedValuesRoundTrip) {
-  for (DType t : {DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0}) {
+  for (DType t : {DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::MXFP4}) {
     for (const auto& x : test_rows()) {
       const auto y = decode(t, encode(t, x), x.size());
       const auto z = decode(t, encode(t, y), y.size());
@@ -151,10 +161,78 @@ TEST(Quantize, KQuantsAreStableUnderRequantization) {
   }
 }
 
+// MXFP4 blocks of random codes and exponent bytes 10..240 (every largest code, every nibble)
+// come back as the same values.
+TEST(Quantize, Mxfp4BlocksRoundTrip) {
+  std::mt19937 rng(39);
+  std::vector<uint8_t> q(17 * 512);
+  for (size_t b = 0; b < 512; ++b) {
+    q[17 * b] = static_cast<uint8_t>(10 + rng() % 231);
+    for (int j = 1; j < 17; ++j) q[17 * b + j] = static_cast<uint8_t>(b < 16 ? (b % 8) * 0x11 : rng());
+  }
+  const auto y = decode(DType::MXFP4, q, 32 * 512);
+  const auto z = decode(DType::MXFP4, encode(DType::MXFP4, y), y.size());
+  for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(z[i], y[i]) << "value " << i;
+}
+
+// ggml's rule on chosen values (d = 2^-3 for a block whose largest magnitude is in [1, 2)):
+// magnitudes past 12d saturate, a tie takes the first code in table order (the smaller
+// magnitude; +0 before -0), and exponents below 0 (amax < 2^-125) clamp to 0.
+TEST(Quantize, Mxfp4FollowsGgmlsChoices) {
+  std::vector<float> x(32, 0.0f);
+  const float d = 0.125f;
+  const float in[] = {1.9f, -1.9f, 5 * d, -5 * d, 0.5f * d, -0.5f * d, 7 * d, 10 * d, 1.0f, 11 * d};
+  const float out[] = {12 * d, -12 * d, 4 * d, -4 * d, 0.0f, 0.0f, 6 * d, 8 * d, 1.0f, 12 * d};
+  std::copy(std::begin(in), std::end(in), x.begin());
+  const auto q = encode(DType::MXFP4, x);
+  EXPECT_EQ(q[0], 125);  // floor(log2 1.9) - 2 + 127
+  EXPECT_EQ(q[1 + 4] & 15, 0);  // +0, not -0 (code 8)
+  EXPECT_EQ(q[1 + 5] & 15, 0);
+  const auto y = decode(DType::MXFP4, q, 32);
+  for (size_t i = 0; i < std::size(in); ++i) EXPECT_EQ(y[i], out[i]) << in[i];
+  x.assign(32, 0.0f);
+  x[4] = 3e38f;  // the largest exponent the rule gives: floor(log2 3e38) + 125 = 252
+  EXPECT_EQ(encode(DType::MXFP4, x)[0], 252);
+  // amax = 2^-126: the rule gives -1, where ggml's cast to uint8_t is undefined; clamped to 0,
+  // whose grid holds 2^-126 = 4 * 2^-128.
+  const std::vector<float> tiny(32, 0x1p-126f);
+  EXPECT_EQ(encode(DType::MXFP4, tiny)[0], 0);
+  EXPECT_EQ(decode(DType::MXFP4, encode(DType::MXFP4, tiny), 32), tiny);
+}
+
+// Bytes of ggml's quantize_row_mxfp4_ref (libggml-base of llama.cpp release v0.4.0 / 5b4ebc5,
+// called through ctypes) for the blocks below: n / 7 * 2^(b - 4) for blocks 0-5, values on the
+// grid with many ties (n / 16) for block 6, large ones (n * 2^100) for block 7, with
+// n = (value index * 37) % 101 - 50.
+TEST(Quantize, Mxfp4MatchesGgmlBytes) {
+  const char* const want[8] = {
+      "7b7fec357fc956fea267ed147fdb467fc0", "7c357fd956fea267ed147feb367fc057fe",
+      "7dd956feb167fd047feb367fc956fea267", "7efeb167fd047fec357fc956fea267ed14",
+      "7f67fd0477ec357fd956fea267ed147feb", "809367ec257fd956feb167fd047feb367f",
+      "7eec257fc946fea157ed036fdb257ec946", "e67fda46feb156ed0367db257fc946fea1"};
+  std::vector<float> x(256);
+  for (int i = 0; i < 256; ++i) {
+    const int b = i / 32;
+    const float n = static_cast<float>((i * 37) % 101 - 50);
+    x[static_cast<size_t>(i)] = b == 6 ? n * 0x1p-4f : b == 7 ? n * 0x1p100f : n / 7.0f * std::ldexp(1.0f, b - 4);
+  }
+  const auto q = encode(DType::MXFP4, x);
+  for (int b = 0; b < 8; ++b) {
+    std::string got;
+    for (int j = 0; j < 17; ++j) {
+      char hex[3];
+      std::snprintf(hex, sizeof hex, "%02x", q[static_cast<size_t>(17 * b + j)]);
+      got += hex;
+    }
+    EXPECT_EQ(got, want[b]) << "block " << b;
+  }
+}
+
 TEST(Quantize, F32CopiesAndRejectsPartialBlocks) {
   const std::vector<float> x = {1.5f, -0.0f, 3e38f};
   EXPECT_EQ(decode(DType::F32, encode(DType::F32, x), 3), x);
   EXPECT_TRUE(can_quantize(DType::Q6_K));
+  EXPECT_TRUE(can_quantize(DType::MXFP4));
   EXPECT_FALSE(can_quantize(DType::Q8_K));
   EXPECT_FALSE(can_quantize(DType::F8_E4M3));
 }

@@ -433,8 +433,10 @@ class StoredBf16 {
 // [column tile of 32][32 rows][32 values] (zero rows past the last), so that a tile
 // load reads 1 KiB in a row, and every token block then reads the panel from L2 (256 KiB at
 // 4096 columns). A value is the reference decoder's float (scale * (code - offset) + minimum,
-// the same operations) rounded to nearest even by vcvtne2ps2bf16, which would flush subnormals,
-// but no decoded weight is one (the smallest nonzero is an f16 scale times a whole number).
+// the same operations) rounded to nearest even by vcvtne2ps2bf16, which flushes subnormals: no
+// decoded weight is one (the smallest nonzero is an f16 scale times a whole number) but the
+// smallest of MXFP4 blocks with exponent byte 0 or 1 (scales 2^-128, 2^-127, which no checkpoint
+// uses). Every other MXFP4 weight (two significant bits) is a bf16 exactly.
 template <DType T>
 class DecodedPanel {
  public:
@@ -634,6 +636,7 @@ FARE_INSTANTIATE(DType::Q4_0)
 FARE_INSTANTIATE(DType::Q4_K)
 FARE_INSTANTIATE(DType::Q5_K)
 FARE_INSTANTIATE(DType::Q6_K)
+FARE_INSTANTIATE(DType::MXFP4)
 #undef FARE_INSTANTIATE
 
 }  // namespace fare::amx

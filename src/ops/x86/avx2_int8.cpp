@@ -1,4 +1,4 @@
-// AVX2 decode of Q8_0, Q4_K and Q6_K weights on int8 activation blocks (ActFormat::Q8, no code
+// AVX2 decode of Q8_0, Q4_K, Q6_K and MXFP4 weights on int8 activation blocks (ActFormat::Q8, no code
 // offset), for CPUs without AVX-512. There the float kernels decode every weight to float and multiply with FMAs,
 // which with two threads holds decode to about half the read bandwidth on a Zen 1 EPYC; here each
 // block of 32 columns is summed exactly in integers. vpmaddubsw multiplies unsigned by signed
@@ -8,7 +8,9 @@
 // FMA scales them by the weight scale times the activation scale. Q4_K's codes (0-15) need no
 // sign: its minimums enter once per super-block against the activation block sums (Acts::qsum).
 // Q6_K's codes become q - 32 as in the float kernels, then take Q8_0's path with one scale per 16
-// columns (lanes 0-3 and 4-7). A token's arithmetic does not depend on the tokens it runs with.
+// columns (lanes 0-3 and 4-7). MXFP4's nibbles become their signed values (-12..12) through one
+// byte shuffle of the table and take Q8_0's path, with a power-of-two scale. A token's arithmetic
+// does not depend on the tokens it runs with.
 #include <immintrin.h>
 
 #include <cstdint>
@@ -16,6 +18,7 @@
 
 #include "ops/x86/k_quant_scales.h"
 #include "ops/x86/kernels_x86.h"
+#include "ops/x86/mxfp4_codes.h"
 
 namespace fare::avx2_int8 {
 
@@ -77,6 +80,36 @@ inline __m256i dot_signed(__m256i aw, __m256i wq, __m256i x) {
 
 inline void prefetch_ahead(const uint8_t* p, int64_t bytes) {
   for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(p) + kAheadBytes + o, _MM_HINT_T0);
+}
+
+template <int NT>
+void row_mxfp4(const WeightMatrix& w, const Acts& a, int64_t r, float* y) {
+  constexpr int64_t kBytes = 17;
+  const int64_t nb = w.cols / kBlock;
+  const uint8_t* row = w.row(r);
+  const int8_t* xq[NT];
+  const float* xs[NT];
+  for (int t = 0; t < NT; ++t) {
+    xq[t] = a.q + t * w.cols;
+    xs[t] = a.scale + t * nb;
+  }
+  const __m128i table = mxfp4_table(0);
+  __m256 acc[NT];
+  for (auto& v : acc) v = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = row + b * kBytes;
+    if (b % (2 * kPrefetchBlocks) == 0) prefetch_ahead(blk, 2 * kPrefetchBlocks * kBytes);
+    __m128i lo, hi;
+    mxfp4_codes(blk + 1, table, lo, hi);
+    const __m256i wq = _mm256_set_m128i(hi, lo);
+    const __m256i aw = _mm256_abs_epi8(wq);
+    const float dw = mxfp4_scale_of(blk[0]);
+    for (int t = 0; t < NT; ++t) {
+      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[t] + b * kBlock));
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_signed(aw, wq, x)), _mm256_set1_ps(dw * xs[t][b]), acc[t]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) y[t * w.rows + r] = hsum(acc[t]);
 }
 
 template <int NT>
@@ -158,6 +191,7 @@ void gemv_n(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float*
   for (int64_t r = r0; r < r1; ++r) {
     if constexpr (T == DType::Q8_0) row_q8_0<NT>(w, a, r, y);
     else if constexpr (T == DType::Q4_K) row_q4_k<NT>(w, a, r, y);
+    else if constexpr (T == DType::MXFP4) row_mxfp4<NT>(w, a, r, y);
     else row_q6_k<NT>(w, a, r, y);
   }
 }
@@ -186,6 +220,10 @@ void gemv<DType::Q4_K>(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t
 template <>
 void gemv<DType::Q6_K>(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
   gemv_any<DType::Q6_K>(w, a, r0, r1, y);
+}
+template <>
+void gemv<DType::MXFP4>(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y) {
+  gemv_any<DType::MXFP4>(w, a, r0, r1, y);
 }
 
 }  // namespace fare::avx2_int8

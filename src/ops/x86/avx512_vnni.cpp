@@ -169,5 +169,6 @@ template void gemm<DType::Q4_0>(const WeightMatrix&, const Acts&, int64_t, int64
 template void gemm<DType::Q4_K>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);
 template void gemm<DType::Q5_K>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);
 template void gemm<DType::Q6_K>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);
+template void gemm<DType::MXFP4>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);
 
 }  // namespace fare::avx512_vnni

@@ -4,9 +4,10 @@
 // With two cores, decoding weights to float costs more time than reading them: the float
 // kernels reach about two thirds of the read bandwidth on Q8_0 and less on the K-quants. Here a
 // row is read 64 columns at a time as 64 unsigned byte codes (Q8_0: q + 128; Q4_K: the nibbles;
-// Q6_K: the 6-bit codes) in one register, one vpdpbusd sums their products with the activation
-// codes into 16 lanes of 4 columns each, and one FMA scales every lane by its weight scale times
-// its activation scale. The integer sum of each lane starts from its share of its group's
+// Q6_K: the 6-bit codes; MXFP4: its values + 16, from one byte shuffle of two blocks' nibbles)
+// in one register, one vpdpbusd sums their products with the activation codes into 16 lanes of
+// 4 columns each, and one FMA scales every lane by its weight scale times its activation scale
+// (MXFP4: their products taken once per 256 columns). The integer sum of each lane starts from its share of its group's
 // Acts::bias, which removes the code offset exactly. Q4_K (offset 0) takes its scales per
 // super-block instead, two super-blocks at a time: their 16 block scales times the 16 activation
 // block scales at once, and their per-block minimums one 16-lane FMA against the activation block
@@ -19,6 +20,7 @@
 #include "ops/cpu_features.h"
 #include "ops/x86/avx512_common.h"
 #include "ops/x86/k_quant_scales.h"
+#include "ops/x86/mxfp4_codes.h"
 #include "ops/x86/kernels_x86.h"
 
 namespace fare::avx512_vnni {
@@ -37,7 +39,10 @@ constexpr int kRows = 1;
 template <DType T>
 constexpr int64_t kChunkCols = T == DType::Q4_K ? 512 : 256;
 template <DType T>
-constexpr int64_t kChunkBytes = T == DType::Q8_0 ? 8 * 34 : T == DType::Q4_K ? 2 * 144 : 210;
+constexpr int64_t kChunkBytes = T == DType::Q8_0    ? 8 * 34
+                                : T == DType::MXFP4 ? 8 * 17
+                                : T == DType::Q4_K  ? 2 * 144
+                                                    : 210;
 
 inline __m512 half_pair(const uint8_t* a, const uint8_t* b) {
   uint16_t ha, hb;
@@ -87,8 +92,9 @@ inline void load_chunk(const TokenPtrs<NT>& tp, int64_t k0, int64_t kc, int grou
 }
 
 // Step m (columns k0 + 64m ..) of a chunk: lane l holds columns 4l .. 4l + 3 of the step. `half`:
-// the last 32 columns of a row of odd Q8_0 block count, the upper lanes zero.
-template <int NT>
+// the last 32 columns of a row of odd block count, the upper lanes zero. kScales: with the
+// per-lane activation scales (MXFP4 takes them per chunk instead).
+template <int NT, bool kScales = true>
 inline void load_step(const TokenPtrs<NT>& tp, const ChunkActs<NT>& ca, int64_t k0, int m, int group, bool half,
                       Step<NT>& s) {
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
@@ -98,7 +104,7 @@ inline void load_step(const TokenPtrs<NT>& tp, const ChunkActs<NT>& ca, int64_t 
   const int64_t c = k0 + 64 * m;
   for (int t = 0; t < NT; ++t) {
     s.x[t] = half ? _mm512_maskz_loadu_epi8(0xffffffffull, tp.q[t] + c) : _mm512_loadu_si512(tp.q[t] + c);
-    s.scale[t] = _mm512_maskz_permutexvar_ps(lanes, blk, ca.scale[t]);
+    if constexpr (kScales) s.scale[t] = _mm512_maskz_permutexvar_ps(lanes, blk, ca.scale[t]);
     s.bias[t] = _mm512_maskz_permutexvar_epi32(lanes, grp, ca.bias[t]);
   }
 }
@@ -110,6 +116,33 @@ inline void madd(__m512i codes, __m512 wscale, const Step<NT>& s, __m512 (&acc)[
     const __m512i isum = _mm512_dpbusd_epi32(s.bias[t], codes, s.x[t]);
     acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(wscale, s.scale[t]), acc[t]);
   }
+}
+
+// MXFP4 blocks b0 and b1 (64 columns) as unsigned codes kvalue + 16, the offset Acts::bias
+// removes: each block's 16 bytes go to two 128-bit lanes (broadcast loads), the second of each
+// pair shifted by 4 bits, and one byte shuffle of the table gives values 0-15 and 16-31 of each
+// block in order. low: 15 in every byte.
+inline __m512i mxfp4_pair_codes(const uint8_t* b0, const uint8_t* b1, __m512i table, __m512i low) {
+  const auto qs = [](const uint8_t* b) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 1)); };
+  const __m512i v = _mm512_mask_broadcast_i32x4(_mm512_broadcast_i32x4(qs(b0)), 0xff00, qs(b1));
+  constexpr int64_t k4 = 0x0004000400040004;  // a shift of 4 for every 16-bit word
+  const __m512i nibbles = _mm512_and_si512(_mm512_srlv_epi16(v, _mm512_set_epi64(k4, k4, 0, 0, k4, k4, 0, 0)), low);
+  return _mm512_shuffle_epi8(table, nibbles);
+}
+
+// The scales 2^(e - 128) of n (<= 8) MXFP4 blocks from blk on, in lanes 0 .. n - 1 (the upper
+// lanes hold 2^-128, which meets zero activation scales), the float's bits built as mxfp4_scale
+// builds them, subnormals for e < 2 included. The exponent bytes (17 apart) are read one by one:
+// a gather was no faster here, and is slow where the microcode mitigates Gather Data Sampling.
+inline __m512 mxfp4_chunk_scales(const uint8_t* blk, int64_t n) {
+  const __m256i one = _mm256_set1_epi32(1);
+  const auto at = [&](int i) { return i < n ? static_cast<int>(blk[17 * i]) : 0; };
+  const __m256i e = n == 8 ? _mm256_setr_epi32(blk[0], blk[17], blk[34], blk[51], blk[68], blk[85], blk[102], blk[119])
+                           : _mm256_setr_epi32(at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7));
+  const __m256i normal = _mm256_slli_epi32(_mm256_sub_epi32(e, one), 23);
+  const __m256i subnormal = _mm256_sllv_epi32(_mm256_set1_epi32(0x00200000), e);
+  const __m256i bits = _mm256_mask_blend_epi32(_mm256_cmpgt_epi32_mask(e, one), subnormal, normal);
+  return _mm512_zextps256_ps512(_mm256_castsi256_ps(bits));
 }
 
 // Columns [k0, k0 + kc) of R rows (kc: whole blocks; Q4_K: one or two super-blocks, Q6_K: one).
@@ -141,6 +174,36 @@ inline void chunk(const uint8_t* const* rows, const TokenPtrs<NT>& tp, int64_t k
         madd<NT>(codes, half_pair(blk, blk), s, acc[r]);
       }
     }
+  } else if constexpr (T == DType::MXFP4) {
+    // Weight scale x activation scale of each block of the chunk, once per chunk (lanes 0-7),
+    // where per step they had cost two scalar conversions and a product per token (+25 % on
+    // one core).
+    const __m512i table = _mm512_broadcast_i32x4(mxfp4_table(16)), low = _mm512_set1_epi8(15);
+    const int64_t nb = kc / 32;
+    ChunkActs<NT> acts;
+    load_chunk<NT>(tp, k0, kc, 32, acts);
+    __m512 sx[R][NT];
+    for (int r = 0; r < R; ++r) {
+      const __m512 ws = mxfp4_chunk_scales(rows[r] + (k0 / 32) * 17, nb);
+      for (int t = 0; t < NT; ++t) sx[r][t] = _mm512_mul_ps(ws, acts.scale[t]);
+    }
+    const __m512i lane_blk = _mm512_srli_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 3);
+    const auto step = [&](int m, auto half) {
+      load_step<NT, false>(tp, acts, k0, m, 32, half(), s);
+      const __m512i blk = _mm512_add_epi32(lane_blk, _mm512_set1_epi32(2 * m));
+      for (int r = 0; r < R; ++r) {
+        const uint8_t* b0 = rows[r] + (k0 / 32 + 2 * m) * 17;
+        const __m512i codes = mxfp4_pair_codes(b0, half() ? b0 : b0 + 17, table, low);
+        for (int t = 0; t < NT; ++t) {
+          const __m512i isum = _mm512_dpbusd_epi32(s.bias[t], codes, s.x[t]);
+          acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_permutexvar_ps(blk, sx[r][t]), acc[r][t]);
+        }
+      }
+    };
+    int m = 0;
+    for (; 2 * m + 2 <= nb; ++m) step(m, std::false_type{});
+    // One block left: its upper lanes meet zero activations and biases.
+    if (2 * m < nb) step(m, std::true_type{});
   } else if constexpr (T == DType::Q4_K) {
     const int64_t sb = k0 / 256, n_sb = kc / 256;  // 1 or 2
     const __m512i low = _mm512_set1_epi8(15);
@@ -283,5 +346,6 @@ void gemv(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y
 template void gemv<DType::Q8_0>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);
 template void gemv<DType::Q4_K>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);
 template void gemv<DType::Q6_K>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);
+template void gemv<DType::MXFP4>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*);
 
 }  // namespace fare::avx512_vnni

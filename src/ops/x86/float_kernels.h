@@ -20,6 +20,7 @@
 #include "ops/dequant.h"
 #include "ops/kernels.h"
 #include "ops/x86/k_quant_scales.h"
+#include "ops/x86/mxfp4_codes.h"
 
 namespace fare {
 namespace {
@@ -40,7 +41,7 @@ inline float f16_scalar(const uint8_t* p) {
 // loops: a call to traits() per chunk showed in profiles.
 template <DType T>
 constexpr int64_t kBlockElems = T == DType::F8_E4M3 || T == DType::F32 || T == DType::F16 || T == DType::BF16 ? 1
-                                : T == DType::Q8_0 || T == DType::Q4_0                                         ? 32
+                                : T == DType::Q8_0 || T == DType::Q4_0 || T == DType::MXFP4                    ? 32
                                                                                                                : 256;
 template <DType T>
 constexpr int64_t kBlockBytes = T == DType::F8_E4M3 ? 1
@@ -48,6 +49,7 @@ constexpr int64_t kBlockBytes = T == DType::F8_E4M3 ? 1
                                 : T == DType::F16 || T == DType::BF16 ? 2
                                 : T == DType::Q8_0  ? 34
                                 : T == DType::Q4_0  ? 18
+                                : T == DType::MXFP4 ? 17
                                 : T == DType::Q4_K  ? 144
                                 : T == DType::Q5_K  ? 176
                                 : T == DType::Q6_K  ? 210
@@ -105,6 +107,19 @@ void decode(const WeightMatrix& w, int64_t r, int64_t k0, int64_t n, float* out)
         V::storeu(out + j, V::mul(V::cvt(V::sub(V::and_(q, low), eight)), d));
         V::storeu(out + 16 + j, V::mul(V::cvt(V::sub(V::srli(q, 4), eight)), d));
       }
+    }
+  } else if constexpr (T == DType::MXFP4) {
+    const uint8_t* x = row + (k0 / 32) * 17;
+    const __m128i table = mxfp4_table(0);
+    for (int64_t b = 0; b < n / 32; ++b, x += 17, out += 32) {
+      const F d = V::set1(mxfp4_scale_of(x[0]));
+      alignas(16) int8_t q[32];
+      __m128i lo, hi;
+      mxfp4_codes(x + 1, table, lo, hi);
+      _mm_store_si128(reinterpret_cast<__m128i*>(q), lo);
+      _mm_store_si128(reinterpret_cast<__m128i*>(q + 16), hi);
+      // kvalue * 2^(e - 128): the reference's one exact product.
+      for (int j = 0; j < 32; j += L) V::storeu(out + j, V::mul(V::cvt(V::load_i8(reinterpret_cast<uint8_t*>(q + j))), d));
     }
   } else if constexpr (T == DType::Q4_K || T == DType::Q5_K) {
     constexpr bool k5 = T == DType::Q5_K;
@@ -176,7 +191,7 @@ void decode(const WeightMatrix& w, int64_t r, int64_t k0, int64_t n, float* out)
 // floats, more than L1 holds): four rows share each activation load (measured with bench_kernels
 // --sequences 8, one thread: Q8_0 and BF16 1.8-2x faster than one row at a time).
 template <DType T, int NT>
-constexpr int kGemvRows = NT > 1 || T == DType::Q4_0 || T == DType::Q4_K || T == DType::Q5_K ? 4 : 1;
+constexpr int kGemvRows = NT > 1 || T == DType::Q4_0 || T == DType::MXFP4 || T == DType::Q4_K || T == DType::Q5_K ? 4 : 1;
 // How far ahead of the chunk in use each row is prefetched.
 constexpr int64_t kAheadBytes = 8192;
 
@@ -206,8 +221,8 @@ void dot_rows(LoadW load_w, int64_t n, const float* const* xs, int64_t c0, typen
 
 // Block types whose decode step is fused into the dot product (below).
 template <DType T>
-constexpr bool kFused = T == DType::Q8_0 || T == DType::Q4_0 || T == DType::Q4_K || T == DType::Q5_K ||
-                        T == DType::Q6_K;
+constexpr bool kFused = T == DType::Q8_0 || T == DType::Q4_0 || T == DType::MXFP4 || T == DType::Q4_K ||
+                        T == DType::Q5_K || T == DType::Q6_K;
 
 // acc[r][t] += W_r . x_t over columns [k0, k0 + kc) (whole blocks), reading the blocks in place:
 // integer codes are converted and multiplied by the activations, and each block's scale (and
@@ -220,8 +235,12 @@ void fused_chunk(const uint8_t* const* rows, int64_t k0, int64_t kc, const float
   using F = typename V::F;
   using I = typename V::I;
   constexpr int L = V::kLanes;
-  if constexpr (T == DType::Q8_0 || T == DType::Q4_0) {
-    constexpr int kBytes = T == DType::Q8_0 ? 34 : 18;
+  if constexpr (T == DType::Q8_0 || T == DType::Q4_0 || T == DType::MXFP4) {
+    // MXFP4's scale 2^(e - 128) is a power of two: scaling the partial sum instead of each
+    // weight gives the same bits.
+    constexpr int kBytes = static_cast<int>(kBlockBytes<T>);
+    constexpr bool mx = T == DType::MXFP4;
+    const auto scale = [](const uint8_t* blk) { return mx ? mxfp4_scale_of(blk[0]) : f16_scalar(blk); };
     for (int64_t b = 0; b < kc / 32; ++b) {
       const int64_t c = k0 + 32 * b;
       F x[NT][32 / L];
@@ -233,12 +252,21 @@ void fused_chunk(const uint8_t* const* rows, int64_t k0, int64_t kc, const float
         if constexpr (T == DType::Q8_0) {
           for (int j = 0; j < 32 / L; ++j) q[j] = V::cvt(V::load_i8(blk + 2 + j * L));
         } else if constexpr (V::kLut16) {
-          // The 16 possible weights (q - 8) * d in a register: decoding is a lookup.
-          const F table = V::mul(V::sub(V::iota(), V::set1(8.0f)), V::set1(f16_scalar(blk)));
-          const I v = V::load_u8(blk + 2);
+          // The 16 possible weights (Q4_0: (q - 8) * d, MXFP4: kvalue * d) in a register:
+          // decoding is a lookup.
+          const F codes = mx ? V::loadu(kMxfp4Floats) : V::sub(V::iota(), V::set1(8.0f));
+          const F table = V::mul(codes, V::set1(scale(blk)));
+          const I v = V::load_u8(blk + (mx ? 1 : 2));
           const F lo = V::lut16(v, table), hi = V::lut16(V::srli(v, 4), table);
           for (int t = 0; t < NT; ++t) acc[r][t] = V::fmadd(hi, x[t][1], V::fmadd(lo, x[t][0], acc[r][t]));
           continue;
+        } else if constexpr (mx) {
+          alignas(16) int8_t codes[32];
+          __m128i lo, hi;
+          mxfp4_codes(blk + 1, mxfp4_table(0), lo, hi);
+          _mm_store_si128(reinterpret_cast<__m128i*>(codes), lo);
+          _mm_store_si128(reinterpret_cast<__m128i*>(codes + 16), hi);
+          for (int j = 0; j < 32 / L; ++j) q[j] = V::cvt(V::load_i8(reinterpret_cast<uint8_t*>(codes + j * L)));
         } else {
           for (int j = 0; j < 16 / L; ++j) {
             const I v = V::load_u8(blk + 2 + j * L);
@@ -246,7 +274,7 @@ void fused_chunk(const uint8_t* const* rows, int64_t k0, int64_t kc, const float
             q[16 / L + j] = V::cvt(V::sub(V::srli(v, 4), V::set1i(8)));
           }
         }
-        const F d = V::set1(f16_scalar(blk));
+        const F d = V::set1(scale(blk));
         for (int t = 0; t < NT; ++t) {
           F s = V::mul(q[0], x[t][0]);
           for (int j = 1; j < 32 / L; ++j) s = V::fmadd(q[j], x[t][j], s);
@@ -553,7 +581,8 @@ void gemm(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y
   FARE_FLOAT_KERNEL_INSTANCE(DType::Q4_K)                                                                           \
   FARE_FLOAT_KERNEL_INSTANCE(DType::Q5_K)                                                                           \
   FARE_FLOAT_KERNEL_INSTANCE(DType::Q6_K)                                                                           \
-  FARE_FLOAT_KERNEL_INSTANCE(DType::Q8_K)
+  FARE_FLOAT_KERNEL_INSTANCE(DType::Q8_K)                                                                            \
+  FARE_FLOAT_KERNEL_INSTANCE(DType::MXFP4)
 
 #define FARE_FLOAT_KERNEL_INSTANCE(T)                                                  \
   template void gemv<T>(const WeightMatrix&, const Acts&, int64_t, int64_t, float*); \

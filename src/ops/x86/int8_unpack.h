@@ -1,7 +1,7 @@
 // Integer weights unpacked to unsigned byte codes for the int8 tile kernels (VNNI and AMX):
 // value = scale[group] * (code - offset) + min[block], with the offset of kernels.cpp's table
-// (Q8_0: q + 128 / 128, Q4_0: 8, Q6_K: 32, Q4_K / Q5_K: 0 and a per-block minimum). Internal
-// linkage: see kernels_x86.h.
+// (Q8_0: q + 128 / 128, Q4_0: 8, Q6_K: 32, MXFP4: kvalue + 16 / 16, Q4_K / Q5_K: 0 and a
+// per-block minimum). Internal linkage: see kernels_x86.h.
 #pragma once
 
 #include <immintrin.h>
@@ -12,6 +12,7 @@
 #include "ops/kernels.h"
 #include "ops/x86/avx512_common.h"
 #include "ops/x86/k_quant_scales.h"
+#include "ops/x86/mxfp4_codes.h"
 
 namespace fare {
 namespace {
@@ -24,11 +25,16 @@ template <DType T>
 constexpr bool kHasMin = T == DType::Q4_K || T == DType::Q5_K;
 // The offset unpack_row's codes carry (value = scale * (code - offset) + min).
 template <DType T>
-constexpr int kOffset = T == DType::Q8_0 ? 128 : T == DType::Q4_0 ? 8 : T == DType::Q6_K ? 32 : 0;
+constexpr int kOffset = T == DType::Q8_0    ? 128
+                        : T == DType::Q4_0  ? 8
+                        : T == DType::Q6_K  ? 32
+                        : T == DType::MXFP4 ? 16
+                                            : 0;
 // Bytes of 256 columns of a row.
 template <DType T>
 constexpr int64_t kBytesPer256 = T == DType::Q8_0 ? 8 * 34
                                  : T == DType::Q4_0 ? 8 * 18
+                                 : T == DType::MXFP4 ? 8 * 17
                                  : T == DType::Q4_K ? 144
                                  : T == DType::Q5_K ? 176
                                                     : 210;  // Q6_K
@@ -65,6 +71,17 @@ void unpack_row(const WeightMatrix& w, int64_t r, int64_t k0, int64_t kc, uint8_
     for (int64_t b = 0; b < kc / 32; ++b, x += 18) {
       scale[b * kStride] = load_f16_scalar(x);
       split_nibbles(x + 2, u + 32 * b, u + 32 * b + 16);
+    }
+  } else if constexpr (T == DType::MXFP4) {
+    // Signed values -12..12 as unsigned codes 4..28: vpdpbusd and TDPBUSD read weights unsigned.
+    const uint8_t* x = row + (k0 / 32) * 17;
+    const __m128i table = mxfp4_table(kOffset<T>);
+    for (int64_t b = 0; b < kc / 32; ++b, x += 17) {
+      scale[b * kStride] = mxfp4_scale_of(x[0]);
+      __m128i lo, hi;
+      mxfp4_codes(x + 1, table, lo, hi);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(u + 32 * b), lo);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(u + 32 * b + 16), hi);
     }
   } else if constexpr (T == DType::Q4_K || T == DType::Q5_K) {
     constexpr bool k5 = T == DType::Q5_K;

@@ -28,7 +28,7 @@ void attend(const AttentionShape& s, const float* q, int64_t t0, int64_t t1, int
 void swiglu(const float* gate, const float* up, int64_t n, float* out);
 }  // namespace avx2
 
-// AVX2: Q8_0, Q4_K and Q6_K decode on int8 activation blocks (vpmaddubsw); the rest is avx2's.
+// AVX2: Q8_0, Q4_K, Q6_K and MXFP4 decode on int8 activation blocks (vpmaddubsw); the rest is avx2's.
 namespace avx2_int8 {
 template <DType T>
 void gemv(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
@@ -38,6 +38,8 @@ template <>
 void gemv<DType::Q4_K>(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 template <>
 void gemv<DType::Q6_K>(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
+template <>
+void gemv<DType::MXFP4>(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 }  // namespace avx2_int8
 
 // AVX-512 F/BW/VL/DQ: exact for every weight type.
@@ -55,7 +57,7 @@ void swiglu(const float* gate, const float* up, int64_t n, float* out);
 // AVX-512 VNNI: integer weights times int8 activation blocks (ActFormat::Q8) with vpdpbusd.
 namespace avx512_vnni {
 inline constexpr int kRowTile = 32;
-// Decode (Q8_0, Q4_K, Q6_K): Q4_K on ActFormat::Q8_K4.
+// Decode (Q8_0, Q4_K, Q6_K, MXFP4): Q4_K on ActFormat::Q8_K4.
 template <DType T>
 void gemv(const WeightMatrix& w, const Acts& a, int64_t r0, int64_t r1, float* y);
 template <DType T>
