@@ -53,8 +53,11 @@ void gpt_oss_from_gguf(const GgufFile& g, const std::string& a, Config& c) {
   c.n_expert = gguf_dim(g, a + "expert_count");
   c.n_expert_used = gguf_dim(g, a + "expert_used_count");
   c.sliding_window = gguf_dim(g, a + "attention.sliding_window");
+  // llama.cpp's pattern n: layer l slides when l % n < n - 1 (2: the even layers).
+  const int pattern = g.has(a + "attention.sliding_window_pattern") ? gguf_dim(g, a + "attention.sliding_window_pattern") : 2;
+  if (pattern < 1) fail(g.path(), ": ", a, "attention.sliding_window_pattern is ", pattern, ", expected >= 1");
   c.sliding.assign(static_cast<size_t>(c.n_layer), false);
-  for (size_t l = 0; l < c.sliding.size(); l += 2) c.sliding[l] = true;
+  for (size_t l = 0; l < c.sliding.size(); ++l) c.sliding[l] = static_cast<int>(l % static_cast<size_t>(pattern)) < pattern - 1;
   c.swiglu_limit = 7.0f;
   if (g.has(a + "rope.scaling.type")) {
     const std::string type = g.get_string(a + "rope.scaling.type");

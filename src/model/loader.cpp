@@ -11,6 +11,7 @@
 #include "io/json_file.h"
 #include "io/safetensors.h"
 #include "model/model.h"
+#include "ops/mxfp4.h"
 
 namespace fare {
 
@@ -22,7 +23,7 @@ namespace {
 bool is_matrix_type(DType t) {
   switch (t) {
     case DType::F32: case DType::F16: case DType::BF16: case DType::F8_E4M3:
-    case DType::Q8_0: case DType::Q4_0: case DType::Q4_K: case DType::Q5_K: case DType::Q6_K:
+    case DType::Q8_0: case DType::Q4_0: case DType::Q4_K: case DType::Q5_K: case DType::Q6_K: case DType::MXFP4:
       return true;
     default:
       return false;
@@ -114,6 +115,8 @@ class ModelLoader {
     if (!j.contains("quantization_config") || j["quantization_config"].is_null()) return;
     const json& q = j["quantization_config"];
     const auto method = q.value("quant_method", std::string());
+    // gpt-oss's release: MXFP4 experts (as *_blocks / *_scales), everything else as it is.
+    if (method == "mxfp4" && m_.config.arch == Arch::GptOss) return;
     if (method != "fp8")
       fail(config_path.string(), ": quantization_config.quant_method '", method, "' is not supported (only Qwen's block FP8)");
     if (q.contains("weight_block_size") && q["weight_block_size"] != json::array({kFp8Block, kFp8Block}))
@@ -286,7 +289,7 @@ class ModelLoader {
     const std::string router = p + (hf ? "mlp.router." : "ffn_gate_inp.");
     l.router = matrix(router + "weight", c.n_expert, c.n_embd);
     l.router_bias = vec(router + "bias", c.n_expert);
-    if (hf) fail(src_.describe, ": gpt-oss experts from safetensors are not supported yet (use the GGUF)");
+    if (hf) return load_hf_experts(p + "mlp.experts.", l);
     const int64_t E = c.n_expert, F = c.n_ff, D = c.n_embd;
     const auto gate = stack(p + "ffn_gate_exps.weight", E, F, D), up = stack(p + "ffn_up_exps.weight", E, F, D);
     const auto down = stack(p + "ffn_down_exps.weight", E, D, F);
@@ -303,6 +306,107 @@ class ModelLoader {
       x.up_bias.assign(up_b.begin() + e * F, up_b.begin() + (e + 1) * F);
       x.down_bias.assign(down_b.begin() + e * D, down_b.begin() + (e + 1) * D);
     }
+  }
+
+  // Hugging Face's gpt-oss experts: gate and up interleaved row by row in one gate_up_proj (gate
+  // the even rows), as MXFP4 `_blocks` / `_scales` (the release) or dense [E, in, out] matrices
+  // used as x @ W (a dequantized checkpoint). Either is copied once into ggml's row-major layout
+  // (MXFP4 blocks regrouped by mxfp4_row_from_hf, dense ones transposed), gate and up apart.
+  void load_hf_experts(const std::string& x, LayerWeights& l) {
+    const Config& c = m_.config;
+    const int64_t E = c.n_expert, F = c.n_ff, D = c.n_embd;
+    const auto gu_bias = values(x + "gate_up_proj_bias", {E, 2 * F}), down_bias = values(x + "down_proj_bias", {E, D});
+    const bool mxfp4 = src_.find(x + "gate_up_proj_blocks") != nullptr;
+    // [E][rows][cols] for gate, up, down, in the type the kernels will read.
+    const DType type = mxfp4 ? DType::MXFP4 : src_.get(x + "gate_up_proj").dtype;
+    if (!mxfp4 && type != DType::BF16 && type != DType::F16 && type != DType::F32)
+      fail(src_.describe, ": tensor '", x, "gate_up_proj': dtype ", fare::name(type), ", expected BF16, F16 or F32");
+    if (F % 32 != 0 || D % 32 != 0) fail(src_.describe, ": gpt-oss widths ", D, " and ", F, " are not multiples of 32");
+    const size_t in_row = row_bytes(type, D), down_row = row_bytes(type, F);
+    const size_t expert_bytes = 2 * static_cast<size_t>(F) * in_row + static_cast<size_t>(D) * down_row;
+    PageBuffer& buf = m_.owned_pages_.emplace_back(static_cast<size_t>(E) * expert_bytes);
+    l.experts.resize(static_cast<size_t>(E));
+    for (int64_t e = 0; e < E; ++e) {
+      ExpertWeights& xe = l.experts[static_cast<size_t>(e)];
+      uint8_t* base = buf.data() + static_cast<size_t>(e) * expert_bytes;
+      xe.gate = owned_matrix(type, F, D, base);
+      xe.up = owned_matrix(type, F, D, base + static_cast<size_t>(F) * in_row);
+      xe.down = owned_matrix(type, D, F, base + 2 * static_cast<size_t>(F) * in_row);
+      const auto u = static_cast<size_t>(e);
+      for (int64_t i = 0; i < F; ++i) {
+        xe.gate_bias.push_back(gu_bias[u * 2 * F + 2 * i]);
+        xe.up_bias.push_back(gu_bias[u * 2 * F + 2 * i + 1]);
+      }
+      xe.down_bias.assign(down_bias.begin() + e * D, down_bias.begin() + (e + 1) * D);
+    }
+    if (mxfp4) {
+      copy_hf_mxfp4(x + "gate_up_proj", E, 2 * F, D, [&](int64_t e, int64_t r) {
+        ExpertWeights& xe = l.experts[static_cast<size_t>(e)];
+        return const_cast<uint8_t*>((r % 2 == 0 ? xe.gate : xe.up).row(r / 2));
+      });
+      copy_hf_mxfp4(x + "down_proj", E, D, F, [&](int64_t e, int64_t r) {
+        return const_cast<uint8_t*>(l.experts[static_cast<size_t>(e)].down.row(r));
+      });
+    } else {
+      copy_hf_dense(x + "gate_up_proj", type, E, D, 2 * F, [&](int64_t e, int64_t r) {
+        ExpertWeights& xe = l.experts[static_cast<size_t>(e)];
+        return const_cast<uint8_t*>((r % 2 == 0 ? xe.gate : xe.up).row(r / 2));
+      });
+      copy_hf_dense(x + "down_proj", type, E, F, D, [&](int64_t e, int64_t r) {
+        return const_cast<uint8_t*>(l.experts[static_cast<size_t>(e)].down.row(r));
+      });
+    }
+    m_.dtype_counts[std::string(traits(type).name)] += static_cast<int>(3 * E);
+  }
+
+  static WeightMatrix owned_matrix(DType type, int64_t rows, int64_t cols, uint8_t* data) {
+    WeightMatrix w;
+    w.type = type;
+    w.rows = rows;
+    w.cols = cols;
+    w.data = data;
+    w.row_stride = row_bytes(type, cols);
+    return w;
+  }
+
+  // `name`_blocks [E, rows, cols / 32, 16] and `name`_scales [E, rows, cols / 32] (U8), row r of
+  // expert e to dst(e, r) as ggml blocks.
+  template <class Dst>
+  void copy_hf_mxfp4(const std::string& name, int64_t E, int64_t rows, int64_t cols, Dst dst) {
+    const int64_t nb = cols / 32;
+    const TensorInfo& b = u8_tensor(name + "_blocks", {E, rows, nb, 16});
+    const TensorInfo& s = u8_tensor(name + "_scales", {E, rows, nb});
+    for (int64_t e = 0; e < E; ++e)
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t i = e * rows + r;
+        mxfp4_row_from_hf(b.data + i * nb * 16, s.data + i * nb, nb, dst(e, r));
+      }
+    m_.weight_bytes += b.nbytes + s.nbytes;
+  }
+
+  // `name` [E, in, out] used as x @ W: column j of expert e is row j of the matrix.
+  template <class Dst>
+  void copy_hf_dense(const std::string& name, DType type, int64_t E, int64_t in, int64_t out, Dst dst) {
+    const TensorInfo& t = src_.get(name);
+    if (t.shape != std::vector<int64_t>{E, in, out})
+      fail(t.file, ": tensor '", name, "': expected shape ", shape_str({E, in, out}), ", found ", shape_str(t.shape));
+    if (t.dtype != type) fail(t.file, ": tensor '", name, "': dtype ", fare::name(t.dtype), ", expected ", fare::name(type));
+    const size_t es = row_bytes(type, 1);
+    for (int64_t e = 0; e < E; ++e)
+      for (int64_t j = 0; j < out; ++j) {
+        uint8_t* row = dst(e, j);
+        for (int64_t k = 0; k < in; ++k)
+          std::memcpy(row + k * es, t.data + ((e * in + k) * out + j) * static_cast<int64_t>(es), es);
+      }
+    m_.weight_bytes += t.nbytes;
+  }
+
+  const TensorInfo& u8_tensor(const std::string& name, const std::vector<int64_t>& shape) {
+    const TensorInfo& t = src_.get(name);
+    if (t.dtype != DType::U8 && t.dtype != DType::I8)
+      fail(t.file, ": tensor '", name, "': dtype ", fare::name(t.dtype), ", expected U8 (MXFP4 blocks or scales)");
+    if (t.shape != shape) fail(t.file, ": tensor '", name, "': expected shape ", shape_str(shape), ", found ", shape_str(t.shape));
+    return t;
   }
 
   void set_chat_template(const std::string& source) {

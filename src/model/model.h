@@ -86,6 +86,7 @@ class Model {
   std::unique_ptr<GgufFile> gguf_;
   std::vector<std::unique_ptr<std::vector<float>>> owned_;  // FP8 block scales
   std::vector<PageBuffer> packed_;                          // packed weights
+  std::vector<PageBuffer> owned_pages_;                     // weights re-laid at load (gpt-oss's HF experts)
 };
 
 }  // namespace fare

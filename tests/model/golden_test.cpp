@@ -16,6 +16,7 @@
 #include "model/session.h"
 #include "ops/kernels.h"
 #include "support/derived_models.h"
+#include "support/golden_check.h"
 #include "support/kernel_set_params.h"
 #include "support/xz.h"
 
@@ -25,12 +26,11 @@ namespace {
 using json = nlohmann::json;
 using test::fixture;
 
-// Rows of the fixture README's "Recommended tolerances" table.
-struct Tolerance {
-  double all;       // |Δ| bound at every position
-  double p99;       // |Δ| bound at 99% of positions
-  double top1_gap;  // top-1 must agree where the reference top-2 gap is at least this
-};
+using test::GoldenCheck;
+using test::Measured;
+using test::packs_any;
+using test::rounds_activations;
+using test::Tolerance;
 
 struct Case {
   std::string golden;                 // golden variant name
@@ -83,118 +83,27 @@ std::vector<Case> cases() {
   };
 }
 
-const json& golden(const std::string& variant) {
-  static std::map<std::string, json> cache;
-  auto it = cache.find(variant);
-  if (it == cache.end())
-    it = cache.emplace(variant, json::parse(test::read_xz_file(fixture("goldens/" + variant + ".json.xz")))).first;
-  return it->second;
-}
-
-// Whether pred(the kernels of its type) holds for any weight matrix of the model.
-template <class Pred>
-bool any_matrix(const Model& m, const KernelSet& k, Pred pred) {
-  bool any = pred(k.of(m.output.type));
-  for (const auto& l : m.layers)
-    for (const WeightMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
-      any = any || pred(k.of(w->type));
-  return any;
-}
-
-// Whether `k` multiplies any weight matrix of the model with rounded activations.
-bool rounds_activations(const Model& m, const KernelSet& k) {
-  return any_matrix(m, k, [](const TypeKernels& t) { return t.act != ActFormat::F32 || t.gemv_act != ActFormat::F32; });
-}
-
-// Whether `k` has a packed layout for any weight matrix of the model (what Model::pack copies).
-bool packs_any(const Model& m, const KernelSet& k) {
-  return any_matrix(m, k, [](const TypeKernels& t) { return t.packing != nullptr; });
-}
-
 // The reference kernels are slow on the long prompts of tiny-qwen3 (a 151,936-row output
 // matrix at every position): they run on every other prompt, which keeps short and long ones.
 bool skip_prompt(const KernelSet& k, const std::string& golden_name, size_t index) {
   return std::string_view(k.name) == "reference" && golden_name.starts_with("tiny") && index % 2 == 1;
 }
 
-struct Measured {
-  size_t positions = 0;
-  double max = 0, p99 = 0;
-  int top1_checked = 0;
-};
-
-// Teacher-forced top-20 and top-1 checks, then greedy generation, for every prompt of the
-// golden. `rounded`: the greedy rule for rounded activations (see the README).
-// `packed`: the weights in the layout these kernels read fastest (as `--repack` loads them);
-// otherwise as stored, the engine's default.
-// `greedy`: also generate through an Engine (which takes only sets select_kernels knows).
-// `repack`: the engine's option, when not the one `packed` implies ("all" or "off").
+// The checks of one case with one kernel set (support/golden_check.h).
 Measured check_golden(const Case& c, const KernelSet& kernels, DType kv_type, const Tolerance& tol, bool rounded,
                       bool packed = false, bool greedy = true, const std::string& repack = "") {
-  const json& g = golden(c.golden);
-  const std::string path = c.path();
-  ThreadPool pool(2);
-  const Compute cx{&pool, &kernels};
-  auto model = packed ? Model::load(path, &cx) : Model::load(path);
-  EngineOptions eo;
-  eo.n_threads = 2;
-  eo.kernels = kernels.name;
-  eo.kv_cache = kv_type == DType::F32 ? "f32" : kv_type == DType::F16 ? "f16" : "bf16";
-  eo.repack = !repack.empty() ? repack : packed ? "all" : "off";
-  auto engine = greedy ? Engine::open(path, eo) : nullptr;
-
-  std::vector<double> deltas;  // per position: the largest |Δ| over the 20 reference ids
-  Measured out;
-  size_t prompt_index = 0;
-  for (const auto& p : g["prompts"]) {
-    if (skip_prompt(kernels, c.golden, prompt_index++)) continue;
-    const auto tokens = p["tokens"].get<std::vector<int32_t>>();
-    const auto& ref_ids = p["ref_top_ids"];
-    const auto& ref_rel = p["ref_top_rel"];
-    Session s(model, static_cast<int>(tokens.size()), cx, 256, kv_type);
-    s.forward(tokens, true, [&](int64_t k, const float* e) {
-      const auto ids = ref_ids[k].get<std::vector<int32_t>>();
-      const auto rel = ref_rel[k].get<std::vector<double>>();
-      double worst = 0;
-      for (size_t i = 0; i < ids.size(); ++i)
-        worst = std::max(worst, std::fabs((static_cast<double>(e[ids[i]]) - e[ids[0]]) - rel[i]));
-      deltas.push_back(worst);
-      EXPECT_LE(worst, tol.all) << p["name"] << " position " << k;
-      if (-rel[1] >= tol.top1_gap) {
-        ++out.top1_checked;
-        const int32_t top = static_cast<int32_t>(std::max_element(e, e + model->config.n_vocab) - e);
-        EXPECT_EQ(top, ids[0]) << p["name"] << " position " << k << " (reference gap " << -rel[1] << ")";
-      }
-    });
-
-    // Greedy: equal before the first near-tie of the reference (with rounded activations: before
-    // the first step whose reference gap is below the top-1 threshold); free after it.
-    if (!greedy) continue;
-    GenerateRequest req;
-    req.prompt = p["ids"].get<std::vector<int32_t>>();
-    req.max_tokens = static_cast<int>(p["ref_greedy"].size());
-    req.stop_at_eos = false;
-    const auto got = engine->generate(req).tokens;
-    const auto want = p["ref_greedy"].get<std::vector<int32_t>>();
-    const auto gaps = p["ref_greedy_gap"].get<std::vector<double>>();
-    const auto ties = p["ref_near_ties"].get<std::vector<int>>();
-    size_t must_match = ties.empty() ? want.size() : static_cast<size_t>(*std::min_element(ties.begin(), ties.end()));
-    if (rounded)
-      for (size_t j = 0; j < gaps.size(); ++j)
-        if (gaps[j] < tol.top1_gap) {
-          must_match = std::min(must_match, j);
-          break;
-        }
-    EXPECT_EQ(got.size(), want.size());
-    for (size_t j = 0; j < must_match && j < got.size(); ++j)
-      EXPECT_EQ(got[j], want[j]) << p["name"] << " greedy step " << j;
-  }
-  std::sort(deltas.begin(), deltas.end());
-  out.positions = deltas.size();
-  out.max = deltas.back();
-  out.p99 = deltas[static_cast<size_t>(0.99 * static_cast<double>(deltas.size() - 1))];
-  EXPECT_LE(out.p99, tol.p99);
-  return out;
+  GoldenCheck g;
+  g.golden = &test::golden_file(fixture("goldens/" + c.golden + ".json.xz"));
+  g.model_path = c.path();
+  g.kernels = &kernels;
+  g.kv_type = kv_type;
+  g.tol = tol;
+  g.rounded = rounded;
+  g.packed = packed;
+  g.greedy = greedy;
+  g.repack = repack;
+  g.skip_prompt = [&](size_t i) { return skip_prompt(kernels, c.golden, i); };
+  return test::check_golden(g);
 }
 
 class GoldenTest : public ::testing::TestWithParam<std::tuple<Case, std::string>> {};
