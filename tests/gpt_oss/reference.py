@@ -4,7 +4,7 @@ Reads a GGUF file (F32, F16, BF16, Q8_0, MXFP4 tensors, decoded exactly) or a Hu
 (config.json + model.safetensors: BF16/F32 tensors, MXFP4 experts as `*_blocks`/`*_scales`) and
 computes logits in float64. docs/GPT_OSS.md describes the architecture this follows.
 
-  python3 reference.py MODEL(.gguf|dir) [--text-ids 1,2,3] [--yarn-truncate]
+  python3 reference.py MODEL(.gguf|dir) --ids 1,2,3 [--n 8] [--yarn-truncate]   (greedy tokens as JSON)
 
 --yarn-truncate floors/ceils the YaRN correction range as llama.cpp does (Hugging Face's gpt-oss
 config has "truncate": false); it exists only to explain the distance to llama.cpp.
@@ -254,14 +254,15 @@ class Session:
         self.router_logits = [[] for _ in range(c["n_layer"])]  # per layer: arrays [T, n_expert]
         self.stats = {"gate_clamped": 0, "up_clamped": 0, "gate_values": 0, "sink_mass": []}
 
-    def step(self, tokens):
+    def step(self, tokens, last_only=False):
+        """Appends tokens; returns the logits of each (or only of the last) as float64."""
         m, c = self.m, self.m.cfg
         tokens = np.asarray(tokens, dtype=np.int64)
         T = len(tokens)
         pos = np.arange(self.n_past, self.n_past + T, dtype=np.float64)
         ang = pos[:, None] * m.inv_freq[None, :]
         cos, sin = np.cos(ang) * m.attn_factor, np.sin(ang) * m.attn_factor
-        H, nh, nkv, hd = c["hidden"], c["n_head"], c["n_head_kv"], c["head_dim"]
+        nh, nkv, hd = c["n_head"], c["n_head_kv"], c["head_dim"]
         group = nh // nkv
         x = m.w["embd"][tokens]
         q_pos = np.arange(self.n_past, self.n_past + T)
@@ -298,6 +299,8 @@ class Session:
             self.router_logits[il].append(logits)
             x = x + self._moe(h, logits, L)
         self.n_past += T
+        if last_only:
+            x = x[-1:]
         x = rms_norm(x, m.w["out_norm"], c["rms_eps"])
         return m.a("out", x) @ m.w["out"].T
 
@@ -339,26 +342,41 @@ class Session:
 
 def topk_rel(logits, k=20):
     """Top-k ids (ties broken by lower id) and logit - top logit."""
-    order = np.lexsort((np.arange(logits.shape[0]), -logits))[:k]
+    kth = np.partition(logits, logits.shape[0] - k)[logits.shape[0] - k]
+    cand = np.nonzero(logits >= kth)[0]
+    order = cand[np.lexsort((cand, -logits[cand]))][:k]
     return order.tolist(), (logits[order] - logits[order[0]]).tolist()
+
+
+def logits_of(model, tokens, chunk=128):
+    """Teacher-forced logits of every position, computed chunk by chunk through the KV cache (the
+    same numbers as one pass). Returns (logits kept as float32 [len(tokens), V] to bound memory,
+    the top-20 (ids, rel) of every row taken from the float64 values, the session)."""
+    s = model.session()
+    out, tops = [], []
+    for i in range(0, len(tokens), chunk):
+        lg = s.step(tokens[i:i + chunk])
+        tops += [topk_rel(row) for row in lg]
+        out.append(lg.astype(np.float32))
+    return np.concatenate(out), tops, s
 
 
 def run_prompt(model, ids, n_generate=32):
     """Greedy continuation (one token per step after the prompt) then one teacher-forced pass over
-    ids + greedy[:-1]. Returns (greedy, gaps, tokens, logits [len(tokens), V], session)."""
+    ids + greedy[:-1]. Returns (greedy, gaps, tokens, logits float32 [len(tokens), V], session,
+    tops: float64 top-20 (ids, rel) of every position)."""
     s = model.session()
-    logits = s.step(ids)[-1]
+    logits = s.step(ids, last_only=True)[-1]
     greedy, gaps = [], []
     for j in range(n_generate):
-        order = np.lexsort((np.arange(logits.shape[0]), -logits))
+        order = np.argsort(-logits, kind="stable")[:2]
         greedy.append(int(order[0]))
         gaps.append(float(logits[order[0]] - logits[order[1]]))
         if j + 1 < n_generate:
             logits = s.step([greedy[-1]])[-1]
     tokens = list(ids) + greedy[:-1]
-    tf = model.session()
-    all_logits = tf.step(tokens)
-    return greedy, gaps, tokens, all_logits, tf
+    all_logits, tops, tf = logits_of(model, tokens)
+    return greedy, gaps, tokens, all_logits, tf, tops
 
 
 def main():
@@ -371,7 +389,7 @@ def main():
     cfg, w = load(a.model)
     model = Model(cfg, w, yarn_truncate=True if a.yarn_truncate else None)
     ids = [int(x) for x in a.ids.split(",")]
-    greedy, gaps, _, _, _ = run_prompt(model, ids, a.n)
+    greedy, gaps, *_ = run_prompt(model, ids, a.n)
     print(json.dumps({"greedy": greedy, "gaps": gaps}))
 
 
