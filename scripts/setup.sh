@@ -50,6 +50,12 @@ if [ ! -f tests/tokenizer/harmony/node_modules/.package-lock.json ] || [ tests/t
   (cd tests/tokenizer/harmony && npm ci --ignore-scripts --no-audit --no-fund)
 fi
 
+# The tokenizer and jinja packages the gpt-oss fixtures are regenerated with (tests/gpt_oss/build.sh), as locked.
+if [ ! -f tests/gpt_oss/node_modules/.package-lock.json ] || [ tests/gpt_oss/package-lock.json -nt tests/gpt_oss/node_modules/.package-lock.json ]; then
+  echo "setup: installing the gpt-oss fixture tools (npm ci in tests/gpt_oss/)"
+  (cd tests/gpt_oss && npm ci --ignore-scripts --no-audit --no-fund)
+fi
+
 # autocannon for the server's load test (bench/server_load.sh), as locked.
 if [ ! -f bench/server_load/node_modules/.package-lock.json ] || [ bench/server_load/package-lock.json -nt bench/server_load/node_modules/.package-lock.json ]; then
   echo "setup: installing autocannon for the server load test (npm ci in bench/server_load/)"
