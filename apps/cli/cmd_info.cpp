@@ -24,6 +24,8 @@ json to_json(const ModelInfo& i) {
       {"n_layer", i.n_layer}, {"n_embd", i.n_embd}, {"n_head", i.n_head}, {"n_head_kv", i.n_head_kv},
       {"head_dim", i.head_dim}, {"n_ff", i.n_ff}, {"n_vocab", i.n_vocab}, {"n_ctx_train", i.n_ctx_train},
       {"rms_norm_eps", i.rms_eps}, {"rope_theta", i.rope_theta}, {"tie_embeddings", i.tie_embeddings},
+      {"n_expert", i.n_expert}, {"n_expert_used", i.n_expert_used}, {"sliding_window", i.sliding_window},
+      {"sliding_layers", i.sliding_layers}, {"yarn_factor", i.yarn_factor},
       {"weight_types", types}, {"weight_bytes", i.weight_bytes},
       {"tokenizer", {{"tokens", i.tokenizer_tokens}, {"bos", opt(i.bos)}, {"eos", opt(i.eos)}, {"pad", opt(i.pad)}}},
       {"eos_ids", i.eos_ids},
@@ -39,11 +41,18 @@ void run(const InfoArgs& a) {
     return;
   }
   std::printf("path          %s (%s)\n", i.path.c_str(), i.format.c_str());
-  std::printf("architecture  %s: %d layers, hidden %d, %d query / %d kv heads of %d, MLP %d\n", i.architecture.c_str(),
-              i.n_layer, i.n_embd, i.n_head, i.n_head_kv, i.head_dim, i.n_ff);
+  std::printf("architecture  %s: %d layers, hidden %d, %d query / %d kv heads of %d, ", i.architecture.c_str(), i.n_layer,
+              i.n_embd, i.n_head, i.n_head_kv, i.head_dim);
+  if (i.n_expert > 0)
+    std::printf("%d experts of %d (%d per token), window %d on %d layers\n", i.n_expert, i.n_ff, i.n_expert_used,
+                i.sliding_window, i.sliding_layers);
+  else
+    std::printf("MLP %d\n", i.n_ff);
   std::printf("vocabulary    %d embedding rows, %d tokenizer tokens, %s lm_head\n", i.n_vocab, i.tokenizer_tokens,
               i.tie_embeddings ? "tied" : "untied");
-  std::printf("context       %d trained; rope theta %g; rms eps %g\n", i.n_ctx_train, i.rope_theta, i.rms_eps);
+  std::printf("context       %d trained; rope theta %g", i.n_ctx_train, i.rope_theta);
+  if (i.yarn_factor > 0) std::printf(", YaRN x%g", i.yarn_factor);
+  std::printf("; rms eps %g\n", i.rms_eps);
   std::printf("weights       %.1f MiB:", static_cast<double>(i.weight_bytes) / (1 << 20));
   for (const auto& [t, n] : i.weight_types) std::printf(" %s x%d", t.c_str(), n);
   std::printf("\nstop ids     ");

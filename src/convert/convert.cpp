@@ -161,6 +161,8 @@ void write_hf(const ConvertOptions& o, Input& in, OutputType type, ThreadPool& p
     fail("a Hugging Face directory holds f32, f16 or bf16 weights, not ", output_type_name(type));
   const DType dt = type == OutputType::F32 ? DType::F32 : type == OutputType::F16 ? DType::F16 : DType::BF16;
   const WeightSource& src = *in.source;
+  if (src.config().arch == Arch::GptOss)
+    fail(o.output, ": a gpt-oss model is written only as GGUF (give an output ending in .gguf)");
   const TokenizerFiles tok = read_tokenizer_files(in.tokenizer_dir);
   fs::create_directories(o.output);
   const fs::path dir(o.output);

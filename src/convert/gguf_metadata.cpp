@@ -59,12 +59,12 @@ TokenizerFiles read_tokenizer_files(const std::string& dir) {
 }
 
 void set_model_metadata(GgufWriter& w, const Config& c, const std::string& name, uint32_t file_type) {
-  w.set_string("general.architecture", "qwen3");
+  w.set_string("general.architecture", c.architecture);
   w.set_string("general.type", "model");
   w.set_string("general.name", name);
   w.set_u32("general.file_type", file_type);
   w.set_u32("general.quantization_version", kQuantizationVersion);
-  const std::string a = "qwen3.";
+  const std::string a = c.architecture + ".";
   w.set_u32(a + "block_count", static_cast<uint32_t>(c.n_layer));
   w.set_u32(a + "context_length", static_cast<uint32_t>(c.n_ctx_train));
   w.set_u32(a + "embedding_length", static_cast<uint32_t>(c.n_embd));
@@ -75,6 +75,18 @@ void set_model_metadata(GgufWriter& w, const Config& c, const std::string& name,
   w.set_f32(a + "attention.layer_norm_rms_epsilon", c.rms_eps);
   w.set_u32(a + "attention.key_length", static_cast<uint32_t>(c.head_dim));
   w.set_u32(a + "attention.value_length", static_cast<uint32_t>(c.head_dim));
+  if (c.arch != Arch::GptOss) return;
+  w.set_u32(a + "expert_feed_forward_length", static_cast<uint32_t>(c.n_ff));
+  w.set_u32(a + "expert_count", static_cast<uint32_t>(c.n_expert));
+  w.set_u32(a + "expert_used_count", static_cast<uint32_t>(c.n_expert_used));
+  w.set_u32(a + "attention.sliding_window", static_cast<uint32_t>(c.sliding_window));
+  if (c.yarn.factor != 0) {
+    w.set_string(a + "rope.scaling.type", "yarn");
+    w.set_f32(a + "rope.scaling.factor", static_cast<float>(c.yarn.factor));
+    w.set_u32(a + "rope.scaling.original_context_length", static_cast<uint32_t>(c.yarn.original_ctx));
+    w.set_f32(a + "rope.scaling.yarn_beta_fast", static_cast<float>(c.yarn.beta_fast));
+    w.set_f32(a + "rope.scaling.yarn_beta_slow", static_cast<float>(c.yarn.beta_slow));
+  }
 }
 
 void set_tokenizer_metadata(GgufWriter& w, const TokenizerFiles& tok, int n_vocab) {

@@ -1,5 +1,5 @@
-// The metadata llama.cpp expects in a Qwen3 GGUF: general.*, qwen3.* hyper-parameters and the
-// tokenizer as tokenizer.ggml.* (a "gpt2" byte-level BPE with the "qwen2" or "gpt-4o" pre-tokenizer).
+// The metadata llama.cpp expects in a Qwen3 or gpt-oss GGUF: general.*, the architecture's
+// hyper-parameters and the tokenizer as tokenizer.ggml.* (a "gpt2" byte-level BPE with the "qwen2" or "gpt-4o" pre-tokenizer).
 #pragma once
 
 #include <cstdint>
@@ -21,7 +21,7 @@ struct TokenizerFiles {
 };
 TokenizerFiles read_tokenizer_files(const std::string& dir);
 
-// general.architecture/type/name/file_type/quantization_version and qwen3.*.
+// general.architecture/type/name/file_type/quantization_version and the architecture's keys.
 void set_model_metadata(GgufWriter& w, const Config& c, const std::string& name, uint32_t file_type);
 
 // tokenizer.ggml.* and tokenizer.chat_template. The token list has one entry per embedding row

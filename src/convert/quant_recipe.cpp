@@ -62,6 +62,10 @@ DType tensor_type(OutputType t, const std::string& name, const std::vector<int64
                   bool tied_embeddings) {
   if (shape.size() == 1) return DType::F32;
   const int64_t cols = shape.back();
+  // gpt-oss, as llama.cpp converts it: the biases and the router in F32, the experts in MXFP4
+  // (their type in the release) unless everything is F32.
+  if (ends_with(name, ".bias") || ends_with(name, ".ffn_gate_inp.weight")) return DType::F32;
+  if (ends_with(name, "_exps.weight")) return t == OutputType::F32 ? DType::F32 : fit(DType::MXFP4, cols);
   switch (t) {
     case OutputType::F32: return DType::F32;
     case OutputType::F16: return DType::F16;

@@ -1,5 +1,6 @@
 #include "convert/random_weights.h"
 
+#include <algorithm>
 #include <bit>
 #include <charconv>
 #include <cmath>
@@ -29,7 +30,33 @@ Config fare_8b() {
   return c;
 }
 
-constexpr const char* kKeys = "layers, hidden, heads, kv_heads, head_dim, ff, vocab, ctx, tied, rope_theta, eps";
+// gpt-oss-20b (FARE-20B's base): 24 blocks of 64 query / 8 KV heads of 64, 32 experts of 2880
+// (4 per token), a window of 128 on the even layers, YaRN x32 over 4096 positions.
+Config fare_20b() {
+  Config c;
+  c.architecture = "gpt-oss";
+  c.arch = Arch::GptOss;
+  c.n_layer = 24;
+  c.n_embd = 2880;
+  c.n_head = 64;
+  c.n_head_kv = 8;
+  c.head_dim = 64;
+  c.n_ff = 2880;
+  c.n_vocab = 201088;
+  c.n_ctx_train = 131072;
+  c.rms_eps = 1e-5f;
+  c.rope_theta = 150000;
+  c.tie_embeddings = false;
+  c.n_expert = 32;
+  c.n_expert_used = 4;
+  c.sliding_window = 128;
+  c.swiglu_limit = 7.0f;
+  c.yarn = {32, 4096, 32, 1, false};
+  return c;
+}
+
+constexpr const char* kKeys =
+    "layers, hidden, heads, kv_heads, head_dim, ff, vocab, ctx, tied, rope_theta, eps, experts, experts_used, window";
 
 double parse_number(const std::string& spec, const std::string& key, const std::string& text) {
   double v = 0;
@@ -62,6 +89,9 @@ void apply(Config& c, const std::string& spec, const std::string& key, const std
     c.tie_embeddings = v == 1;
   } else if (key == "rope_theta") c.rope_theta = parse_number(spec, key, value);
   else if (key == "eps") c.rms_eps = static_cast<float>(parse_number(spec, key, value));
+  else if (c.arch == Arch::GptOss && key == "experts") c.n_expert = parse_int(spec, key, value);
+  else if (c.arch == Arch::GptOss && key == "experts_used") c.n_expert_used = parse_int(spec, key, value);
+  else if (c.arch == Arch::GptOss && key == "window") c.sliding_window = parse_int(spec, key, value);
   else fail("--random-weights '", spec, "': unknown shape key '", key, "' (expected one of: ", kKeys, ")");
 }
 
@@ -88,15 +118,18 @@ inline float to_stored(float v) {
 
 class RandomSource : public WeightSource {
  public:
-  RandomSource(const Config& c, uint64_t seed) : config_(c), tensors_(qwen3_tensors(c)) {
+  // Norms 1 + 0.1 N(0,1), biases 0.1 N(0,1), sinks N(0,1), the embedding N(0,1), every other
+  // matrix N(0,1) / sqrt(its width).
+  RandomSource(const Config& c, uint64_t seed) : config_(c), tensors_(model_tensors(c)) {
     for (size_t k = 0; k < tensors_.size(); ++k) {
       SourceTensor& t = tensors_[k];
       t.stored = DType::BF16;
       keys_.push_back(mix64(seed * 0x9e3779b97f4a7c15ull + mix64(k + 1)));
-      const bool norm = t.is_vector();
+      const bool bias = t.name.ends_with(".bias"), sinks = t.name.ends_with("attn_sinks.weight");
+      const bool norm = t.is_vector() && !bias && !sinks;
       const bool embd = t.name == "token_embd.weight";
       bias_.push_back(norm ? 1.0f : 0.0f);
-      scale_.push_back(norm ? 0.1f : embd ? 1.0f : 1.0f / std::sqrt(static_cast<float>(t.cols())));
+      scale_.push_back(norm || bias ? 0.1f : embd || sinks ? 1.0f : 1.0f / std::sqrt(static_cast<float>(t.cols())));
     }
   }
 
@@ -129,12 +162,18 @@ Config parse_shape(const std::string& spec) {
   while (std::getline(ss, item, ',')) {
     const auto eq = item.find('=');
     if (eq == std::string::npos) {
-      if (!first || (item != "fare-8b" && item != "qwen3-8b"))
-        fail("--random-weights '", spec, "': '", item, "' is neither a known shape (fare-8b, qwen3-8b) nor key=value");
+      if (first && (item == "fare-20b" || item == "gpt-oss-20b")) c = fare_20b();
+      else if (!first || (item != "fare-8b" && item != "qwen3-8b"))
+        fail("--random-weights '", spec, "': '", item,
+             "' is neither a known shape (fare-8b, qwen3-8b, fare-20b, gpt-oss-20b) nor key=value");
     } else {
       apply(c, spec, item.substr(0, eq), item.substr(eq + 1));
     }
     first = false;
+  }
+  if (c.arch == Arch::GptOss) {  // the even layers slide, whatever the number of layers
+    c.sliding.assign(static_cast<size_t>(std::max(c.n_layer, 0)), false);
+    for (size_t l = 0; l < c.sliding.size(); l += 2) c.sliding[l] = true;
   }
   c.validate("--random-weights '" + spec + "'");
   return c;

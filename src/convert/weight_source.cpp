@@ -67,6 +67,8 @@ class HfSource : public WeightSource {
   explicit HfSource(const fs::path& dir) : dir_(dir) {
     if (!fs::is_directory(dir)) fail(dir.string(), ": not a directory (expected a Hugging Face model directory)");
     config_ = config_from_hf_json((dir / "config.json").string());
+    if (config_.arch == Arch::GptOss)
+      fail(dir.string(), ": converting a gpt-oss folder is not supported; fare runs it as it is (-m ", dir.string(), ")");
     check_quantization(dir / "config.json");
     open_shards();
     tensors_ = qwen3_tensors(config_);
@@ -156,7 +158,7 @@ class GgufSource : public WeightSource {
  public:
   explicit GgufSource(const std::string& path) : file_(path) {
     config_ = config_from_gguf(file_);
-    tensors_ = qwen3_tensors(config_);
+    tensors_ = model_tensors(config_);
     for (auto& t : tensors_) {
       const auto it = file_.tensors().find(t.name);
       if (it == file_.tensors().end()) fail(path, ": missing tensor '", t.name, "'");
@@ -197,6 +199,40 @@ std::vector<SourceTensor> qwen3_tensors(const Config& c) {
   out.push_back({"output_norm.weight", "model.norm.weight", {c.n_embd}, DType::F32});
   if (!c.tie_embeddings) out.push_back({"output.weight", "lm_head.weight", {c.n_vocab, c.n_embd}, DType::F32});
   return out;
+}
+
+std::vector<SourceTensor> gpt_oss_tensors(const Config& c) {
+  const int64_t D = c.n_embd, Q = c.q_dim(), KV = c.kv_dim(), E = c.n_expert, F = c.n_ff;
+  std::vector<SourceTensor> out;
+  auto add = [&](std::string name, std::vector<int64_t> shape) { out.push_back({std::move(name), "", std::move(shape), DType::F32}); };
+  add("token_embd.weight", {c.n_vocab, D});
+  for (int i = 0; i < c.n_layer; ++i) {
+    const std::string b = cat("blk.", i, ".");
+    add(b + "attn_norm.weight", {D});
+    for (const auto& [part, rows] : {std::pair<const char*, int64_t>{"attn_q", Q}, {"attn_k", KV}, {"attn_v", KV}}) {
+      add(b + part + ".weight", {rows, D});
+      add(b + part + ".bias", {rows});
+    }
+    add(b + "attn_output.weight", {D, Q});
+    add(b + "attn_output.bias", {D});
+    add(b + "attn_sinks.weight", {c.n_head});
+    add(b + "post_attention_norm.weight", {D});
+    add(b + "ffn_gate_inp.weight", {E, D});
+    add(b + "ffn_gate_inp.bias", {E});
+    add(b + "ffn_gate_exps.weight", {E, F, D});
+    add(b + "ffn_gate_exps.bias", {E, F});
+    add(b + "ffn_up_exps.weight", {E, F, D});
+    add(b + "ffn_up_exps.bias", {E, F});
+    add(b + "ffn_down_exps.weight", {E, D, F});
+    add(b + "ffn_down_exps.bias", {E, D});
+  }
+  add("output_norm.weight", {D});
+  add("output.weight", {c.n_vocab, D});
+  return out;
+}
+
+std::vector<SourceTensor> model_tensors(const Config& c) {
+  return c.arch == Arch::GptOss ? gpt_oss_tensors(c) : qwen3_tensors(c);
 }
 
 std::unique_ptr<WeightSource> open_hf_source(const std::string& dir) { return std::make_unique<HfSource>(dir); }

@@ -1,4 +1,4 @@
-// A Qwen3 model's tensors under their GGUF names, read row by row as float, whatever holds
+// A model's tensors (Qwen3, gpt-oss) under their GGUF names, read row by row as float, whatever holds
 // them: a Hugging Face directory (BF16/F16/F32 or block-FP8 safetensors, one file or shards),
 // a GGUF file of any supported type, or a seeded random generator.
 #pragma once
@@ -16,11 +16,15 @@ namespace fare {
 struct SourceTensor {
   std::string name;            // GGUF name: "blk.3.attn_q.weight"
   std::string hf_name;         // Hugging Face name: "model.layers.3.self_attn.q_proj.weight"
-  std::vector<int64_t> shape;  // outermost first: [rows, cols], or [n] for a norm vector
+  std::vector<int64_t> shape;  // outermost first: [rows, cols], [experts, rows, cols], or [n] for a vector
   DType stored = DType::F32;   // as the source holds it
 
   bool is_vector() const { return shape.size() == 1; }
-  int64_t rows() const { return is_vector() ? 1 : shape[0]; }
+  int64_t rows() const {  // all but the last dimension (a stack of matrices is its rows one after the other)
+    int64_t r = 1;
+    for (size_t i = 0; i + 1 < shape.size(); ++i) r *= shape[i];
+    return r;
+  }
   int64_t cols() const { return shape.back(); }
 };
 
@@ -28,6 +32,14 @@ struct SourceTensor {
 // each block (attn_norm, attn_q, attn_k, attn_v, attn_output, attn_q_norm, attn_k_norm,
 // ffn_norm, ffn_gate, ffn_up, ffn_down), output_norm, and output unless the embedding is tied.
 std::vector<SourceTensor> qwen3_tensors(const Config& c);
+// gpt-oss, as llama.cpp's converter writes it: token_embd, then each block (attn_norm, attn_q,
+// attn_k, attn_v, attn_output with their biases, attn_sinks, post_attention_norm, the router
+// ffn_gate_inp and its bias, ffn_gate_exps, ffn_up_exps, ffn_down_exps with their biases),
+// output_norm, output. No Hugging Face names: its layout (MXFP4 blocks, gate and up interleaved)
+// is not written by this tool.
+std::vector<SourceTensor> gpt_oss_tensors(const Config& c);
+// The one of the two the config's architecture is.
+std::vector<SourceTensor> model_tensors(const Config& c);
 
 class WeightSource {
  public:

@@ -150,6 +150,11 @@ ModelInfo Engine::info() const {
   i.rms_eps = c.rms_eps;
   i.rope_theta = c.rope_theta;
   i.tie_embeddings = c.tie_embeddings;
+  i.n_expert = c.n_expert;
+  i.n_expert_used = c.n_expert_used;
+  i.sliding_window = c.sliding_window;
+  i.sliding_layers = static_cast<int>(std::count(c.sliding.begin(), c.sliding.end(), true));
+  i.yarn_factor = c.yarn.factor;
   i.weight_types.assign(m.dtype_counts.begin(), m.dtype_counts.end());
   i.weight_bytes = m.weight_bytes;
   i.packed_matrices = m.packed_matrices;

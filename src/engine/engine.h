@@ -128,6 +128,10 @@ struct ModelInfo {
   float rms_eps = 0;
   double rope_theta = 0;
   bool tie_embeddings = false;
+  // gpt-oss: experts per layer and per token (n_ff is one expert's width), the sliding window
+  // and how many layers use it, YaRN's factor (0: plain RoPE).
+  int n_expert = 0, n_expert_used = 0, sliding_window = 0, sliding_layers = 0;
+  double yarn_factor = 0;
   std::vector<std::pair<std::string, int>> weight_types;  // type -> matrices
   size_t weight_bytes = 0;
   int packed_matrices = 0;   // matrices repacked at load (EngineOptions::repack)

