@@ -170,14 +170,19 @@ json report(const BenchArgs& a, const Engine& e, const Measured& m) {
   const ModelInfo i = e.info();
   const double kv_elem = e.kv_cache() == "f32" ? 4.0 : 2.0;
   const double kv_row = 2.0 * i.n_layer * i.n_head_kv * i.head_dim * kv_elem;  // K and V of one position
-  // A decode step reads every matrix once, one embedding row (all of it when it is also lm_head),
-  // and the KV cache up to its position; averaged over the timed steps.
-  const double weights_read = static_cast<double>(i.weight_bytes) -
+  // A decode step reads every matrix once (of a mixture, the experts its token is routed to), one
+  // embedding row (all of it when it is also lm_head), and the KV cache up to its position;
+  // averaged over the timed steps.
+  const double unread_experts =
+      i.n_expert > 0 ? static_cast<double>(i.expert_bytes) * (1.0 - static_cast<double>(i.n_expert_used) / i.n_expert) : 0.0;
+  const double weights_read = static_cast<double>(i.weight_bytes) - unread_experts -
                               (i.tie_embeddings ? 0.0 : static_cast<double>(i.embedding_bytes) * (1.0 - 1.0 / i.n_vocab));
   const double mean_ctx = kTgPrompt + 1 + (a.tg - 1) / 2.0;
   const double decode_bytes = weights_read + kv_row * mean_ctx;
+  const double mlp_params = i.n_expert > 0 ? (3.0 * i.n_ff * i.n_expert_used + i.n_expert) * i.n_embd  // chosen experts, router
+                                           : 3.0 * i.n_embd * i.n_ff;
   const double layer_params = static_cast<double>(i.n_embd) * (2.0 * i.n_head * i.head_dim + 2.0 * i.n_head_kv * i.head_dim) +
-                              3.0 * i.n_embd * i.n_ff;
+                              mlp_params;
   // Prefill: every layer matrix per token, attention over the causal triangle, lm_head once.
   const double pp_flops = 2.0 * layer_params * i.n_layer * a.pp +
                           4.0 * i.n_layer * i.n_head * i.head_dim * (a.pp * (a.pp + 1) / 2.0) + 2.0 * i.n_embd * i.n_vocab;

@@ -155,6 +155,9 @@ ModelInfo Engine::info() const {
   i.sliding_window = c.sliding_window;
   i.sliding_layers = static_cast<int>(std::count(c.sliding.begin(), c.sliding.end(), true));
   i.yarn_factor = c.yarn.factor;
+  for (const LayerWeights& l : m.layers)
+    for (const ExpertWeights& x : l.experts)
+      for (const WeightMatrix* w : {&x.gate, &x.up, &x.down}) i.expert_bytes += w->row_stride * static_cast<size_t>(w->rows);
   i.weight_types.assign(m.dtype_counts.begin(), m.dtype_counts.end());
   i.weight_bytes = m.weight_bytes;
   i.packed_matrices = m.packed_matrices;

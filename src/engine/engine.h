@@ -132,6 +132,7 @@ struct ModelInfo {
   // and how many layers use it, YaRN's factor (0: plain RoPE).
   int n_expert = 0, n_expert_used = 0, sliding_window = 0, sliding_layers = 0;
   double yarn_factor = 0;
+  size_t expert_bytes = 0;  // all experts' matrices (a token reads n_expert_used of n_expert per layer)
   std::vector<std::pair<std::string, int>> weight_types;  // type -> matrices
   size_t weight_bytes = 0;
   int packed_matrices = 0;   // matrices repacked at load (EngineOptions::repack)

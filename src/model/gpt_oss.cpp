@@ -56,7 +56,8 @@ void clamped_swiglu(float* gate, const float* up, int64_t n, float limit) {
 // The experts each token goes to and their weights: the n_used largest router logits (the lower
 // index first among equal ones), softmax over those alone.
 void route(const float* logits, int n_expert, int n_used, int32_t* chosen, float* weight) {
-  std::vector<int32_t> order(static_cast<size_t>(n_expert));
+  thread_local std::vector<int32_t> order;
+  order.resize(static_cast<size_t>(n_expert));
   for (int e = 0; e < n_expert; ++e) order[static_cast<size_t>(e)] = e;
   std::partial_sort(order.begin(), order.begin() + n_used, order.end(), [&](int32_t a, int32_t b) {
     return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
