@@ -21,6 +21,8 @@ namespace {
 
 const std::string kTiny = test::fixture("tiny-qwen3/hf-bf16");
 const std::string kMicro = test::fixture("micro-qwen3/hf-bf16");
+// gpt-oss: experts chosen per token and each run over the tokens routed to it, sliding windows.
+const std::string kGptOss = std::string(FARE_TESTS_DIR) + "/gpt_oss/micro-gptoss/micro-gptoss-mxfp4.gguf";
 
 std::string g_kernels = "auto";  // the kernel set of the engines the tests open
 
@@ -144,8 +146,9 @@ TEST_P(BatchInvariance, EveryRequestEqualsItsRunAlone) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, BatchInvariance, ::testing::Values(kTiny, kMicro),
-                         [](const auto& p) { return p.param == kTiny ? std::string("tiny") : std::string("micro"); });
+INSTANTIATE_TEST_SUITE_P(Models, BatchInvariance, ::testing::Values(kTiny, kMicro, kGptOss), [](const auto& p) {
+  return p.param == kTiny ? std::string("tiny") : p.param == kMicro ? std::string("micro") : std::string("gpt_oss");
+});
 
 // The default kernels ("auto" = "fast": int8 blocks or bf16 per token) round each token's
 // activations on their own, and the scheduler picks streaming or tiled kernels by what a token
@@ -156,7 +159,8 @@ INSTANTIATE_TEST_SUITE_P(Models, BatchInvariance, ::testing::Values(kTiny, kMicr
 TEST(BatchInvarianceByKernels, EveryRequestEqualsItsRunAlone) {
   const std::string q8 = test::fixture("micro-qwen3/micro-qwen3-q8_0.gguf");
   const int n = 10;
-  for (const auto& [model, kernels] : {std::pair{q8, "auto"}, std::pair{q8, "exact"}, std::pair{kMicro, "exact"}}) {
+  for (const auto& [model, kernels] : {std::pair{q8, "auto"}, std::pair{q8, "exact"}, std::pair{kMicro, "exact"},
+                                       std::pair{kGptOss, "exact"}}) {
     g_kernels = kernels;
     const auto probe = Engine::open(model, options(1, false));
     const auto ps = prompts(*probe);
