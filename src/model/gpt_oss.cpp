@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/thread_pool.h"
 #include "model/batch.h"
+#include "model/forward_steps.h"
 #include "model/session.h"
 #include "ops/attention.h"
 #include "ops/kernels.h"
@@ -19,17 +20,6 @@
 namespace fare {
 
 namespace {
-
-template <class Fn>
-void for_tokens(const Compute& cx, int64_t n, Fn&& fn) {
-  cx.pool->parallel_for(n, 1, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) fn(t);
-  });
-}
-
-void add_in_place(float* x, const float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] += y[i];
-}
 
 // cos_sin of one position: head_dim / 2 cosines then sines of pos * inv_freq, times YaRN's
 // attention factor (Hugging Face scales cos and sin themselves, so q and k each carry it).
@@ -140,9 +130,7 @@ void gpt_oss_forward(const Model& m, const ForwardBatch& batch, const KvLayout& 
     if (observe) observe(layer, name, data, n, width);
   };
 
-  std::vector<int64_t> pos(static_cast<size_t>(n));
-  for (const auto& pc : batch.pieces)
-    for (int64_t i = 0; i < pc.n_tokens; ++i) pos[static_cast<size_t>(pc.t0 + i)] = pc.pos0 + i;
+  const std::vector<int64_t> pos = token_positions(batch);
   const std::vector<double> inv_freq = c.rope_inv_freq();
   const double rope_factor = c.rope_attention_factor();
   for_tokens(cx, n, [&](int64_t t) {
@@ -156,7 +144,7 @@ void gpt_oss_forward(const Model& m, const ForwardBatch& batch, const KvLayout& 
   auto add_rows = [&](float* x, const float* y) {
     for_tokens(cx, n, [&](int64_t t) { add_in_place(x + t * E, y + t * E, E); });
   };
-  std::vector<AttentionSegment> segments(batch.pieces.size());
+  std::vector<AttentionSegment> segments;
   a.attention_seconds = 0;
   const int64_t ns = batch.n_stream;
 
@@ -180,11 +168,7 @@ void gpt_oss_forward(const Model& m, const ForwardBatch& batch, const KvLayout& 
     obs(l, "q", a.q.data(), Q);
     obs(l, "k", a.k.data(), KV);
     obs(l, "v", a.v.data(), KV);
-    for (size_t i = 0; i < batch.pieces.size(); ++i) {
-      const auto& pc = batch.pieces[i];
-      pc.kv->store(kv, l, pc.pos0, pc.n_tokens, a.k.data() + pc.t0 * KV, a.v.data() + pc.t0 * KV);
-      segments[i] = {pc.t0, pc.n_tokens, pc.pos0, pc.kv->rows(kv, l)};
-    }
+    store_kv(batch, kv, l, a.k.data(), a.v.data(), KV, segments);
     const auto t_attention = std::chrono::steady_clock::now();
     const AttentionShape shape{c.n_head, c.n_head_kv, D, w.sinks.data(), c.window(l)};
     attention(shape, a.q.data(), segments, a.att.data(), cx);
@@ -202,16 +186,7 @@ void gpt_oss_forward(const Model& m, const ForwardBatch& batch, const KvLayout& 
     obs(l, "out", a.x.data(), E);
   }
 
-  const auto n_out = static_cast<int64_t>(batch.out_rows.size());
-  if (n_out == 0) return;
-  for_tokens(cx, n_out, [&](int64_t i) {
-    rms_norm(a.x.data() + batch.out_rows[static_cast<size_t>(i)] * E, m.output_norm.data(), E, c.rms_eps,
-             a.xb.data() + i * E);
-  });
-  const size_t need = static_cast<size_t>(n_out) * c.n_vocab;
-  if (a.logits.size() < need) a.logits.resize(need);
-  matmul(cx, m.output, a.xb.data(), n_out, batch.n_out_stream, a.logits.data());
-  if (observe) observe(-1, "logits", a.logits.data(), n_out, c.n_vocab);
+  output_logits(m, batch, a, cx, observe);
 }
 
 void model_forward(const Model& m, const ForwardBatch& batch, const KvLayout& kv, Activations& a, const Compute& cx,

@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/thread_pool.h"
 #include "model/batch.h"
+#include "model/forward_steps.h"
 #include "model/session.h"
 #include "ops/attention.h"
 #include "ops/kernels.h"
@@ -16,20 +17,6 @@
 namespace fare {
 
 namespace {
-
-// fn(t) for every token t of the micro-batch, split over the pool's threads. The steps between
-// the matrix products are per token, so the split changes no result; one token (decode) runs
-// inline. Left on the calling thread, they took about 8 % of a two-thread pp512.
-template <class Fn>
-void for_tokens(const Compute& cx, int64_t n, Fn&& fn) {
-  cx.pool->parallel_for(n, 1, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) fn(t);
-  });
-}
-
-void add_in_place(float* x, const float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] += y[i];
-}
 
 // Qwen3: every head of q and k gets its own RMSNorm (shared weights across heads) before RoPE.
 void norm_and_rope_heads(float* qk, int64_t n_heads, int64_t head_dim, const float* norm_w, float eps,
@@ -54,9 +41,7 @@ void qwen3_forward(const Model& m, const ForwardBatch& batch, const KvLayout& kv
   };
 
   // Every token's position, for RoPE.
-  std::vector<int64_t> pos(static_cast<size_t>(n));
-  for (const auto& pc : batch.pieces)
-    for (int64_t i = 0; i < pc.n_tokens; ++i) pos[static_cast<size_t>(pc.t0 + i)] = pc.pos0 + i;
+  const std::vector<int64_t> pos = token_positions(batch);
   for_tokens(cx, n, [&](int64_t t) {
     dequantize_matrix_row(m.tok_embd, batch.tokens[static_cast<size_t>(t)], a.x.data() + t * E);
     rope_cos_sin(pos[static_cast<size_t>(t)], D, c.rope_theta, a.rope.data() + t * D);
@@ -69,7 +54,7 @@ void qwen3_forward(const Model& m, const ForwardBatch& batch, const KvLayout& kv
   auto add_rows = [&](float* x, const float* y) {
     for_tokens(cx, n, [&](int64_t t) { add_in_place(x + t * E, y + t * E, E); });
   };
-  std::vector<AttentionSegment> segments(batch.pieces.size());
+  std::vector<AttentionSegment> segments;
   a.attention_seconds = 0;
   const int64_t ns = batch.n_stream;  // tokens that take the streaming kernels (ops/matmul.h)
 
@@ -88,13 +73,7 @@ void qwen3_forward(const Model& m, const ForwardBatch& batch, const KvLayout& kv
     obs(l, "q", a.q.data(), Q);
     obs(l, "k", a.k.data(), KV);
     obs(l, "v", a.v.data(), KV);
-    // Every piece's new rows are stored before any attends, so a sequence may read rows another
-    // one writes in this same pass (a shared prefix block being filled).
-    for (size_t i = 0; i < batch.pieces.size(); ++i) {
-      const auto& pc = batch.pieces[i];
-      pc.kv->store(kv, l, pc.pos0, pc.n_tokens, a.k.data() + pc.t0 * KV, a.v.data() + pc.t0 * KV);
-      segments[i] = {pc.t0, pc.n_tokens, pc.pos0, pc.kv->rows(kv, l)};
-    }
+    store_kv(batch, kv, l, a.k.data(), a.v.data(), KV, segments);
     const auto t_attention = std::chrono::steady_clock::now();
     attention({c.n_head, c.n_head_kv, D}, a.q.data(), segments, a.att.data(), cx);
     a.attention_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t_attention).count();
@@ -113,17 +92,7 @@ void qwen3_forward(const Model& m, const ForwardBatch& batch, const KvLayout& kv
     obs(l, "out", a.x.data(), E);
   }
 
-  // The final norm and the head, only for the rows whose logits are wanted.
-  const auto n_out = static_cast<int64_t>(batch.out_rows.size());
-  if (n_out == 0) return;
-  for_tokens(cx, n_out, [&](int64_t i) {
-    rms_norm(a.x.data() + batch.out_rows[static_cast<size_t>(i)] * E, m.output_norm.data(), E, c.rms_eps,
-             a.xb.data() + i * E);
-  });
-  const size_t need = static_cast<size_t>(n_out) * c.n_vocab;
-  if (a.logits.size() < need) a.logits.resize(need);
-  matmul(cx, m.output, a.xb.data(), n_out, batch.n_out_stream, a.logits.data());
-  if (observe) observe(-1, "logits", a.logits.data(), n_out, c.n_vocab);
+  output_logits(m, batch, a, cx, observe);
 }
 
 }  // namespace fare

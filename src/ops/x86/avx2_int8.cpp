@@ -42,6 +42,15 @@ inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+// sum over 8 int32 lanes of 4 columns each: |w| . (x with w's sign), in 32 columns.
+inline __m256i dot_signed(__m256i aw, __m256i wq, __m256i x) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x, wq)), _mm256_set1_epi16(1));
+}
+
+inline void prefetch_ahead(const uint8_t* p, int64_t bytes) {
+  for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(p) + kAheadBytes + o, _MM_HINT_T0);
+}
+
 // Row r for NT tokens: y[t * rows + r] = sum over blocks of d_w * d_x * (w codes . x codes).
 template <int NT>
 void row_q8_0(const WeightMatrix& w, const Acts& a, int64_t r, float* y) {
@@ -53,33 +62,20 @@ void row_q8_0(const WeightMatrix& w, const Acts& a, int64_t r, float* y) {
     xq[t] = a.q + t * w.cols;
     xs[t] = a.scale + t * nb;
   }
-  const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[NT];
   for (auto& v : acc) v = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = row + b * kBlockBytes;
-    if (b % kPrefetchBlocks == 0)
-      for (int64_t o = 0; o < kPrefetchBlocks * kBlockBytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(blk) + kAheadBytes + o, _MM_HINT_T0);
+    if (b % kPrefetchBlocks == 0) prefetch_ahead(blk, kPrefetchBlocks * kBlockBytes);
     const __m256i wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
     const __m256i aw = _mm256_abs_epi8(wq);
     const float dw = f16(blk);
     for (int t = 0; t < NT; ++t) {
       const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[t] + b * kBlock));
-      const __m256i pairs = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(x, wq));
-      const __m256i sums = _mm256_madd_epi16(pairs, ones);
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(dw * xs[t][b]), acc[t]);
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_signed(aw, wq, x)), _mm256_set1_ps(dw * xs[t][b]), acc[t]);
     }
   }
   for (int t = 0; t < NT; ++t) y[t * w.rows + r] = hsum(acc[t]);
-}
-
-// sum over 8 int32 lanes of 4 columns each: |w| . (x with w's sign), in 32 columns.
-inline __m256i dot_signed(__m256i aw, __m256i wq, __m256i x) {
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x, wq)), _mm256_set1_epi16(1));
-}
-
-inline void prefetch_ahead(const uint8_t* p, int64_t bytes) {
-  for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(reinterpret_cast<const char*>(p) + kAheadBytes + o, _MM_HINT_T0);
 }
 
 template <int NT>
