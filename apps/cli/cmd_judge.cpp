@@ -37,6 +37,10 @@ void add_judge_options(CLI::App& cmd, JudgeArgs& a) {
   cmd.add_option("--user-template", a.user_template, "File with the user prompt template");
   auto* think = cmd.add_flag("--think", a.think, "Let the model think first (Qwen3 enable_thinking=true)");
   cmd.add_flag("--no-think", a.no_think, "Render with enable_thinking=false (the default for every task)")->excludes(think);
+  cmd.add_option("--reasoning-effort", a.reasoning_effort,
+                 "gpt-oss models (FARE-20B): the reasoning effort of the system message (default: the template's, "
+                 "medium); refused for other models")
+      ->check(CLI::IsMember({"low", "medium", "high"}));
   a.temperature_opt = cmd.add_option("--temperature,--temp", a.temperature,
                                      "Sampling temperature (default 0 = greedy; 0.6 with --think or --samples > 1)");
   a.top_p_opt = cmd.add_option("--top-p", a.top_p, "Nucleus sampling (default 1 = off; 0.95 when sampling)");
@@ -59,6 +63,7 @@ judge::JudgeConfig judge_config_from(const JudgeArgs& a, Task task) {
   judge::ConfigOverrides o;
   if (a.think) o.think = true;
   if (a.no_think) o.think = false;
+  o.reasoning_effort = a.reasoning_effort;
   if (a.temperature_opt && a.temperature_opt->count()) o.temperature = a.temperature;
   if (a.top_p_opt && a.top_p_opt->count()) o.top_p = a.top_p;
   if (a.top_k_opt && a.top_k_opt->count()) o.top_k = a.top_k;
@@ -130,8 +135,9 @@ judge::Item item_from_args(const JudgeArgs& a, const ItemArgs& i) {
 
 void print_readable(const judge::JudgeConfig& cfg, const judge::JudgeBackend& backend, const judge::ItemResult& r,
                     bool show_reasoning) {
-  std::printf("task %s, model %s, template %s (%s)\n", std::string(judge::task_name(cfg.task)).c_str(),
-              backend.model_id().c_str(), cfg.tpl.origin.c_str(), cfg.tpl.hash().c_str());
+  std::printf("task %s, model %s, template %s (%s)%s\n", std::string(judge::task_name(cfg.task)).c_str(),
+              backend.model_id().c_str(), cfg.tpl.origin.c_str(), cfg.tpl.hash().c_str(),
+              cfg.reasoning_effort.empty() ? "" : cat(", reasoning effort ", cfg.reasoning_effort).c_str());
   for (const judge::Judgment& j : r.judgments) {
     std::string head = cfg.task == Task::kPairwise ? cat("order ", judge::order_name(j.order), ", ") : "";
     head += cat("sample ", j.sample);

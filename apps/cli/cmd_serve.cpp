@@ -65,6 +65,11 @@ void run(ServeArgs& a) {
     srv.shutdown();
     throw;
   }
+  if (!a.opts.reward.reasoning_effort.empty() && engine->info().chat_family != "harmony") {
+    srv.shutdown();
+    fail("--reward-reasoning-effort is a setting of gpt-oss (harmony) models; this model's chat template is ",
+         engine->info().chat_family.empty() ? std::string("unusable") : engine->info().chat_family, ", which has none");
+  }
   const EngineStats st = engine->stats();
   std::fprintf(stderr, "serve: ready: %s, context %d, KV cache %.2f GiB, up to %d sequences per step, %s kernels, %d threads\n",
                engine->model_id().c_str(), engine->n_ctx(), static_cast<double>(st.kv_budget_bytes) / (1 << 30),
@@ -114,6 +119,10 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--reward-max-tokens", a->opts.reward.max_tokens,
                   "/get_reward: most tokens the judge writes per reward (default: the task's, docs/JUDGE.md)")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--reward-reasoning-effort", a->opts.reward.reasoning_effort,
+                  "/get_reward with a gpt-oss judge (FARE-20B): its reasoning effort (default: the template's, medium); "
+                  "a request's reasoning_effort wins")
+      ->check(CLI::IsMember({"low", "medium", "high"}));
   cmd->add_flag("--reward-probability", a->opts.reward.use_probability,
                 "/get_reward: interpolate between incorrect and correct by P(Correct) read from the verdict token's log-probabilities");
   cmd->callback([a] { run(*a); });

@@ -49,6 +49,7 @@ struct JudgeArgs {
   std::string template_dir, system_template, user_template;
   bool think = false;
   bool no_think = false;
+  std::string reasoning_effort;  // gpt-oss (harmony): low, medium or high; empty: the template's default
   double temperature = 0;
   double top_p = 1;
   int top_k = 0;

@@ -29,6 +29,8 @@ struct GenerationSettings {
 struct JudgeRequest {
   std::vector<Message> messages;
   std::optional<bool> think;  // Qwen3 enable_thinking; unset: the chat template's default
+  // gpt-oss (harmony): "low", "medium" or "high"; empty: the chat template's default (medium).
+  std::string reasoning_effort;
   GenerationSettings generation;
   int top_logprobs = 0;  // > 0: ask for the K most likely tokens at every generated step
   // Set by the caller when it no longer wants the answer; a backend that can stop early throws
@@ -42,13 +44,18 @@ struct TokenAlternative {
 };
 
 // One generated token. Concatenating every step's `text` gives the completion's text, which is
-// how a character offset in the text is mapped back to the step that produced it.
+// how a character offset in the text is mapped back to the step that produced it. A step's text
+// need not be its token's: a gpt-oss completion's steps carry the <think> markers of its
+// canonical text, and its harmony markup as nothing (LocalBackend).
 struct TokenStep {
   std::string text;
   double logprob = 0;
   std::vector<TokenAlternative> top;  // most likely first; empty unless top_logprobs > 0
 };
 
+// `text` is the model's answer with any reasoning before it as "<think>" + reasoning + "</think>"
+// (what Qwen3 writes itself; backends put other models' reasoning in that form): the verdict is
+// read after the think block only.
 struct JudgeCompletion {
   std::string text;
   int prompt_tokens = 0;
@@ -80,6 +87,9 @@ class JudgeBackend {
   // cannot be served, fare::Error for anything else.
   virtual JudgeCompletion complete(const JudgeRequest& req) = 0;
   virtual std::string model_id() const = 0;
+  // The family of the model's chat template ("qwen3", "chatml", "harmony"); empty when the
+  // backend cannot tell (a remote server, replayed outputs).
+  virtual std::string chat_family() const { return {}; }
   virtual bool supports_logprobs() const { return false; }
   // One line on how requests are served (memory, batching), for the log; empty when nothing to say.
   virtual std::string setup() const { return {}; }

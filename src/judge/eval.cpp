@@ -72,9 +72,13 @@ void check_outputs_writable(const std::string& output_path, const std::string& s
   check_writable(folder_of(summary_path), true, "summary");
 }
 
-ojson make_summary(const EvalReport& report, const std::string& model_id, const JudgeConfig& config,
+ojson make_summary(const EvalReport& report, const JudgeBackend& backend, const JudgeConfig& config,
                    const EvalOptions& opts) {
-  ojson summary = {{"complete", report.complete}, {"model_id", model_id}, {"task", task_name(config.task)}};
+  const std::string family = backend.chat_family();
+  ojson summary = {{"complete", report.complete},
+                   {"model_id", backend.model_id()},
+                   {"model_family", family.empty() ? ojson() : ojson(family)},
+                   {"task", task_name(config.task)}};
   for (const auto& [k, v] : opts.extra.items()) summary[k] = v;
   summary["output"] = opts.output_path;
   summary["items"] = report.n_items;
@@ -101,12 +105,13 @@ void warn_if_settings_differ(const std::unordered_map<std::string, const Judgmen
     auto it = done.find(key);
     if (it == done.end()) continue;
     const Judgment& j = *it->second;
-    differ += j.think != config.think || j.generation.temperature != g.temperature || j.generation.top_p != g.top_p ||
+    differ += j.think != config.think || j.reasoning_effort != config.reasoning_effort ||
+              j.generation.temperature != g.temperature || j.generation.top_p != g.top_p ||
               j.generation.top_k != g.top_k || j.generation.max_tokens != g.max_tokens;
   }
   if (differ)
     *opts.log << "note: " << differ << " judgments reused from " << opts.output_path
-              << " were made with other generation settings (think, temperature, top-p, top-k or max tokens); "
+              << " were made with other generation settings (think, reasoning effort, temperature, top-p, top-k or max tokens); "
               << "use another --output to judge again with these\n";
 }
 
@@ -178,6 +183,7 @@ std::vector<ItemOutcome> outcomes_for(const std::vector<Item>& items, const std:
 EvalReport run_eval(JudgeBackend& backend, const JudgeConfig& config, const std::vector<Item>& items,
                     const EvalOptions& opts) {
   FARE_CHECK(!opts.output_path.empty(), "run_eval needs an output path");
+  check_model_family(config, backend.chat_family());
   EvalReport report;
   std::vector<Item> chosen = select_items(items, opts.limit, opts.shuffle_seed);
   check_items(chosen, config);
@@ -244,7 +250,7 @@ EvalReport run_eval(JudgeBackend& backend, const JudgeConfig& config, const std:
   report.metrics = compute_metrics(config.task, outcomes, config.swap);
   report.counts = count_judgments(mine);
 
-  ojson summary = make_summary(report, backend.model_id(), config, opts);
+  ojson summary = make_summary(report, backend, config, opts);
   write_summary(report.summary_path, summary, opts.output_path);
   report.summary = std::move(summary);
   return report;

@@ -86,7 +86,9 @@ std::string text_of(const nlohmann::json& v) {
 }
 
 Facts run_facts(const RunData& run) {
-  Facts f = {{"model", run.model_id}, {"task", std::string(task_name(run.task))}};
+  Facts f = {{"model", run.model_id}};
+  if (!run.model_family.empty()) f.emplace_back("model family", run.model_family);
+  f.emplace_back("task", std::string(task_name(run.task)));
   const nlohmann::json& s = run.summary;
   auto add = [&](const std::string& name, const char* key) {
     if (!s.is_null() && s.contains(key)) f.emplace_back(name, text_of(s.at(key)));
@@ -98,8 +100,8 @@ Facts run_facts(const RunData& run) {
   f.emplace_back("template hash", run.template_hash);
   if (!s.is_null() && s.contains("config")) {
     const nlohmann::json& c = s.at("config");
-    for (const char* k : {"think", "samples", "swap", "top_logprobs"})
-      if (c.contains(k)) f.emplace_back(k, text_of(c.at(k)));
+    for (const char* k : {"think", "reasoning_effort", "samples", "swap", "top_logprobs"})
+      if (c.contains(k) && !c.at(k).is_null()) f.emplace_back(k, text_of(c.at(k)));
     if (c.contains("generation")) f.emplace_back("generation", text_of(c.at("generation")));
   }
   add("complete", "complete");

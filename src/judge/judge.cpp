@@ -27,6 +27,7 @@ std::vector<Job> jobs_for_item(const Item& item, const JudgeConfig& config) {
 
 Judgment run_job(JudgeBackend& backend, const JudgeConfig& config, const Job& job, const std::atomic<bool>* cancel) {
   const Item& item = *job.item;
+  check_model_family(config, backend.chat_family());  // a setup error, not this item's: it stops the run
   Judgment j;
   j.item_id = item.id;
   j.task = config.task;
@@ -35,9 +36,11 @@ Judgment run_job(JudgeBackend& backend, const JudgeConfig& config, const Job& jo
   j.template_hash = config.tpl.hash();
   j.key = judgment_key(item.id, config.task, job.order, job.sample, j.template_hash);
   j.model_id = backend.model_id();
+  j.model_family = backend.chat_family();
   j.generation = config.generation;
   j.generation.seed = config.generation.seed + static_cast<uint64_t>(job.sample);
   j.think = config.think;
+  j.reasoning_effort = config.reasoning_effort;
   j.label = item.label;
   j.subset = item.subset;
   j.difficulty = item.difficulty;
@@ -45,6 +48,7 @@ Judgment run_job(JudgeBackend& backend, const JudgeConfig& config, const Job& jo
   JudgeRequest req;
   req.messages = build_messages(config.tpl, item, job.order);
   req.think = config.think;
+  req.reasoning_effort = config.reasoning_effort;
   req.generation = j.generation;
   req.top_logprobs = backend.supports_logprobs() ? config.top_logprobs : 0;
   req.cancel = cancel;

@@ -69,7 +69,9 @@ ojson judgment_to_json(const Judgment& j) {
               {"difficulty", j.difficulty},
               {"template_hash", j.template_hash},
               {"model_id", j.model_id},
+              {"model_family", j.model_family.empty() ? ojson(nullptr) : ojson(j.model_family)},
               {"think", j.think},
+              {"reasoning_effort", j.reasoning_effort.empty() ? ojson(nullptr) : ojson(j.reasoning_effort)},
               {"generation", generation_to_json(j.generation)}};
   return out;
 }
@@ -114,7 +116,9 @@ Judgment judgment_from_json(const json& r, const std::string& where) {
   j.difficulty = optional_string_field(r, "difficulty", where).value_or("");
   j.template_hash = string_field(r, "template_hash", where);
   j.model_id = string_field(r, "model_id", where);
+  j.model_family = optional_string_field(r, "model_family", where).value_or("");
   j.think = has_field(r, "think") && bool_field(r, "think", where);
+  j.reasoning_effort = optional_string_field(r, "reasoning_effort", where).value_or("");
   if (has_field(r, "label")) j.label = label_from_json(j.task, r.at("label"), where);
   if (has_field(r, "correct")) j.correct = bool_field(r, "correct", where);
   if (has_field(r, "generation")) {

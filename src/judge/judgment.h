@@ -21,7 +21,7 @@ struct Judgment {
   Task task = Task::kPairwise;
   Order order = Order::kAsGiven;
   int sample = 0;
-  std::string raw;       // the model's output, unchanged
+  std::string raw;       // the model's output (JudgeCompletion::text: reasoning in a <think> block)
   Verdict verdict;       // as parsed, in the order the model saw
   // The verdict in the item's own terms: for a swapped pair, the model's [A] is the item's B.
   bool valid = false;
@@ -38,8 +38,10 @@ struct Judgment {
   std::string difficulty;
   std::string template_hash;
   std::string model_id;
+  std::string model_family;  // the chat template's family (qwen3, harmony); empty: the backend could not tell
   GenerationSettings generation;  // seed is this sample's seed
   bool think = false;
+  std::string reasoning_effort;  // gpt-oss; empty: the chat template's default
 
   const std::string& invalid_reason() const { return verdict.invalid_reason; }
 };

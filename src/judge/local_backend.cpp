@@ -6,10 +6,12 @@
 
 #include "common/error.h"
 #include "engine/engine.h"
+#include "judge/harmony_completion.h"
 
 namespace fare::judge {
 
-LocalBackend::LocalBackend(std::shared_ptr<const Engine> engine) : engine_(std::move(engine)) {}
+LocalBackend::LocalBackend(std::shared_ptr<const Engine> engine)
+    : engine_(std::move(engine)), chat_family_(engine_->info().chat_family) {}
 LocalBackend::~LocalBackend() = default;
 
 std::unique_ptr<LocalBackend> LocalBackend::open(const std::string& model_path, const EngineOptions& opts) {
@@ -37,12 +39,39 @@ std::string LocalBackend::load() const {
   return s;
 }
 
+namespace {
+
+// A piece ends with its token's text when the token is special (before it: bytes of earlier
+// tokens that never formed a character).
+std::vector<HarmonyPiece> harmony_pieces(const Tokenizer& tok, const std::vector<std::string>& pieces,
+                                         const std::vector<int32_t>& ids) {
+  std::vector<HarmonyPiece> out;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    HarmonyPiece p{pieces[i], ""};
+    if (tok.is_special(ids[i])) {
+      const std::string marker = tok.token_bytes(ids[i]);
+      if (p.text.ends_with(marker)) {
+        p.text.resize(p.text.size() - marker.size());
+        p.marker = marker;
+      }
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<int32_t> LocalBackend::prompt_ids(const JudgeRequest& req) const {
   std::vector<ChatMessage> messages;
   for (const Message& m : req.messages) messages.push_back({m.role, m.content, std::nullopt, ""});
   ChatOptions chat;
   chat.add_generation_prompt = true;
   chat.enable_thinking = req.think;
+  if (!req.reasoning_effort.empty() && chat_family_ != "harmony")
+    fail("a reasoning effort ('", req.reasoning_effort, "') is a setting of gpt-oss (harmony) models; this model's chat "
+         "template is ", chat_family_.empty() ? std::string("unusable") : chat_family_, ", which has none");
+  chat.reasoning_effort = req.reasoning_effort;
   chat.special_in_content = false;  // an answer under judgment must not be able to write the verdict turn
   return engine_->chat_prompt(messages, chat);
 }
@@ -63,12 +92,16 @@ JudgeCompletion LocalBackend::complete(const JudgeRequest& req) {
   g.top_logprobs = req.top_logprobs;
 
   // The pieces the engine hands out concatenate to the final text: they are how a character of
-  // the verdict is traced back to the step that wrote it.
+  // the verdict is traced back to the step that wrote it. A harmony model's text is rebuilt from
+  // them, told apart by whether their token is special.
+  const bool harmony = chat_family_ == "harmony";
   std::vector<std::string> pieces;
+  std::vector<int32_t> ids;
   TokenCallback on_token;
-  if (req.top_logprobs > 0)
-    on_token = [&](const std::string& piece, const GeneratedStep&) {
+  if (req.top_logprobs > 0 || harmony)
+    on_token = [&](const std::string& piece, const GeneratedStep& step) {
       pieces.push_back(piece);
+      ids.push_back(step.id);
       return true;
     };
   // A request the engine refuses (more KV cache than the whole budget, say) is this item's
@@ -88,6 +121,12 @@ JudgeCompletion LocalBackend::complete(const JudgeRequest& req) {
 
   JudgeCompletion out;
   out.text = r.text;
+  if (harmony) {
+    FARE_CHECK(pieces.size() == r.steps.size(), pieces.size(), " pieces for ", r.steps.size(), " steps");
+    const HarmonyText h = harmony_completion(harmony_pieces(engine_->tokenizer(), pieces, ids));
+    out.text = h.text;
+    pieces = h.steps;
+  }
   out.prompt_tokens = r.n_prompt;
   out.completion_tokens = static_cast<int>(r.tokens.size());
   out.seconds = r.prefill_seconds + r.decode_seconds;

@@ -5,15 +5,13 @@
 
 #include "common/error.h"
 #include "judge/json_fields.h"
+#include "judge/verdict.h"
 
 namespace fare::judge::openai {
 
 using nlohmann::json;
 
 namespace {
-
-constexpr std::string_view kThinkOpen = "<think>";
-constexpr std::string_view kThinkClose = "</think>";
 
 // Field access with the path of the field in messages: "choices[0].message.content is 3,
 // expected a string or null".
@@ -148,6 +146,7 @@ json chat_request(const JudgeRequest& req, const std::string& model) {
     body["top_logprobs"] = std::min(req.top_logprobs, kMaxTopLogprobs);
   }
   if (req.think) body["chat_template_kwargs"] = {{"enable_thinking", *req.think}};
+  if (!req.reasoning_effort.empty()) body["reasoning_effort"] = req.reasoning_effort;
   return body;
 }
 
@@ -172,7 +171,7 @@ ChatResponse parse_chat_response(const json& body) {
   out.has_reasoning = !out.reasoning.empty();
 
   JudgeCompletion& c = out.completion;
-  c.text = out.has_reasoning ? cat(kThinkOpen, out.reasoning, kThinkClose, out.content) : out.content;
+  c.text = out.has_reasoning ? cat(kThinkOpen, escape_reasoning(out.reasoning), kThinkClose, out.content) : out.content;
   c.finish_reason = finish_reason(choice, "choices[0]");
   if (const json* usage = optional_member(body, "usage")) {
     require_object_at(*usage, "usage");
@@ -186,7 +185,8 @@ ChatResponse parse_chat_response(const json& body) {
     for (const TokenStep& s : steps) joined += s.text;
     if (joined == c.text) {
       c.steps = std::move(steps);
-    } else if (out.has_reasoning && out.content.empty() && joined == cat(kThinkOpen, out.reasoning)) {
+    } else if (out.has_reasoning && out.content.empty() && joined == cat(kThinkOpen, out.reasoning) &&
+               out.reasoning.find(kThinkClose) == std::string::npos) {
       c.text = std::move(joined);  // the think block never closed (the answer ran out of tokens)
       c.steps = std::move(steps);
     } else if (skeleton(joined) == skeleton(c.text)) {

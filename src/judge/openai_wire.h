@@ -21,7 +21,8 @@ inline constexpr int kMaxTopLogprobs = 20;
 // The body of POST /v1/chat/completions: model, messages, max_tokens, temperature, top_p, seed,
 // stream false; top_k only when set (> 0: servers disagree on how to spell "off"); logprobs with
 // top_logprobs (clamped to kMaxTopLogprobs) when req.top_logprobs > 0; and
-// chat_template_kwargs.enable_thinking when req.think is set.
+// chat_template_kwargs.enable_thinking when req.think is set; reasoning_effort (OpenAI's field,
+// which vLLM gives gpt-oss's template) when req.reasoning_effort is set.
 nlohmann::json chat_request(const JudgeRequest& req, const std::string& model);
 
 // What one chat completion response holds, as the judge needs it.
@@ -39,7 +40,8 @@ struct ChatResponse {
 // would have produced:
 //   - without reasoning: message.content;
 //   - with reasoning (vLLM's `reasoning`, or `reasoning_content` as older vLLM, SGLang and
-//     llama.cpp name it): "<think>" + reasoning + "</think>" + content, no whitespace added. The
+//     llama.cpp name it): "<think>" + reasoning + "</think>" + content, no whitespace added (a
+//     "</think>" inside the reasoning written as escape_reasoning() writes it). The
 //     qwen3 parsers of vLLM and of fare's server split the output there without trimming, so this
 //     undoes their split exactly;
 //   - when log-probabilities came back, their tokens (from `bytes` where given: llama.cpp cuts a

@@ -20,7 +20,7 @@ std::string signed_text(double v, bool rate) {
 std::string config_text(const RunData& r, const char* name) {
   if (r.summary.is_null() || !r.summary.contains("config")) return "-";
   const auto& c = r.summary.at("config");
-  if (c.contains(name)) return c.at(name).dump();
+  if (c.contains(name)) return c.at(name).is_null() ? "-" : c.at(name).dump();
   if (c.contains("generation") && c.at("generation").contains(name)) return c.at("generation").at(name).dump();
   return "-";
 }
@@ -32,8 +32,12 @@ Section runs_section(const RunData& a, const RunData& b, const Comparison& c) {
   auto row = [&](const std::string& name, const std::string& va, const std::string& vb) { t.rows.push_back({name, va, vb}); };
   row("results", a.results_path, b.results_path);
   row("model", a.model_id, b.model_id);
+  if (!a.model_family.empty() || !b.model_family.empty())
+    row("model family", a.model_family.empty() ? "-" : a.model_family, b.model_family.empty() ? "-" : b.model_family);
   row("template hash", a.template_hash, b.template_hash);
   for (const char* k : {"think", "temperature", "max_tokens", "samples", "swap"}) row(k, config_text(a, k), config_text(b, k));
+  if (config_text(a, "reasoning_effort") != "-" || config_text(b, "reasoning_effort") != "-")
+    row("reasoning_effort", config_text(a, "reasoning_effort"), config_text(b, "reasoning_effort"));
   row("items", std::to_string(a.items.size()), std::to_string(b.items.size()));
   row("judgments", std::to_string(a.counts.n_judgments), std::to_string(b.counts.n_judgments));
   row("invalid judgments", std::to_string(a.counts.n_invalid), std::to_string(b.counts.n_invalid));

@@ -49,6 +49,7 @@ void settle_identity(const std::vector<Judgment>& all, RunData& run) {
   const std::string where = run.summary_path.empty() ? run.results_path : run.summary_path;
   run.task = has_field(run.summary, "task") ? parse_task(string_field(run.summary, "task", where)) : all.front().task;
   run.model_id = all.front().model_id;
+  run.model_family = all.front().model_family;
   std::set<std::string> hashes;
   for (const Judgment& j : all) {
     if (j.task != run.task)

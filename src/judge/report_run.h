@@ -28,6 +28,7 @@ struct RunData {
   std::string summary_path;  // empty when there was no summary
   nlohmann::json summary;    // null when there was no summary
   std::string model_id;
+  std::string model_family;  // the chat template's family, as the judgments recorded it; empty: not recorded
   Task task = Task::kPairwise;
   bool swap = false;
   std::string template_hash;

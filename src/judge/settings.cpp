@@ -38,6 +38,10 @@ JudgeConfig make_config(Task task, const TaskTemplate& tpl, const ConfigOverride
   c.task = task;
   c.tpl = tpl;
   c.think = o.think.value_or(default_think(task));
+  c.reasoning_effort = o.reasoning_effort;
+  if (!c.reasoning_effort.empty() && c.reasoning_effort != "low" && c.reasoning_effort != "medium" &&
+      c.reasoning_effort != "high")
+    fail("reasoning effort is '", c.reasoning_effort, "', expected low, medium or high");
   c.samples = o.samples;
   c.swap = o.swap;
   c.top_logprobs = o.top_logprobs;
@@ -58,6 +62,12 @@ JudgeConfig make_config(Task task, const TaskTemplate& tpl, const ConfigOverride
   return c;
 }
 
+void check_model_family(const JudgeConfig& c, const std::string& chat_family) {
+  if (!c.reasoning_effort.empty() && !chat_family.empty() && chat_family != "harmony")
+    fail("a reasoning effort ('", c.reasoning_effort, "') is a setting of gpt-oss (harmony) models; this model's chat ",
+         "template is ", chat_family, ", which has none");
+}
+
 nlohmann::ordered_json generation_to_json(const GenerationSettings& g) {
   return {{"temperature", g.temperature}, {"top_p", g.top_p}, {"top_k", g.top_k},
           {"max_tokens", g.max_tokens}, {"seed", g.seed}};
@@ -69,6 +79,7 @@ nlohmann::ordered_json config_to_json(const JudgeConfig& c) {
           {"template_origin", c.tpl.origin},
           {"generation", generation_to_json(c.generation)},
           {"think", c.think},
+          {"reasoning_effort", c.reasoning_effort.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(c.reasoning_effort)},
           {"samples", c.samples},
           {"swap", c.task == Task::kPairwise && c.swap},
           {"top_logprobs", c.top_logprobs}};

@@ -6,8 +6,6 @@
 namespace fare::judge {
 namespace {
 
-constexpr std::string_view kThinkOpen = "<think>";
-constexpr std::string_view kThinkClose = "</think>";
 constexpr std::string_view kMarkdown = "*_`";
 constexpr std::string_view kBlank = " \t\r\n";
 
@@ -312,6 +310,18 @@ Verdict parse_verdict(std::string_view raw, const VerdictContext& ctx) {
   v.text = verdict_code_text(ctx.task, core.code);
   v.option_offset = answer_start + i + core.offset;
   return v;
+}
+
+std::string escape_reasoning(std::string_view reasoning) {
+  std::string out;
+  out.reserve(reasoning.size());
+  for (size_t i = 0;;) {
+    const size_t at = reasoning.find(kThinkClose, i);
+    out += reasoning.substr(i, at == std::string_view::npos ? std::string_view::npos : at - i);
+    if (at == std::string_view::npos) return out;
+    out += kEscapedThinkClose;
+    i = at + kThinkClose.size();
+  }
 }
 
 }  // namespace fare::judge

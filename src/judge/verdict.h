@@ -45,4 +45,14 @@ struct Verdict {
 
 Verdict parse_verdict(std::string_view raw, const VerdictContext& ctx);
 
+// Reasoning that a backend gets apart from the answer (a server's reasoning field, gpt-oss's
+// analysis channel) is put before it as "<think>" + reasoning + "</think>". The block ends at the
+// first "</think>", so one inside the reasoning (a quoted answer under judgment, say) would end it
+// early and let the rest of the reasoning be read as the answer: there it is written
+// kEscapedThinkClose instead. No other byte changes.
+inline constexpr std::string_view kThinkOpen = "<think>";
+inline constexpr std::string_view kThinkClose = "</think>";
+inline constexpr std::string_view kEscapedThinkClose = "<\\/think>";
+std::string escape_reasoning(std::string_view reasoning);
+
 }  // namespace fare::judge

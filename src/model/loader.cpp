@@ -463,6 +463,7 @@ class ModelLoader {
       if (!m_.eos_ids.empty()) break;
     }
     if (m_.eos_ids.empty() && m_.tokenizer->spec().eos) m_.eos_ids.push_back(*m_.tokenizer->spec().eos);
+    add_harmony_eos();
     finish_eos();
   }
 
@@ -472,7 +473,17 @@ class ModelLoader {
     // GGUF has one eos id; Qwen's generation config also stops at <|endoftext|>, which GGUF
     // files mark only as a control token. Stop there too, as llama.cpp does.
     if (auto id = m_.tokenizer->find("<|endoftext|>"); id && m_.tokenizer->is_special(*id)) m_.eos_ids.push_back(*id);
+    add_harmony_eos();
     finish_eos();
+  }
+
+  // gpt-oss (harmony) ends a turn with <|return|> (its answer is done) or <|call|> (a tool call
+  // waits for its result), as its generation_config.json says ([200002, 199999, 200012]); a GGUF
+  // names one of them at most. With a harmony template, stop at both wherever they are special.
+  void add_harmony_eos() {
+    if (!m_.chat_template || m_.chat_template->family() != "harmony") return;
+    for (const char* text : {"<|return|>", "<|call|>"})
+      if (auto id = m_.tokenizer->find(text); id && m_.tokenizer->is_special(*id)) m_.eos_ids.push_back(*id);
   }
 
   void finish_eos() {

@@ -125,4 +125,36 @@ nlohmann::ordered_json tool_calls_to_json(const std::vector<ToolCall>& calls, bo
   return arr;
 }
 
+SplitText harmony_split(const HarmonyOutput& out) {
+  SplitText s;
+  s.content = out.answer;
+  for (const HarmonyMessage& m : out.messages)
+    if (m.role == "assistant" && m.channel == "analysis" && m.recipient.empty()) s.reasoning = out.reasoning;
+  return s;
+}
+
+std::vector<ToolCall> harmony_tool_calls(const HarmonyOutput& out) {
+  constexpr std::string_view kFunctions = "functions.";
+  std::vector<ToolCall> calls;
+  for (const HarmonyMessage& m : out.messages) {
+    if (m.role != "assistant" || !m.recipient.starts_with(kFunctions) || m.recipient.size() == kFunctions.size())
+      continue;
+    calls.push_back({next_call_id(), m.recipient.substr(kFunctions.size()), m.content});
+  }
+  return calls;
+}
+
+ChatSplitter::ChatSplitter(bool harmony, bool thinking_open) {
+  if (harmony)
+    harmony_.emplace();
+  else
+    think_.emplace(thinking_open);
+}
+
+ReasoningSplitter::Delta ChatSplitter::feed(std::string_view piece) {
+  return harmony_ ? from(harmony_->feed(piece)) : think_->feed(piece);
+}
+
+ReasoningSplitter::Delta ChatSplitter::finish() { return harmony_ ? from(harmony_->finish()) : think_->finish(); }
+
 }  // namespace fare::server

@@ -21,6 +21,7 @@ judge::JudgeConfig config_for(const Context& cx, Task task, const json& options)
   if (!options.is_null() && !options.is_object()) throw bad_request("'options' must be an object", "options");
   const json opts = options.is_null() ? json::object() : options;
   o.think = opt_bool(opts, "think");
+  o.reasoning_effort = opt_string(opts, "reasoning_effort").value_or("");
   o.temperature = opt_number(opts, "temperature", 0, 2);
   o.top_p = opt_number(opts, "top_p", 0, 1);
   if (auto k = opt_int(opts, "top_k", 0, 1 << 20)) o.top_k = static_cast<int>(*k);
@@ -30,7 +31,9 @@ judge::JudgeConfig config_for(const Context& cx, Task task, const json& options)
   o.swap = opt_bool(opts, "swap").value_or(true);
   o.top_logprobs = static_cast<int>(opt_int(opts, "top_logprobs", 0, 20).value_or(judge::kDefaultTopLogprobs));
   try {
-    return judge::make_config(task, judge::resolve_template(task, cx.opts.template_dir, "", ""), o);
+    judge::JudgeConfig config = judge::make_config(task, judge::resolve_template(task, cx.opts.template_dir, "", ""), o);
+    judge::check_model_family(config, cx.judge.chat_family());
+    return config;
   } catch (const Error& e) {
     throw bad_request(e.what(), "options");
   }

@@ -1,6 +1,7 @@
 // POST /v1/chat/completions: OpenAI's chat API on the engine, with the thinking split out as
 // reasoning_content (llama.cpp, older vLLM) and reasoning (vLLM now), and Qwen3 tool calls
-// parsed into tool_calls.
+// parsed into tool_calls; for gpt-oss (harmony) models the analysis channel is the reasoning,
+// the final channel the content, and reasoning_effort reaches the template.
 #include "common/error.h"
 #include "server/chat_output.h"
 #include "server/openai_params.h"
@@ -14,6 +15,7 @@ struct ChatCall {
   std::vector<ChatMessage> messages;
   ChatOptions chat;
   bool tools = false;  // tools were given to the template: parse tool calls back
+  bool harmony = false;  // the model's chat template is gpt-oss's: split the output by channel
   CommonParams p;
   bool logprobs = false;
   int top_logprobs = 0;
@@ -68,6 +70,9 @@ ChatCall parse_chat(const Context& cx, const json& body) {
     if (!it->is_object()) throw bad_request("'chat_template_kwargs' must be an object", "chat_template_kwargs");
     if (auto t = opt_bool(*it, "enable_thinking")) c.chat.enable_thinking = *t;
   }
+  const std::string family = chat_family(*cx.engine);
+  c.harmony = family == "harmony";
+  c.chat.reasoning_effort = reasoning_effort(body, family);
   std::string choice = "auto";
   if (auto it = body.find("tool_choice"); it != body.end() && it->is_string()) choice = it->get<std::string>();
   if (auto it = body.find("tools"); it != body.end() && !it->is_null()) {
@@ -133,11 +138,20 @@ void respond_whole(const Context& cx, const httplib::Request& req, httplib::Resp
   for (int i = 0; i < c.p.n; ++i) {
     const GenerateResult& r = results[i];
     completion += static_cast<int>(r.tokens.size());
-    const SplitText split = split_reasoning(r.text, open);
+    SplitText split;
+    ParsedContent parsed;
+    if (c.harmony) {
+      const HarmonyOutput out = parse_harmony_output(r.text);
+      split = harmony_split(out);
+      parsed.content = split.content;
+      if (c.tools) parsed.calls = harmony_tool_calls(out);
+    } else {
+      split = split_reasoning(r.text, open);
+      parsed.content = split.content;
+      if (c.tools) parsed = parse_tool_calls(split.content);
+    }
     json msg = {{"role", "assistant"}};
     std::string finish = finish_reason_name(r.finish_reason);
-    ParsedContent parsed{split.content, {}};
-    if (c.tools) parsed = parse_tool_calls(split.content);
     msg["content"] = parsed.content.empty() && !parsed.calls.empty() ? json() : json(parsed.content);
     if (split.reasoning) {
       msg["reasoning_content"] = *split.reasoning;
@@ -167,8 +181,8 @@ void respond_whole(const Context& cx, const httplib::Request& req, httplib::Resp
 // One choice's text on its way out: the reasoning split, then tool-call blocks held back until
 // they can be parsed whole.
 struct ChoiceStream {
-  explicit ChoiceStream(bool open) : splitter(open) {}
-  ReasoningSplitter splitter;
+  ChoiceStream(bool harmony, bool open) : splitter(harmony, open) {}
+  ChatSplitter splitter;
   std::string content;     // all content so far
   size_t sent = 0;         // bytes of it sent as content deltas
   bool finished = false;
@@ -189,7 +203,7 @@ class ChatStreamWriter {
  public:
   ChatStreamWriter(const Context& cx, const ChatCall& c, int n_prompt, bool open)
       : cx_(cx), c_(c), n_prompt_(n_prompt), id_(new_id("chatcmpl-")), created_(unix_now()) {
-    for (int i = 0; i < c.p.n; ++i) choices_.emplace_back(open);
+    for (int i = 0; i < c.p.n; ++i) choices_.emplace_back(c.harmony, open);
   }
 
   json chunk(int index, json delta, json logprobs = json(), json finish = json()) const {
@@ -220,16 +234,17 @@ class ChatStreamWriter {
     ChoiceStream& s = choices_[index];
     std::string out = deltas(index, s.splitter.finish(), json(), true);
     std::string finish = finish_reason_name(r.finish_reason);
-    const std::string rest = s.content.substr(s.sent);
+    ParsedContent parsed{s.content.substr(s.sent), {}};
     if (c_.tools) {
-      const ParsedContent parsed = parse_tool_calls(rest);
-      if (!parsed.content.empty()) out += sse(chunk(index, {{"content", parsed.content}}));
-      if (!parsed.calls.empty()) {
-        out += sse(chunk(index, {{"tool_calls", tool_calls_to_json(parsed.calls, true)}}));
-        if (finish == "stop") finish = "tool_calls";
-      }
-    } else if (!rest.empty()) {
-      out += sse(chunk(index, {{"content", rest}}));
+      if (const HarmonyOutput* h = s.splitter.harmony_output())
+        parsed.calls = harmony_tool_calls(*h);
+      else
+        parsed = parse_tool_calls(parsed.content);
+    }
+    if (!parsed.content.empty()) out += sse(chunk(index, {{"content", parsed.content}}));
+    if (!parsed.calls.empty()) {
+      out += sse(chunk(index, {{"tool_calls", tool_calls_to_json(parsed.calls, true)}}));
+      if (finish == "stop") finish = "tool_calls";
     }
     s.sent = s.content.size();
     completion_ += static_cast<int>(r.tokens.size());
@@ -256,7 +271,7 @@ class ChatStreamWriter {
       delta["reasoning"] = d.reasoning;
     }
     s.content += d.content;
-    const size_t upto = final ? s.sent : sendable(s.content, s.sent, c_.tools);
+    const size_t upto = final ? s.sent : sendable(s.content, s.sent, c_.tools && !c_.harmony);
     if (upto > s.sent) {
       delta["content"] = s.content.substr(s.sent, upto - s.sent);
       s.sent = upto;

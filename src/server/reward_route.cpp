@@ -3,6 +3,8 @@
 // and reads {"rewards": [...], "scores": [...], "extra_logs": {...}}. Each response is the query
 // with its prompt taken off the front; FARE judges it with verify (or verify_ref when labels are
 // given, or the task --reward-task names), and the verdict becomes a number as RewardOptions says.
+// A gpt-oss judge reasons with --reward-reasoning-effort, or the body's "reasoning_effort" (an
+// extension of the protocol).
 #include <future>
 
 #include "common/error.h"
@@ -74,6 +76,8 @@ void handle_get_reward(const Context& cx, const httplib::Request& req, httplib::
     throw bad_request("the reward task is verify_ref, which needs 'labels' (the reference answers)", "labels");
   judge::ConfigOverrides o;
   if (ro.max_tokens > 0) o.max_tokens = ro.max_tokens;
+  o.reasoning_effort = reasoning_effort(body, chat_family(*cx.engine));
+  if (o.reasoning_effort.empty()) o.reasoning_effort = ro.reasoning_effort;  // checked when the model loaded
   const judge::JudgeConfig config =
       judge::make_config(task, judge::resolve_template(task, cx.opts.template_dir, "", ""), o);
 

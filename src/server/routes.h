@@ -78,6 +78,13 @@ std::optional<int64_t> opt_int(const json& body, const char* key, int64_t lo, in
 std::optional<bool> opt_bool(const json& body, const char* key);
 std::optional<std::string> opt_string(const json& body, const char* key);
 
+// The family of the model's chat template: "qwen3", "chatml", "harmony"; empty when it has none.
+std::string chat_family(const Engine& engine);
+// OpenAI's reasoning_effort (or chat_template_kwargs.reasoning_effort, as vLLM hands it to the
+// template; the top-level field wins): "low", "medium" or "high" for a harmony model; empty when
+// the body has none. A 400 naming the field for another value, or for a model of another family.
+std::string reasoning_effort(const json& body, const std::string& family);
+
 // A generation request's place among those admitted; released when the last copy goes (a
 // streaming response keeps one until its stream ends).
 using Ticket = std::shared_ptr<void>;

@@ -159,4 +159,27 @@ std::optional<std::string> opt_string(const json& body, const char* key) {
   return v->get<std::string>();
 }
 
+std::string chat_family(const Engine& engine) { return engine.info().chat_family; }
+
+std::string reasoning_effort(const json& body, const std::string& family) {
+  std::optional<std::string> effort;
+  const char* param = "reasoning_effort";
+  if (auto it = body.find("chat_template_kwargs"); it != body.end() && it->is_object()) {
+    effort = opt_string(*it, "reasoning_effort");
+    if (effort) param = "chat_template_kwargs";
+  }
+  if (auto top = opt_string(body, "reasoning_effort")) {
+    effort = top;
+    param = "reasoning_effort";
+  }
+  if (!effort) return {};
+  if (*effort != "low" && *effort != "medium" && *effort != "high")
+    throw bad_request(cat("'reasoning_effort' must be \"low\", \"medium\" or \"high\", got ", json(*effort).dump()), param);
+  if (family != "harmony")
+    throw bad_request(cat("'reasoning_effort' is a setting of gpt-oss (harmony) models; this model's chat template is ",
+                          family.empty() ? std::string("unusable") : family, ", which has none"),
+                      param);
+  return *effort;
+}
+
 }  // namespace fare::server

@@ -21,6 +21,7 @@ struct RewardOptions {
   double invalid = 0.0;          // no valid verdict (unparsable output, prompt too long)
   bool use_probability = false;  // verify: P(Correct) from the verdict token's log-probabilities instead
   int max_tokens = 0;            // the judge's budget per reward; 0: the task's default
+  std::string reasoning_effort;  // gpt-oss (harmony) judges: low, medium or high; empty: the template's default
 };
 
 struct ServerOptions {

@@ -15,6 +15,7 @@ void handle_tokenize(const Context& cx, const httplib::Request& req, httplib::Re
     chat.enable_thinking = cx.opts.default_thinking;
     if (auto it = body.find("chat_template_kwargs"); it != body.end() && it->is_object())
       if (auto t = opt_bool(*it, "enable_thinking")) chat.enable_thinking = *t;
+    chat.reasoning_effort = reasoning_effort(body, chat_family(*cx.engine));
     try {
       ids = cx.engine->chat_prompt(chat_messages_from_json(body["messages"]), chat);
     } catch (const Error& e) {

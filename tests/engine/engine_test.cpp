@@ -176,6 +176,52 @@ TEST(Engine, StopsAtTheModelsEosIds) {
   EXPECT_EQ(res.text, micro().detokenize({free_run.tokens[0], free_run.tokens[1]}));
 }
 
+// gpt-oss stops at <|return|> and <|call|> (its generation_config.json lists both); a harmony
+// model's files may name neither, so the loader adds them. Qwen3's ids stay as its files say.
+TEST(Engine, HarmonyModelStopsAtReturnAndCall) {
+  EXPECT_EQ(micro().eos_ids(), (std::vector<int32_t>{4096, 4098}));
+  auto hf = Engine::open(test::micro_harmony_hf(), threads_ctx(1));
+  EXPECT_EQ(hf->info().chat_family, "harmony");
+  EXPECT_EQ(hf->tokenizer().find("<|return|>"), 4101);
+  EXPECT_EQ(hf->tokenizer().find("<|call|>"), 4107);
+  EXPECT_EQ(hf->eos_ids(), (std::vector<int32_t>{4096, 4101, 4107}));
+  auto gguf = Engine::open(test::micro_harmony_gguf(), threads_ctx(1));
+  EXPECT_EQ(gguf->info().chat_family, "harmony");
+  EXPECT_EQ(gguf->eos_ids(), (std::vector<int32_t>{4096, 4098, 4101, 4107}));
+}
+
+// The harmony markers are special tokens, and a generation's text holds them as their text: the
+// output is parsed from it (tokenizer/harmony_output.h).
+TEST(Engine, HarmonyMarkersComeOutAsTheirText) {
+  auto e = Engine::open(test::micro_harmony_hf(), threads_ctx(1));
+  const std::vector<int32_t> prompt = e->chat_prompt({{"user", "Hi", std::nullopt, ""}}, {});
+  EXPECT_EQ(prompt.front(), *e->tokenizer().find("<|start|>"));
+  bool saw_marker = false;
+  // Near-uniform sampling over 4224 ids: a marker turns up within a few seeds.
+  for (uint64_t seed = 1; seed <= 40 && !saw_marker; ++seed) {
+    GenerateRequest r = greedy(prompt, 256);
+    r.sampling.temperature = 100;
+    r.sampling.seed = seed;
+    std::string streamed;
+    const GenerateResult res = e->generate(r, [&](const std::string& piece, const GeneratedStep&) {
+      streamed += piece;
+      return true;
+    });
+    EXPECT_EQ(streamed, res.text);
+    // Every marker generated is in the text, in order (other bytes may differ: an invalid UTF-8
+    // sequence comes out as U+FFFD).
+    size_t at = 0;
+    for (int32_t id : res.tokens) {
+      if (id < 4101 || id > 4107) continue;
+      saw_marker = true;
+      at = res.text.find(e->tokenizer().token_text(id), at);
+      ASSERT_NE(at, std::string::npos) << id;
+      ++at;
+    }
+  }
+  EXPECT_TRUE(saw_marker);
+}
+
 TEST(Engine, ContextLimitEndsGenerationAndRejectsLongPrompts) {
   auto e = Engine::open(kMicro, threads_ctx(1, 8));
   const std::vector<int32_t> six = {1, 2, 3, 4, 5, 6};

@@ -16,6 +16,7 @@
 #include <set>
 #include <sstream>
 
+#include "support/derived_models.h"
 #include "support/run_command.h"
 #include "test_util.h"
 
@@ -114,6 +115,48 @@ TEST(JudgeCli, JudgeJsonAndBadInput) {
   CliRun strict = fare("eval -m scripted:rules.jsonl --input items.jsonl -o s.jsonl --strict", dir);
   EXPECT_EQ(strict.rc, 1);
   EXPECT_NE(strict.err.find("items.jsonl:2"), std::string::npos) << strict.err;
+}
+
+// --reasoning-effort: recorded for gpt-oss models (here micro-qwen3's weights with harmony's
+// template and tokens) and for backends that cannot tell their family, refused for Qwen3.
+TEST(JudgeCli, ReasoningEffortIsRecordedForHarmonyAndRefusedForQwen3) {
+  auto dir = testing::temp_dir("cli_effort");
+  const std::string verify = " --task verify -i '2+2?' -r 4 --max-tokens 8 ";
+  const std::string harmony = test::micro_harmony_hf();
+  CliRun h = fare("judge -m '" + harmony + "'" + verify + "--reasoning-effort low --json", dir);
+  ASSERT_EQ(h.rc, 0) << h.err;
+  const json hj = json::parse(h.out);
+  EXPECT_EQ(hj["config"]["reasoning_effort"], "low");
+  EXPECT_EQ(hj["judgments"][0]["reasoning_effort"], "low");
+  EXPECT_EQ(hj["judgments"][0]["model_family"], "harmony");
+  EXPECT_TRUE(hj["judgments"][0]["raw"].get<std::string>().starts_with("<think>")) << hj["judgments"][0]["raw"];
+  CliRun readable = fare("judge -m '" + harmony + "'" + verify + "--reasoning-effort high", dir);
+  ASSERT_EQ(readable.rc, 0) << readable.err;
+  EXPECT_NE(readable.out.find(", reasoning effort high"), std::string::npos) << readable.out;
+
+  CliRun q = fare("judge -m '" + test::fixture("micro-qwen3/hf-bf16") + "'" + verify + "--reasoning-effort high", dir);
+  EXPECT_EQ(q.rc, 1);
+  EXPECT_NE(q.err.find("is a setting of gpt-oss (harmony) models; this model's chat template is qwen3"),
+            std::string::npos) << q.err;
+  EXPECT_NE(fare("judge -m scripted:x.jsonl" + verify + "--reasoning-effort extreme", dir).rc, 0);
+
+  testing::write_file((dir / "rules.jsonl").string(), R"({"output": "Explanation: x\nVerdict: [Correct]"})" "\n");
+  CliRun s = fare("judge -m scripted:rules.jsonl" + verify + "--reasoning-effort medium --json", dir);
+  ASSERT_EQ(s.rc, 0) << s.err;
+  EXPECT_EQ(json::parse(s.out)["judgments"][0]["reasoning_effort"], "medium");
+  EXPECT_EQ(json::parse(s.out)["judgments"][0]["model_family"], nullptr);
+
+  // eval: the summary and the report say which family and effort.
+  testing::write_file((dir / "items.jsonl").string(), R"({"id":"a","instruction":"2+2?","response":"4","label":true})" "\n");
+  CliRun e = fare("eval -m '" + harmony + "' --task verify --input items.jsonl -o h.jsonl --max-tokens 8 "
+                  "--reasoning-effort high --report", dir);
+  ASSERT_EQ(e.rc, 0) << e.err;
+  const json summary = json::parse(testing::read_file((dir / "h.summary.json").string()));
+  EXPECT_EQ(summary["model_family"], "harmony");
+  EXPECT_EQ(summary["config"]["reasoning_effort"], "high");
+  const std::string html = testing::read_file((dir / "h.report.html").string());
+  EXPECT_NE(html.find("<dt>model family</dt><dd>harmony</dd>"), std::string::npos);
+  EXPECT_NE(html.find("<dt>reasoning_effort</dt><dd>high</dd>"), std::string::npos);
 }
 
 TEST(JudgeCli, ReportRefusesBadInputWithAMessage) {

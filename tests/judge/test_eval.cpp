@@ -155,6 +155,73 @@ TEST(Eval, RerunSkipsEverythingDone) {
   EXPECT_NE(log.str().find("12 judgments reused"), std::string::npos) << log.str();
 }
 
+// A scripted judge that says which chat template family its model has.
+class FamilyBackend : public ScriptedBackend {
+ public:
+  explicit FamilyBackend(std::string family) : ScriptedBackend("judge-x", pairwise_judge), family_(std::move(family)) {}
+  std::string chat_family() const override { return family_; }
+
+ private:
+  std::string family_;
+};
+
+JudgeConfig effort_config(const std::string& effort) {
+  ConfigOverrides ov;
+  ov.reasoning_effort = effort;
+  return make_config(Task::kPairwise, builtin_template(Task::kPairwise), ov);
+}
+
+TEST(Eval, ModelFamilyAndReasoningEffortAreRecordedAndChecked) {
+  auto dir = temp_dir("eval_effort");
+  std::string out = (dir / "r.jsonl").string();
+  FamilyBackend harmony("harmony");
+  EvalReport a = run_eval(harmony, effort_config("high"), pairs(6), options(out));
+  for (const JudgeRequest& req : harmony.requests()) EXPECT_EQ(req.reasoning_effort, "high");
+  const std::vector<std::string> lines = lines_of(out);
+  ASSERT_EQ(lines.size(), 12u);
+  const json first = json::parse(lines[0]);
+  EXPECT_EQ(first["model_family"], "harmony");
+  EXPECT_EQ(first["reasoning_effort"], "high");
+  const Judgment back = judgment_from_json(first, "line 1");
+  EXPECT_EQ(back.model_family, "harmony");
+  EXPECT_EQ(back.reasoning_effort, "high");
+  EXPECT_EQ(a.summary["model_family"], "harmony");
+  EXPECT_EQ(a.summary["config"]["reasoning_effort"], "high");
+
+  // Another effort reuses the judgments, as other settings do, and says so.
+  std::ostringstream log;
+  EvalOptions o = options(out);
+  o.log = &log;
+  FamilyBackend again("harmony");
+  run_eval(again, effort_config("low"), pairs(6), o);
+  EXPECT_EQ(again.n_calls(), 0u);
+  EXPECT_NE(log.str().find("12 judgments reused"), std::string::npos) << log.str();
+  EXPECT_NE(log.str().find("reasoning effort"), std::string::npos) << log.str();
+  std::ostringstream same_log;
+  o.log = &same_log;
+  FamilyBackend same("harmony");
+  run_eval(same, effort_config("high"), pairs(6), o);
+  EXPECT_EQ(same_log.str().find("reused"), std::string::npos) << same_log.str();
+
+  // A Qwen3 model has no effort to set: refused before anything is judged or written.
+  const std::string other = (dir / "qwen3.jsonl").string();
+  FamilyBackend qwen3("qwen3");
+  EXPECT_THROW(run_eval(qwen3, effort_config("high"), pairs(2), options(other)), Error);
+  EXPECT_EQ(qwen3.n_calls(), 0u);
+  EXPECT_FALSE(std::filesystem::exists(other) && !read_file(other).empty());
+  // Without an effort it runs, and records no effort; a backend that cannot tell its family
+  // (a remote server) passes the effort on.
+  const EvalReport q = run_eval(qwen3, effort_config(""), pairs(2), options(other));
+  EXPECT_EQ(json::parse(lines_of(other)[0])["reasoning_effort"], nullptr);
+  EXPECT_EQ(q.summary["config"]["reasoning_effort"], nullptr);
+  EXPECT_EQ(q.summary["model_family"], "qwen3");
+  ScriptedBackend unknown("judge-x", pairwise_judge);
+  const EvalReport u = run_eval(unknown, effort_config("medium"), pairs(2), options((dir / "u.jsonl").string()));
+  EXPECT_EQ(u.summary["model_family"], nullptr);
+  EXPECT_EQ(json::parse(lines_of((dir / "u.jsonl").string())[0])["reasoning_effort"], "medium");
+  EXPECT_THROW(effort_config("extreme"), Error);
+}
+
 void check_unique_keys(const std::string& out, size_t expected) {
   std::set<std::string> keys;
   std::vector<std::string> lines = lines_of(out);

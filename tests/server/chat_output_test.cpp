@@ -1,4 +1,5 @@
-// Splitting generated text into reasoning and content, and Qwen3 tool calls, without a model.
+// Splitting generated text into reasoning and content, and tool calls (Qwen3's blocks, gpt-oss's
+// channels), without a model.
 #include "server/chat_output.h"
 
 #include <gtest/gtest.h>
@@ -85,6 +86,66 @@ TEST(ToolCalls, MalformedBlocksStayText) {
     EXPECT_TRUE(p.calls.empty()) << t;
     EXPECT_EQ(p.content, t);
   }
+}
+
+
+// gpt-oss output after "<|start|>assistant": reasoning, a tool call (stopped at <|call|> in a real
+// run; here the turn goes on), then the answer.
+const std::string kHarmony =
+    "<|channel|>analysis<|message|>Check both sums; \"</think>\" is text here.<|end|>"
+    "<|start|>assistant to=functions.add<|channel|>commentary <|constrain|>json<|message|>{\"a\": 2, \"b\": 2}<|end|>"
+    "<|start|>assistant<|channel|>final<|message|>Explanation: 2+2=4.\nVerdict: [[A]]<|return|>";
+
+TEST(ChatSplitter, HarmonyAnalysisIsReasoningAndFinalIsContentWhereverThePiecesEnd) {
+  const HarmonyOutput whole = parse_harmony_output(kHarmony);
+  const SplitText s = harmony_split(whole);
+  ASSERT_TRUE(s.reasoning);
+  EXPECT_EQ(*s.reasoning, "Check both sums; \"</think>\" is text here.");
+  EXPECT_EQ(s.content, "Explanation: 2+2=4.\nVerdict: [[A]]");
+  const auto calls = harmony_tool_calls(whole);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].name, "add");
+  EXPECT_EQ(calls[0].arguments, "{\"a\": 2, \"b\": 2}");
+  EXPECT_TRUE(calls[0].id.starts_with("call_"));
+
+  for (uint32_t seed = 1; seed <= 50; ++seed) {
+    std::mt19937 rng(seed);
+    ChatSplitter splitter(/*harmony=*/true, /*thinking_open=*/false);
+    std::string reasoning, content;
+    for (size_t pos = 0; pos < kHarmony.size();) {
+      const size_t n = std::min<size_t>(kHarmony.size() - pos, 1 + rng() % 7);
+      const auto d = splitter.feed(std::string_view(kHarmony).substr(pos, n));
+      reasoning += d.reasoning;
+      content += d.content;
+      pos += n;
+    }
+    const auto d = splitter.finish();
+    EXPECT_EQ(reasoning + d.reasoning, *s.reasoning) << seed;
+    EXPECT_EQ(content + d.content, s.content) << seed;
+    ASSERT_NE(splitter.harmony_output(), nullptr);
+    EXPECT_EQ(harmony_tool_calls(*splitter.harmony_output()).size(), 1u);
+  }
+}
+
+TEST(ChatSplitter, HarmonyWithoutAFinalMessageHasNoContent) {
+  const SplitText cut = harmony_split(parse_harmony_output("<|channel|>analysis<|message|>Still think"));
+  EXPECT_EQ(cut.reasoning, "Still think");
+  EXPECT_EQ(cut.content, "");
+  const SplitText plain = harmony_split(parse_harmony_output("no markup at all"));
+  EXPECT_FALSE(plain.reasoning);
+  EXPECT_EQ(plain.content, "");
+  // Only functions.NAME recipients are tool calls.
+  EXPECT_TRUE(harmony_tool_calls(parse_harmony_output("<|channel|>commentary to=browser.search<|message|>{}")).empty());
+}
+
+TEST(ChatSplitter, Qwen3ModelsKeepTheThinkBlockSplit) {
+  const std::string text = "<think>\nwhy\n</think>\n\nVerdict: [A]";
+  ChatSplitter splitter(/*harmony=*/false, /*thinking_open=*/false);
+  const auto a = splitter.feed(text);
+  const auto b = splitter.finish();
+  EXPECT_EQ(a.reasoning + b.reasoning, "\nwhy\n");
+  EXPECT_EQ(a.content + b.content, "\n\nVerdict: [A]");
+  EXPECT_EQ(splitter.harmony_output(), nullptr);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <stdexcept>
 #include <nlohmann/json.hpp>
 
 #include "common/half.h"
@@ -108,6 +109,63 @@ std::string micro_gguf_f32() {
     w.write((d / "micro-qwen3-f32.gguf").string());
   });
   return dir + "/micro-qwen3-f32.gguf";
+}
+
+namespace {
+
+std::string harmony_template_source() {
+  std::ifstream in(std::string(FARE_SOURCE_DIR) + "/tests/tokenizer/harmony/chat_template.jinja", std::ios::binary);
+  if (!in) throw std::runtime_error("tests/tokenizer/harmony/chat_template.jinja cannot be read");
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+const char* harmony_token(int id) {
+  for (const auto& [i, text] : kMicroHarmonyTokens)
+    if (i == id) return text;
+  return nullptr;
+}
+
+}  // namespace
+
+std::string micro_harmony_hf() {
+  return build_once("micro-harmony-hf", [](const fs::path& dir) {
+    fs::create_directories(dir);
+    const fs::path src = fixture("micro-qwen3/hf-bf16");
+    for (const char* f : {"config.json", "model.safetensors"}) fs::copy_file(src / f, dir / f);
+    nlohmann::ordered_json tok = nlohmann::ordered_json::parse(std::ifstream(src / "tokenizer.json"));
+    for (auto& t : tok["added_tokens"])
+      if (const char* text = harmony_token(t["id"].get<int>())) t["content"] = text;
+    std::ofstream(dir / "tokenizer.json") << tok.dump(1);
+    nlohmann::ordered_json cfg = nlohmann::ordered_json::parse(std::ifstream(src / "tokenizer_config.json"));
+    cfg.erase("chat_template");
+    for (auto& [id, t] : cfg["added_tokens_decoder"].items())
+      if (const char* text = harmony_token(std::stoi(id))) t["content"] = text;
+    std::ofstream(dir / "tokenizer_config.json") << cfg.dump(1);
+    std::ofstream(dir / "chat_template.jinja", std::ios::binary) << harmony_template_source();
+    std::ofstream(dir / "generation_config.json") << R"({"eos_token_id": 4096, "pad_token_id": 4096})";
+  });
+}
+
+std::string micro_harmony_gguf() {
+  const std::string dir = build_once("micro-harmony-gguf", [](const fs::path& d) {
+    fs::create_directories(d);
+    GgufFile in(fixture("micro-qwen3/micro-qwen3-f16.gguf"));
+    GgufWriter w;
+    for (const auto& [key, value] : in.metadata()) {
+      if (key == "tokenizer.ggml.tokens") {
+        std::vector<std::string> tokens = value.strings;
+        for (const auto& [id, text] : kMicroHarmonyTokens) tokens.at(static_cast<size_t>(id)) = text;
+        w.set_string_array(key, tokens);
+      } else if (key == "tokenizer.chat_template") {
+        w.set_string(key, harmony_template_source());
+      } else {
+        w.set_value(key, value);
+      }
+    }
+    for (const auto& [name, t] : in.tensors()) w.add_tensor(name, t.dtype, t.shape, raw_bytes(t));
+    w.write((d / "micro-harmony.gguf").string());
+  });
+  return dir + "/micro-harmony.gguf";
 }
 
 }  // namespace fare::test
