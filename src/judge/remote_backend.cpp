@@ -95,11 +95,11 @@ bool says_too_long(std::string_view message) {
   return false;
 }
 
-enum class Verdict { kAnswered, kRetry, kTooLong, kStop };
+enum class Outcome { kAnswered, kRetry, kTooLong, kStop };
 
 // One HTTP exchange, classified.
 struct Exchange {
-  Verdict verdict = Verdict::kStop;
+  Outcome outcome = Outcome::kStop;
   json body;                            // kAnswered
   std::string what;                     // what went wrong, for messages
   std::optional<double> retry_after_s;  // the server's Retry-After, in seconds
@@ -120,10 +120,10 @@ Exchange classify_status(int status, const std::string& body, const Endpoint& ep
   const std::string msg = openai::error_message(body);
   x.what = cat(ep.origin, path, ": HTTP ", status, ": ", msg);
   if (status == 408 || status == 429 || status >= 500) {
-    x.verdict = Verdict::kRetry;
+    x.outcome = Outcome::kRetry;
     x.endpoint_fault = status != 429;  // a busy server is not a broken one
   } else if ((status == 400 || status == 413 || status == 422) && says_too_long(msg)) {
-    x.verdict = Verdict::kTooLong;
+    x.outcome = Outcome::kTooLong;
     x.what = cat(ep.url, " refused the request (HTTP ", status, "): ", msg);
   } else if (status == 401 || status == 403) {
     x.what += "; the server wants an API key: set FARE_API_KEY (or OPENAI_API_KEY) to it";
@@ -172,7 +172,7 @@ Exchange http_exchange(const Endpoint& ep, const std::string& suffix, const std:
   if (!res) {
     const double waited = std::chrono::duration<double>(Clock::now() - t0).count();
     const httplib::Error err = res.error();
-    x.verdict = Verdict::kRetry;
+    x.outcome = Outcome::kRetry;
     x.endpoint_fault = true;
     if (err == httplib::Error::Read && waited >= 0.9 * opts.request_timeout_s)
       x.what = cat(ep.origin, path, ": no answer within ", seconds_text(opts.request_timeout_s), " s (--request-timeout)");
@@ -188,12 +188,12 @@ Exchange http_exchange(const Endpoint& ep, const std::string& suffix, const std:
   x.body = json::parse(res->body, nullptr, /*allow_exceptions=*/false);
   if (x.body.is_discarded()) {
     // A cut or garbled body (a proxy, a server dying mid-answer): worth another try.
-    x.verdict = Verdict::kRetry;
+    x.outcome = Outcome::kRetry;
     x.endpoint_fault = true;
     x.what = cat(ep.origin, path, ": HTTP ", res->status, " but the body is not JSON: ", openai::error_message(res->body, 120));
     return x;
   }
-  x.verdict = Verdict::kAnswered;
+  x.outcome = Outcome::kAnswered;
   return x;
 }
 
@@ -243,14 +243,14 @@ struct RemoteBackend::State {
     std::lock_guard<std::mutex> lock(mu);
     Endpoint& ep = endpoints[i];
     ep.stats.in_flight--;
-    switch (x.verdict) {
-      case Verdict::kAnswered: ep.stats.answered++; break;
-      case Verdict::kTooLong: ep.stats.rejected++; break;
-      case Verdict::kRetry: ep.stats.failed++; break;
-      case Verdict::kStop: break;
+    switch (x.outcome) {
+      case Outcome::kAnswered: ep.stats.answered++; break;
+      case Outcome::kTooLong: ep.stats.rejected++; break;
+      case Outcome::kRetry: ep.stats.failed++; break;
+      case Outcome::kStop: break;
     }
     if (!x.endpoint_fault) {
-      if (x.verdict != Verdict::kRetry) {
+      if (x.outcome != Outcome::kRetry) {
         ep.consecutive_failures = 0;
         ep.next_cool_down_s = opts.set_aside_s;
       }
@@ -283,11 +283,11 @@ struct RemoteBackend::State {
       if (std::find(tried.begin(), tried.end(), ep.url) == tried.end()) tried.push_back(ep.url);
       Exchange x = http_exchange(ep, suffix, body, opts);
       release(i, x);
-      switch (x.verdict) {
-        case Verdict::kAnswered: return std::move(x.body);
-        case Verdict::kTooLong: throw RequestRejected(x.what);
-        case Verdict::kStop: throw Error(x.what);
-        case Verdict::kRetry: break;
+      switch (x.outcome) {
+        case Outcome::kAnswered: return std::move(x.body);
+        case Outcome::kTooLong: throw RequestRejected(x.what);
+        case Outcome::kStop: throw Error(x.what);
+        case Outcome::kRetry: break;
       }
       if (attempt >= opts.retries) {
         std::string where;
